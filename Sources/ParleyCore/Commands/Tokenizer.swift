@@ -1,0 +1,76 @@
+/// A word of chat text: its value with quotes removed, and where it stood in the text.
+public struct Token: Sendable, Equatable {
+    /// The word, quotes removed and escapes applied.
+    public var value: String
+    /// True when any part of the word was quoted; a quoted `--x` is never an option.
+    public var quoted: Bool
+    /// Where the word stood in the original text, quotes included.
+    public var range: Range<String.Index>
+}
+
+/// Splits chat text into words, honouring straight and typographic quotes.
+public enum Tokenizer {
+    /// The longest text Parley will parse; chat platforms allow less, and anything longer is refused.
+    public static let maximumLength = 16_384
+
+    /// Splits `text` into tokens, or says why it cannot.
+    public static func tokenize(_ text: String) throws(ParseFailure) -> [Token] {
+        guard text.utf8.count <= maximumLength else {
+            throw .tooLong(limit: maximumLength)
+        }
+        var tokens: [Token] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let character = text[index]
+            if character.isWhitespace {
+                index = text.index(after: index)
+                continue
+            }
+            let start = index
+            var value = ""
+            var quoted = false
+            while index < text.endIndex, !text[index].isWhitespace {
+                let current = text[index]
+                if let closing = closingQuote(for: current) {
+                    quoted = true
+                    index = text.index(after: index)
+                    var closed = false
+                    while index < text.endIndex {
+                        let inner = text[index]
+                        if inner == closing || (closing == "\u{201D}" && inner == "\"") {
+                            closed = true
+                            index = text.index(after: index)
+                            break
+                        }
+                        if inner == "\\", current == "\"", text.index(after: index) < text.endIndex {
+                            let next = text[text.index(after: index)]
+                            if next == "\"" || next == "\\" {
+                                value.append(next)
+                                index = text.index(index, offsetBy: 2)
+                                continue
+                            }
+                        }
+                        value.append(inner)
+                        index = text.index(after: index)
+                    }
+                    if !closed { throw .unterminatedQuote }
+                } else {
+                    value.append(current)
+                    index = text.index(after: index)
+                }
+            }
+            tokens.append(Token(value: value, quoted: quoted, range: start..<index))
+        }
+        return tokens
+    }
+
+    private static func closingQuote(for character: Character) -> Character? {
+        switch character {
+        case "\"": return "\""
+        case "'": return "'"
+        case "\u{201C}": return "\u{201D}"
+        case "\u{2018}": return "\u{2019}"
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import Yams
+
+/// Reads the `commands:` section: usage templates, help, aliases and actions.
+struct CommandReader {
+    let reader: YAMLReader
+    let baseDirectory: String
+    let builtins: [CommandDeclaration]
+
+    static let commandKeys = ["usage", "help", "description", "examples", "aliases", "action"]
+    static let actionKeys = ["exec", "env", "workdir", "timeout", "max_output"]
+    /// Names every template may use besides the command's own arguments.
+    static let contextNames: Set<String> = ["user", "room", "platform", "run_id", "command", "identity"]
+
+    func readCommands(_ node: Node) -> [CommandDeclaration] {
+        var commands: [CommandDeclaration] = []
+        var usageNodes: [String: Node] = [:]
+        for entry in reader.mapping(node, "commands") {
+            let id = entry.key
+            guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                reader.report(entry.keyNode, "command name '\(id)' may use only letters, digits, '-', '_' and '.'")
+                continue
+            }
+            if builtins.contains(where: { $0.id == id }) {
+                reader.report(entry.keyNode, "'\(id)' is a built-in command; choose another name")
+                continue
+            }
+            if let command = readCommand(id: id, entry.value, usageNode: &usageNodes) {
+                commands.append(command)
+            }
+        }
+        checkAmbiguity(commands, usageNodes: usageNodes)
+        return commands
+    }
+
+    private func readCommand(id: String, _ node: Node, usageNode usageNodes: inout [String: Node])
+        -> CommandDeclaration?
+    {
+        var fields: [String: Node] = [:]
+        for entry in reader.mapping(node, "command '\(id)'", allowed: Self.commandKeys) {
+            fields[entry.key] = entry.value
+        }
+        guard case .mapping = node else { return nil }
+        guard let usageNode = fields["usage"] else {
+            reader.report(node, "command '\(id)' needs a usage, as in usage: \"\(id) {app}\"")
+            return nil
+        }
+        usageNodes[id] = usageNode
+        guard let usageText = reader.string(usageNode, "usage") else { return nil }
+        var patterns: [UsagePattern] = []
+        do {
+            patterns.append(try UsagePattern(usageText))
+        } catch {
+            reader.report(usageNode, "usage of '\(id)': \(error)")
+            return nil
+        }
+        if let aliasesNode = fields["aliases"] {
+            for (alias, aliasNode) in reader.strings(aliasesNode, "aliases") {
+                if let pattern = readAlias(alias, of: patterns[0], at: aliasNode, id: id) { patterns.append(pattern) }
+            }
+        }
+        let help = fields["help"].flatMap { reader.string($0, "help") } ?? ""
+        let description = fields["description"].flatMap { reader.string($0, "description") }
+        let examples = fields["examples"].map { reader.strings($0, "examples").map(\.0) } ?? []
+        guard let actionNode = fields["action"] else {
+            reader.report(node, "command '\(id)' needs an action, as in action: { exec: [\"./scripts/\(id).sh\"] }")
+            return nil
+        }
+        guard let exec = readExec(actionNode, id: id, names: Set(patterns[0].argumentNames)) else { return nil }
+        let fullHelp = [help, description].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n")
+        return CommandDeclaration(id: id, patterns: patterns, help: fullHelp, examples: examples, action: .exec(exec))
+    }
+
+    private func readAlias(_ alias: String, of main: UsagePattern, at node: Node, id: String) -> UsagePattern? {
+        var source = alias
+        // A one-word alias replaces the command's first word: `ship` for `deploy {app} to {env}`.
+        if !alias.contains(" "), !alias.contains("{"), let first = main.leadingWords.first {
+            source = alias + main.source.dropFirst(first.count)
+        }
+        do {
+            let pattern = try UsagePattern(source)
+            if Set(pattern.argumentNames) != Set(main.argumentNames) {
+                reader.report(
+                    node,
+                    "alias '\(alias)' of '\(id)' must have the same arguments as its usage: \(main.argumentNames.joined(separator: ", "))"
+                )
+                return nil
+            }
+            return pattern
+        } catch {
+            reader.report(node, "alias '\(alias)' of '\(id)': \(error)")
+            return nil
+        }
+    }
+
+    private func readExec(_ node: Node, id: String, names: Set<String>) -> ExecSpec? {
+        var fields: [String: Node] = [:]
+        for entry in reader.mapping(node, "action of '\(id)'", allowed: Self.actionKeys) {
+            fields[entry.key] = entry.value
+        }
+        guard case .mapping = node else { return nil }
+        guard let execNode = fields["exec"] else {
+            reader.report(node, "the action of '\(id)' needs exec: [program, arguments…]")
+            return nil
+        }
+        guard case .sequence = execNode else {
+            reader.report(execNode, "exec must be a list (program, then each argument); Parley never runs a shell")
+            return nil
+        }
+        let allowed = names.union(Self.contextNames)
+        var argv: [TextTemplate] = []
+        for (text, itemNode) in reader.strings(execNode, "exec") {
+            if let template = template(text, at: itemNode, allowed: allowed, id: id) { argv.append(template) }
+        }
+        if argv.isEmpty {
+            reader.report(execNode, "exec needs at least the program to run")
+            return nil
+        }
+        var environment: [String: TextTemplate] = [:]
+        if let envNode = fields["env"] {
+            for entry in reader.mapping(envNode, "env") {
+                guard entry.key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), !entry.key.isEmpty else {
+                    reader.report(entry.keyNode, "'\(entry.key)' is not a valid environment variable name")
+                    continue
+                }
+                if let text = reader.string(entry.value, "env \(entry.key)"),
+                    let template = template(text, at: entry.value, allowed: allowed, id: id)
+                {
+                    environment[entry.key] = template
+                }
+            }
+        }
+        var spec = ExecSpec(argv: argv, environment: environment, workingDirectory: baseDirectory)
+        if let workdirNode = fields["workdir"], let dir = reader.string(workdirNode, "workdir") {
+            spec.workingDirectory = ConfigLoader.absolute(dir, base: baseDirectory)
+        }
+        if let timeoutNode = fields["timeout"], let text = reader.string(timeoutNode, "timeout") {
+            if let seconds = DurationText.seconds(text), seconds > 0 {
+                spec.timeoutSeconds = seconds
+            } else {
+                reader.report(timeoutNode, "timeout '\(text)' is not a duration; write 90s, 10m or 2h")
+            }
+        }
+        if let maxNode = fields["max_output"], let text = reader.string(maxNode, "max_output") {
+            if let bytes = Self.byteCount(text), bytes > 0 {
+                spec.maxOutputBytes = bytes
+            } else {
+                reader.report(maxNode, "max_output '\(text)' is not a size; write 65536, 64KiB or 1MiB")
+            }
+        }
+        return spec
+    }
+
+    private func template(_ text: String, at node: Node, allowed: Set<String>, id: String) -> TextTemplate? {
+        do {
+            let template = try TextTemplate(text)
+            for name in template.referencedNames.subtracting(allowed).sorted() {
+                let near = allowed.filter { EditDistance.between($0, name) <= 2 }.sorted()
+                let hint = near.first.map { "; did you mean '\($0)'?" } ?? ""
+                reader.report(
+                    node, "template '\(text)' in '\(id)' uses '\(name)', which is not an argument of the command\(hint)"
+                )
+            }
+            return template
+        } catch {
+            reader.report(node, "template '\(text)' in '\(id)' is not valid mustache: \(error.reason)")
+            return nil
+        }
+    }
+
+    static func byteCount(_ text: String) -> Int? {
+        let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("KB", 1000), ("MB", 1_000_000), ("B", 1)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            return Int(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)).map { $0 * factor }
+        }
+        return Int(text)
+    }
+
+    private func checkAmbiguity(_ commands: [CommandDeclaration], usageNodes: [String: Node]) {
+        let all = builtins + commands
+        for (index, command) in all.enumerated() where !command.isBuiltin {
+            for other in all[..<index] {
+                guard let example = UsageAmbiguity.example(command.patterns, other.patterns) else { continue }
+                reader.report(
+                    usageNodes[command.id],
+                    "usage of '\(command.id)' is ambiguous with '\(other.id)' (\(other.usage)): '\(example)' would match both"
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+/// Everything a user configures, validated: the result of reading `parley.yaml`.
+public struct ParleyConfig: Sendable {
+    /// The file it was read from, or nil for the built-in defaults.
+    public var sourcePath: String?
+    /// Relative paths in the file (working directories, programs) resolve against this folder.
+    public var baseDirectory: String
+    /// Where the SQLite database lives, absolute.
+    public var dataDirectory: String
+    /// How messages address Parley.
+    public var addressing: Addressing
+    /// Known users.
+    public var users: [User]
+    /// Roles and what they may run.
+    public var roles: [RoleGrant]
+    /// Commands declared in the file (built-ins are added by the engine).
+    public var commands: [CommandDeclaration]
+    /// How much of a long output goes into a chat reply.
+    public var replyLimits: ReplyLimits
+
+    /// Creates a configuration.
+    public init(
+        sourcePath: String?, baseDirectory: String, dataDirectory: String, addressing: Addressing = Addressing(),
+        users: [User], roles: [RoleGrant], commands: [CommandDeclaration], replyLimits: ReplyLimits = ReplyLimits()
+    ) {
+        self.sourcePath = sourcePath
+        self.baseDirectory = baseDirectory
+        self.dataDirectory = dataDirectory
+        self.addressing = addressing
+        self.users = users
+        self.roles = roles
+        self.commands = commands
+        self.replyLimits = replyLimits
+    }
+
+    /// The built-in defaults: data in `./.parley`, and whoever runs the local console is an admin.
+    public static func defaults(workingDirectory: String) -> ParleyConfig {
+        ParleyConfig(
+            sourcePath: nil, baseDirectory: workingDirectory, dataDirectory: workingDirectory + "/.parley",
+            users: [User(name: "admin", roles: ["admin"], identities: [Identity(platform: "local", id: "*")])],
+            roles: [RoleGrant(name: "admin", allow: ["*"])], commands: [])
+    }
+}
+
+/// How much of a command's output a chat reply shows before pointing to `run <id>`.
+public struct ReplyLimits: Sendable, Equatable {
+    /// Most lines of output in one reply.
+    public var maxLines: Int
+    /// Most characters of output in one reply.
+    public var maxCharacters: Int
+
+    /// Creates limits.
+    public init(maxLines: Int = 40, maxCharacters: Int = 3000) {
+        self.maxLines = maxLines
+        self.maxCharacters = maxCharacters
+    }
+}
+
+/// One problem in a configuration file, with where it is.
+public struct ConfigIssue: Sendable, Equatable, CustomStringConvertible {
+    /// The file.
+    public var file: String
+    /// Line, from 1 (0 when unknown).
+    public var line: Int
+    /// Column, from 1 (0 when unknown).
+    public var column: Int
+    /// What is wrong and how to fix it.
+    public var message: String
+
+    /// Creates an issue.
+    public init(file: String, line: Int, column: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    /// `file:line:column: message`, the form editors and CI understand.
+    public var description: String {
+        line > 0 ? "\(file):\(line):\(column): \(message)" : "\(file): \(message)"
+    }
+}
+
+/// A configuration that cannot be used, with every problem found.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    /// The problems, in file order.
+    public var issues: [ConfigIssue]
+
+    /// Creates an error.
+    public init(issues: [ConfigIssue]) {
+        self.issues = issues
+    }
+
+    public var description: String { issues.map(\.description).joined(separator: "\n") }
+}

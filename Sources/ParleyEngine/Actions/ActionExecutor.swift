@@ -1,0 +1,86 @@
+import ParleyCore
+import ParleyStore
+
+/// Runs one kind of action. A new kind of action is a new executor; the parser and adapters do not change.
+public protocol ActionExecutor: Sendable {
+    /// True when this executor runs `action`.
+    func canRun(_ action: ActionSpec) -> Bool
+    /// Runs `action` for `request` and reports how it went. Never throws: failures are results.
+    func execute(_ action: ActionSpec, _ request: ActionRequest) async -> ActionResult
+}
+
+/// Everything an action needs to know about the command it runs for.
+public struct ActionRequest: Sendable {
+    /// The command and its checked arguments.
+    public var parsed: ParsedCommand
+    /// Who asked.
+    public var principal: Principal
+    /// Where it was asked.
+    public var room: String
+    /// The platform the message came from.
+    public var platform: String
+    /// The run's number.
+    public var runID: Int64
+
+    /// Creates a request.
+    public init(parsed: ParsedCommand, principal: Principal, room: String, platform: String, runID: Int64) {
+        self.parsed = parsed
+        self.principal = principal
+        self.room = room
+        self.platform = platform
+        self.runID = runID
+    }
+
+    /// Arguments, flags and facts about the request, for rendering templates.
+    public var templateContext: [String: Any] {
+        var context = parsed.templateContext
+        context["user"] = principal.displayName
+        context["identity"] = principal.identity.description
+        context["room"] = room
+        context["platform"] = platform
+        context["run_id"] = String(runID)
+        context["command"] = parsed.command.id
+        return context
+    }
+
+    /// Variables every action's environment receives: who asked, where, which run.
+    public var parleyEnvironment: [String: String] {
+        [
+            "PARLEY_USER": principal.userName ?? "",
+            "PARLEY_IDENTITY": principal.identity.description,
+            "PARLEY_ROLES": principal.roles.joined(separator: ","),
+            "PARLEY_ROOM": room,
+            "PARLEY_RUN_ID": String(runID),
+            "PARLEY_COMMAND": parsed.command.id,
+        ]
+    }
+}
+
+/// How an action went.
+public struct ActionResult: Sendable, Equatable {
+    /// succeeded, failed or timedOut.
+    public var status: RunStatus
+    /// The program's exit status, when it exited.
+    public var exitCode: Int?
+    /// What the action printed (or, for built-ins, nothing: they answer with `reply`).
+    public var output: String
+    /// True when output beyond the cap was dropped.
+    public var outputTruncated: Bool
+    /// A sentence about a failure that is not in the output (could not start, killed by a signal).
+    public var message: String?
+    /// A ready-made reply, for actions that answer in rich form rather than with output.
+    public var reply: Reply?
+
+    /// Creates a result.
+    public init(
+        status: RunStatus, exitCode: Int? = nil, output: String = "", outputTruncated: Bool = false,
+        message: String? = nil, reply: Reply? = nil
+    ) {
+        self.status = status
+        self.exitCode = exitCode
+        self.output = output
+        self.outputTruncated = outputTruncated
+        self.message = message
+        self.reply = reply
+    }
+}

@@ -1,0 +1,74 @@
+import ParleyCore
+import ParleyStore
+
+/// A command built into Parley: its declaration is its help text and its argument spec.
+public struct BuiltinCommand: Sendable {
+    /// The declaration the parser and policy see.
+    public let declaration: CommandDeclaration
+    let body: @Sendable (BuiltinCall) async throws -> Reply
+
+    /// Declares a built-in: `BuiltinCommand("echo {message:text}", help: "Repeat a message") { … }`.
+    init(
+        _ usage: String, help: String, examples: [String] = [],
+        body: @escaping @Sendable (BuiltinCall) async throws -> Reply
+    ) {
+        // Built-in usages are constants checked by the test suite, not outside input.
+        let pattern = try! UsagePattern(usage)
+        let id = pattern.leadingWords.first ?? usage
+        declaration = CommandDeclaration(
+            id: id, patterns: [pattern], help: help, examples: examples, action: .builtin(id))
+        self.body = body
+    }
+}
+
+/// One invocation of a built-in: its arguments, who asked, and what it may look at.
+public struct BuiltinCall: Sendable {
+    /// The parsed command.
+    public let parsed: ParsedCommand
+    /// Who asked.
+    public let principal: Principal
+    /// The run's number.
+    public let runID: Int64
+    /// The engine's read-only services.
+    let services: BuiltinServices
+
+    /// The text of argument `name`, if given.
+    public subscript(_ name: String) -> String? { parsed.arguments[name]?.text }
+
+    /// True when flag `name` was given.
+    public func flag(_ name: String) -> Bool { parsed.flags.contains(name) }
+}
+
+/// What built-ins may consult: the catalogue, the policy, the directory and the store.
+struct BuiltinServices: Sendable {
+    let catalogue: CommandCatalogue
+    let policy: Policy
+    let directory: Directory
+    let store: any ParleyStorage
+    let replyLimits: ReplyLimits
+}
+
+/// Runs built-in commands.
+struct BuiltinExecutor: ActionExecutor {
+    let builtins: [String: BuiltinCommand]
+    let services: BuiltinServices
+
+    func canRun(_ action: ActionSpec) -> Bool {
+        if case .builtin(let name) = action { return builtins[name] != nil }
+        return false
+    }
+
+    func execute(_ action: ActionSpec, _ request: ActionRequest) async -> ActionResult {
+        guard case .builtin(let name) = action, let builtin = builtins[name] else {
+            return ActionResult(status: .failed, message: "no built-in command \(action)")
+        }
+        let call = BuiltinCall(
+            parsed: request.parsed, principal: request.principal, runID: request.runID, services: services)
+        do {
+            let reply = try await builtin.body(call)
+            return ActionResult(status: .succeeded, output: reply.plainText, reply: reply)
+        } catch {
+            return ActionResult(status: .failed, message: "\(name) failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import ParleyCore
+import ParleyStore
+
+/// Parley's own commands.
+public enum Builtins {
+    /// Parley's version, shown by `version` and `parley --version`.
+    public static let version = "0.1.0"
+
+    /// Every built-in command.
+    public static let all: [BuiltinCommand] = [
+        BuiltinCommand(
+            "help [{command}]", help: "List the commands you may run, or explain one",
+            examples: ["help", "help deploy"]
+        ) { call in
+            if let name = call["command"] { return HelpText.command(name, for: call) }
+            return HelpText.overview(for: call)
+        },
+        BuiltinCommand("ping", help: "Check that Parley is listening") { _ in .text("pong") },
+        BuiltinCommand("echo {message:text}", help: "Repeat a message back", examples: ["echo hello"]) { call in
+            .text(call["message"] ?? "")
+        },
+        BuiltinCommand("whoami", help: "Show which Parley user and roles you are") { call in
+            let principal = call.principal
+            var fields = [ReplyField("identity", principal.identity.description)]
+            if let user = principal.userName {
+                fields.append(ReplyField("user", user))
+            } else {
+                fields.append(ReplyField("user", "none: this identity is not mapped, so you are a guest"))
+            }
+            fields.append(ReplyField("roles", principal.roles.joined(separator: ", ")))
+            return Reply([.fields(fields)])
+        },
+        BuiltinCommand("version", help: "Show Parley's version") { _ in .text("Parley \(Builtins.version)") },
+        BuiltinCommand(
+            "runs [--all] [--user {user}] [--command {command}] [--status {status:choice(running,succeeded,failed,timed_out,interrupted,rejected)}] [--limit {limit:int(1..100)}]",
+            help: "List recent runs (built-in commands are left out unless --all)",
+            examples: ["runs", "runs --user alice --status failed"]
+        ) { call in
+            try await RunViews.list(call)
+        },
+        BuiltinCommand("run {id:int(1..)}", help: "Show one run's status and output", examples: ["run 12"]) { call in
+            try await RunViews.detail(call)
+        },
+    ]
+
+    /// The declarations of every built-in, for the catalogue and `parley config check`.
+    public static var declarations: [CommandDeclaration] { all.map(\.declaration) }
+}
+
+/// The help built-in's texts, generated from the declarations.
+enum HelpText {
+    static func overview(for call: BuiltinCall) -> Reply {
+        let services = call.services
+        let allowed = services.catalogue.commands.filter {
+            services.policy.decide(call.principal, commandID: $0.id).isAllowed
+        }
+        guard !allowed.isEmpty else { return .text("You may not run any command.") }
+        let rows = allowed.map { [$0.usage, $0.help.split(separator: "\n").first.map(String.init) ?? ""] }
+        return Reply([
+            .text("Commands you may run:"),
+            .table(header: ["usage", "description"], rows: rows),
+            .text("`help COMMAND` explains one."),
+        ])
+    }
+
+    static func command(_ name: String, for call: BuiltinCall) -> Reply {
+        let catalogue = call.services.catalogue
+        let matches = catalogue.commands(named: name)
+        guard !matches.isEmpty else {
+            let suggestions = catalogue.suggestions(for: name.lowercased())
+            let hint =
+                suggestions.isEmpty
+                ? "" : "; did you mean " + suggestions.map { "`\($0)`" }.joined(separator: " or ") + "?"
+            return .text("no command '\(name)'\(hint)")
+        }
+        var blocks: [ReplyBlock] = []
+        for command in matches {
+            var fields = [ReplyField("usage", command.usage)]
+            for alias in command.patterns.dropFirst() { fields.append(ReplyField("alias", alias.synopsis)) }
+            if !command.help.isEmpty { fields.append(ReplyField("about", command.help)) }
+            for placeholder in command.patterns[0].placeholders {
+                fields.append(ReplyField(placeholder.name, describe(placeholder.type)))
+            }
+            for option in command.patterns[0].options where option.value == nil {
+                fields.append(ReplyField("--" + option.name, "a flag"))
+            }
+            for example in command.examples { fields.append(ReplyField("example", example)) }
+            switch call.services.policy.decide(call.principal, commandID: command.id) {
+            case .allowed: fields.append(ReplyField("you", "may run it"))
+            case .denied(let reason): fields.append(ReplyField("you", "may not run it: \(reason)"))
+            }
+            blocks.append(.fields(fields))
+        }
+        return Reply(blocks)
+    }
+
+    static func describe(_ type: ParameterType) -> String {
+        switch type {
+        case .string: return "a word, or \"quoted words\""
+        case .int: return type.description.replacingOccurrences(of: "int", with: "whole number ")
+        case .duration: return "a duration such as 90s, 10m or 2h"
+        case .choice(let choices): return "one of " + choices.joined(separator: ", ")
+        case .regex(let pattern): return "a value matching /\(pattern)/"
+        case .text: return "the rest of the line"
+        }
+    }
+}

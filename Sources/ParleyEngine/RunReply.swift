@@ -1,0 +1,52 @@
+import ParleyCore
+import ParleyStore
+
+/// Turns an action's output into a chat reply: the output's tail as code, then a one-line summary.
+enum RunReply {
+    static func make(run: RunRecord, result: ActionResult, limits: ReplyLimits) -> Reply {
+        let id = run.id ?? 0
+        var blocks: [ReplyBlock] = []
+        let (shown, cutLines) = tail(of: result.output, limits: limits)
+        if cutLines > 0 {
+            blocks.append(.text("… \(cutLines) earlier line\(cutLines == 1 ? "" : "s") cut; `run \(id)` shows all"))
+        }
+        if !shown.isEmpty { blocks.append(.code(shown)) }
+        if result.outputTruncated {
+            blocks.append(.text("(output beyond the action's max_output was not kept)"))
+        }
+        let took = RunViews.duration(run.durationMilliseconds)
+        let summary: String
+        switch result.status {
+        case .succeeded: summary = "run #\(id) succeeded in \(took)"
+        case .timedOut: summary = "run #\(id) \(result.message ?? "timed out")"
+        case .failed:
+            if let code = result.exitCode {
+                summary = "run #\(id) failed with exit status \(code) after \(took)"
+            } else {
+                summary = "run #\(id) failed: \(result.message ?? "unknown error")"
+            }
+        default: summary = "run #\(id) \(result.status.rawValue)"
+        }
+        blocks.append(.text(summary))
+        return Reply(blocks)
+    }
+
+    /// The last lines of `output` within the limits, and how many lines were left out.
+    static func tail(of output: String, limits: ReplyLimits) -> (String, Int) {
+        var lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last == "" { lines.removeLast() }
+        var kept: [Substring] = []
+        var characters = 0
+        for line in lines.reversed() {
+            if kept.count >= limits.maxLines || characters + line.count + 1 > limits.maxCharacters {
+                if kept.isEmpty {
+                    kept.append(line.suffix(limits.maxCharacters))
+                }
+                break
+            }
+            kept.append(line)
+            characters += line.count + 1
+        }
+        return (kept.reversed().joined(separator: "\n"), lines.count - kept.count)
+    }
+}

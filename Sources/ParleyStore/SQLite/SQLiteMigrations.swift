@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+
+/// The SQLite schema, as named migrations. Append new ones; never edit a released one.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("2026-11-26 runs") { db in
+            try db.create(table: "run") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("createdAt", .datetime).notNull()
+                table.column("finishedAt", .datetime)
+                table.column("userName", .text)
+                table.column("identity", .text).notNull()
+                table.column("room", .text).notNull()
+                table.column("thread", .text)
+                table.column("text", .text).notNull()
+                table.column("commandID", .text)
+                table.column("arguments", .text).notNull()
+                table.column("decision", .text).notNull()
+                table.column("reason", .text).notNull()
+                table.column("status", .text).notNull()
+                table.column("exitCode", .integer)
+                table.column("durationMilliseconds", .integer)
+                table.column("output", .text).notNull()
+                table.column("outputTruncated", .boolean).notNull()
+            }
+            try db.create(index: "run_status", on: "run", columns: ["status"])
+            try db.create(index: "run_user", on: "run", columns: ["userName", "id"])
+        }
+        migrator.registerMigration("2026-11-26 seen events") { db in
+            try db.create(table: "seenEvent") { table in
+                table.primaryKey("key", .text)
+                table.column("seenAt", .datetime).notNull()
+            }
+        }
+        return migrator
+    }
+}
+
+/// A run as a row of the `run` table.
+struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "run"
+
+    var id: Int64?
+    var createdAt: Date
+    var finishedAt: Date?
+    var userName: String?
+    var identity: String
+    var room: String
+    var thread: String?
+    var text: String
+    var commandID: String?
+    var arguments: [String: String]
+    var decision: String
+    var reason: String
+    var status: String
+    var exitCode: Int?
+    var durationMilliseconds: Int?
+    var output: String
+    var outputTruncated: Bool
+
+    init(_ run: RunRecord) {
+        id = run.id
+        createdAt = run.createdAt
+        finishedAt = run.finishedAt
+        userName = run.userName
+        identity = run.identity
+        room = run.room
+        thread = run.thread
+        text = run.text
+        commandID = run.commandID
+        arguments = run.arguments
+        decision = run.decision.rawValue
+        reason = run.reason
+        status = run.status.rawValue
+        exitCode = run.exitCode
+        durationMilliseconds = run.durationMilliseconds
+        output = run.output
+        outputTruncated = run.outputTruncated
+    }
+
+    var record: RunRecord {
+        RunRecord(
+            id: id, createdAt: createdAt, finishedAt: finishedAt, userName: userName, identity: identity, room: room,
+            thread: thread, text: text, commandID: commandID, arguments: arguments,
+            decision: RunDecision(rawValue: decision) ?? .invalid, reason: reason,
+            status: RunStatus(rawValue: status) ?? .interrupted, exitCode: exitCode,
+            durationMilliseconds: durationMilliseconds, output: output, outputTruncated: outputTruncated)
+    }
+
+    mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import GRDB
+
+/// The embedded store: one SQLite file in the data directory, in WAL mode, synced on every commit.
+public final class SQLiteStore: ParleyStorage {
+    private let pool: DatabasePool
+    /// The database file.
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    public init(path: String) throws {
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            configuration.prepareDatabase { db in
+                // A recorded run must survive a power cut, not only a crash.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try SQLiteMigrations.migrator.migrate(pool)
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    /// Opens the store in a data directory (`parley.sqlite` inside it).
+    public convenience init(dataDirectory: String) throws {
+        try self.init(path: (dataDirectory as NSString).appendingPathComponent("parley.sqlite"))
+    }
+
+    public func insertRun(_ run: RunRecord) async throws -> RunRecord {
+        try await pool.write { db in
+            var row = RunRow(run)
+            try row.insert(db)
+            return row.record
+        }
+    }
+
+    public func updateRun(_ run: RunRecord) async throws {
+        guard run.id != nil else { throw StoreError.unknownRun(nil) }
+        try await pool.write { db in
+            let row = RunRow(run)
+            try row.update(db)
+        }
+    }
+
+    public func run(id: Int64) async throws -> RunRecord? {
+        try await pool.read { db in try RunRow.fetchOne(db, key: id)?.record }
+    }
+
+    public func runs(_ query: RunQuery) async throws -> [RunRecord] {
+        try await pool.read { db in
+            var request = RunRow.all()
+            if let user = query.userName { request = request.filter(Column("userName") == user) }
+            if let command = query.commandID { request = request.filter(Column("commandID") == command) }
+            if let status = query.status { request = request.filter(Column("status") == status.rawValue) }
+            if !query.excludingCommands.isEmpty {
+                request = request.filter(
+                    Column("commandID") == nil || !query.excludingCommands.contains(Column("commandID")))
+            }
+            return try request.order(Column("id").desc).limit(max(0, query.limit)).fetchAll(db).map(\.record)
+        }
+    }
+
+    public func interruptUnfinishedRuns(reason: String) async throws -> [RunRecord] {
+        try await pool.write { db in
+            let rows = try RunRow.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db)
+            var interrupted: [RunRecord] = []
+            for var row in rows {
+                row.status = RunStatus.interrupted.rawValue
+                row.finishedAt = Date()
+                row.reason = reason
+                try row.update(db)
+                interrupted.append(row.record)
+            }
+            return interrupted
+        }
+    }
+
+    public func firstSighting(of key: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO seenEvent (key, seenAt) VALUES (?, ?)", arguments: [key, Date()])
+            return db.changesCount == 1
+        }
+    }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+import ParleyEngine
+
+/// The `parley` command line.
+@main
+struct ParleyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parley",
+        abstract: "ChatOps server: operate production from chat, safely.",
+        version: Builtins.version,
+        subcommands: [ChatCommand.self, RunCommand.self, ConfigCommand.self]
+    )
+}
