@@ -68,7 +68,7 @@ let package = Package(
             name: "ParleyAdaptersTests",
             dependencies: ["ParleyCore", "ParleyStore", "ParleyEngine", "ParleyAdapters"]
         ),
-        .testTarget(name: "ParleyCLITests", dependencies: ["ParleyCore"]),
+        .testTarget(name: "ParleyCLITests", dependencies: ["parley"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,8 +9,19 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "The configuration file (default: ./parley.yaml if present, else built-in defaults).")
     var config: String?
 
+    @Option(name: .long, help: "Where Parley keeps its database (overrides data_dir).")
+    var dataDir: String?
+
     /// Loads and validates the configuration, or prints every problem and exits with status 78.
     func load() throws -> ParleyConfig {
+        var config = try loadFile()
+        if let dataDir {
+            config.dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
+        }
+        return config
+    }
+
+    private func loadFile() throws -> ParleyConfig {
         let loader = ConfigLoader(builtins: Builtins.declarations)
         let workingDirectory = FileManager.default.currentDirectoryPath
         let path: String

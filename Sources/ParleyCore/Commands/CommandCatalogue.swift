@@ -50,10 +50,13 @@ public struct CommandCatalogue: Sendable {
             best = (outcome, command)
         }
         guard let best else { return .failure(.unknownCommand(word: first.value, suggestions: [])) }
+        let openQuote = tokens.firstIndex(where: \.unterminated)
         switch best.outcome {
         case .success(let state):
+            if let openQuote, openQuote < (state.textStart ?? tokens.count) { return .failure(.unterminatedQuote) }
             return .success(ParsedCommand(command: best.command, arguments: state.arguments, flags: state.flags))
         case .failure(let problem, _):
+            if openQuote != nil { return .failure(.unterminatedQuote) }
             return .failure(.mismatch(command: best.command.id, usage: best.command.usage, problem: problem))
         }
     }

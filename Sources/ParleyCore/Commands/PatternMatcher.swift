@@ -9,6 +9,8 @@ struct PatternMatcher {
         var arguments: [String: ArgumentValue] = [:]
         var flags: Set<String> = []
         var literals = 0
+        /// Where a `text` argument began taking the rest of the line.
+        var textStart: Int?
     }
 
     enum Outcome {
@@ -63,6 +65,7 @@ struct PatternMatcher {
             if placeholder.type == .text {
                 let rest = text[tokens[state.index].range.lowerBound...]
                 state.arguments[placeholder.name] = ArgumentValue(text: String(rest).trimmingTrailingWhitespace())
+                state.textStart = state.index
                 state.index = tokens.count
             } else {
                 switch placeholder.type.accept(tokens[state.index].value, name: placeholder.name) {

@@ -4,6 +4,8 @@ public struct Token: Sendable, Equatable {
     public var value: String
     /// True when any part of the word was quoted; a quoted `--x` is never an option.
     public var quoted: Bool
+    /// True when the word opened a quote that the text never closes.
+    public var unterminated = false
     /// Where the word stood in the original text, quotes included.
     public var range: Range<String.Index>
 }
@@ -14,6 +16,10 @@ public enum Tokenizer {
     public static let maximumLength = 16_384
 
     /// Splits `text` into tokens, or says why it cannot.
+    ///
+    /// A quote opens only at the start of a word or after `=`, so apostrophes (`it's`) stay text. A quote
+    /// that is never closed runs to the end of the line and marks its token `unterminated`: fine for a
+    /// `text` argument, which takes the line verbatim, and an error anywhere else.
     public static func tokenize(_ text: String) throws(ParseFailure) -> [Token] {
         guard text.utf8.count <= maximumLength else {
             throw .tooLong(limit: maximumLength)
@@ -29,9 +35,11 @@ public enum Tokenizer {
             let start = index
             var value = ""
             var quoted = false
+            var unterminated = false
             while index < text.endIndex, !text[index].isWhitespace {
                 let current = text[index]
-                if let closing = closingQuote(for: current) {
+                let opensQuote = index == start || value.hasSuffix("=")
+                if opensQuote, let closing = closingQuote(for: current) {
                     quoted = true
                     index = text.index(after: index)
                     var closed = false
@@ -53,13 +61,13 @@ public enum Tokenizer {
                         value.append(inner)
                         index = text.index(after: index)
                     }
-                    if !closed { throw .unterminatedQuote }
+                    if !closed { unterminated = true }
                 } else {
                     value.append(current)
                     index = text.index(after: index)
                 }
             }
-            tokens.append(Token(value: value, quoted: quoted, range: start..<index))
+            tokens.append(Token(value: value, quoted: quoted, unterminated: unterminated, range: start..<index))
         }
         return tokens
     }

@@ -37,12 +37,15 @@ struct CommandReader {
         -> CommandDeclaration?
     {
         var fields: [String: Node] = [:]
+        let typos = reader.unknownKeys
         for entry in reader.mapping(node, "command '\(id)'", allowed: Self.commandKeys) {
             fields[entry.key] = entry.value
         }
         guard case .mapping = node else { return nil }
+        // A misspelt key was already reported; saying the real one is missing too would be noise.
+        let hadTypos = reader.unknownKeys > typos
         guard let usageNode = fields["usage"] else {
-            reader.report(node, "command '\(id)' needs a usage, as in usage: \"\(id) {app}\"")
+            if !hadTypos { reader.report(node, "command '\(id)' needs a usage, as in usage: \"\(id) {app}\"") }
             return nil
         }
         usageNodes[id] = usageNode
@@ -63,6 +66,7 @@ struct CommandReader {
         let description = fields["description"].flatMap { reader.string($0, "description") }
         let examples = fields["examples"].map { reader.strings($0, "examples").map(\.0) } ?? []
         guard let actionNode = fields["action"] else {
+            if hadTypos { return nil }
             reader.report(node, "command '\(id)' needs an action, as in action: { exec: [\"./scripts/\(id).sh\"] }")
             return nil
         }

@@ -7,6 +7,8 @@ final class YAMLReader {
     let file: String
     let environment: [String: String]
     private(set) var issues: [ConfigIssue] = []
+    /// How many unknown keys were reported; a caller can tell whether a missing key was a typo.
+    private(set) var unknownKeys = 0
 
     init(file: String, environment: [String: String]) {
         self.file = file
@@ -37,7 +39,8 @@ final class YAMLReader {
             }
             let key = scalar.string
             if let allowed, !allowed.contains(key) {
-                let near = allowed.filter { EditDistance.between($0, key) <= max(1, key.count / 3) }
+                let near = allowed.filter { EditDistance.between($0, key) <= max(2, key.count / 3) }
+                unknownKeys += 1
                 let hint =
                     near.isEmpty ? "known keys: " + allowed.joined(separator: ", ") : "did you mean '\(near[0])'?"
                 report(keyNode, "unknown key '\(key)' in \(what); \(hint)")

@@ -70,7 +70,9 @@ public struct ExecExecutor: ActionExecutor {
     static func resolve(_ program: String, workingDirectory: String, path: String) -> Result<String, LaunchProblem> {
         let manager = FileManager.default
         if program.contains("/") {
-            let full = program.hasPrefix("/") ? program : (workingDirectory as NSString).appendingPathComponent(program)
+            let joined =
+                program.hasPrefix("/") ? program : (workingDirectory as NSString).appendingPathComponent(program)
+            let full = URL(fileURLWithPath: joined).standardizedFileURL.path
             guard manager.fileExists(atPath: full) else {
                 return .failure(LaunchProblem(message: "cannot run \(program): \(full) does not exist"))
             }

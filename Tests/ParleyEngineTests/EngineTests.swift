@@ -1,0 +1,181 @@
+import Foundation
+import ParleyCore
+import ParleyEngine
+import ParleyStore
+import Testing
+
+@Suite struct EngineTests {
+    let directory = temporaryDirectory()
+    static let yaml = """
+        users:
+          alice: { roles: [sre], identities: ["local:alice", "slack:U1"] }
+          bob: { roles: [developer], identities: ["local:bob"] }
+        roles:
+          developer: { allow: [help, whoami, runs, run, status] }
+          sre: { allow: ["*"] }
+        commands:
+          deploy:
+            usage: "deploy {app:choice(api,web)} to {env:choice(staging,prod)}"
+            action: { exec: ["printf", "deployed %s to %s\\n", "{{app}}", "{{env}}"] }
+          status:
+            usage: "status"
+            action: { exec: ["echo", "all good"] }
+          slow:
+            usage: "slow"
+            action: { exec: ["sleep", "3"] }
+          chatty:
+            usage: "chatty {lines:int}"
+            action: { exec: ["seq", "{{lines}}"] }
+        limits: { reply_lines: 5 }
+        """
+
+    @Test func anAllowedCommandRunsRepliesAndIsRecorded() async throws {
+        let (engine, store) = try makeEngine(Self.yaml, directory: directory)
+        let response = try #require(await engine.handle(say("deploy api to staging", as: "local:alice")))
+        #expect(response.outcome == .succeeded)
+        #expect(response.reply.blocks.first == .code("deployed api to staging"))
+        let run = try await store.requireRun(response.runID)
+        #expect(run.userName == "alice")
+        #expect(run.identity == "local:alice")
+        #expect(run.room == "terminal")
+        #expect(run.commandID == "deploy")
+        #expect(run.arguments == ["app": "api", "env": "staging"])
+        #expect(run.decision == .allowed)
+        #expect(run.reason == "role sre allows *")
+        #expect(run.status == .succeeded)
+        #expect(run.exitCode == 0)
+        #expect(run.durationMilliseconds != nil)
+    }
+
+    @Test func aDeniedCommandSaysWhyIsRecordedAndDoesNotRun() async throws {
+        let (engine, store) = try makeEngine(Self.yaml, directory: directory)
+        let response = try #require(await engine.handle(say("deploy api to prod", as: "local:bob")))
+        #expect(response.outcome == .denied)
+        #expect(response.reply.plainText == "denied: deploy needs role sre; you have developer")
+        let run = try await store.requireRun(response.runID)
+        #expect(run.decision == .denied)
+        #expect(run.status == .rejected)
+        #expect(run.output.isEmpty)
+        #expect(run.exitCode == nil)
+    }
+
+    @Test func strangersAreGuestsWhoMayOnlyAskForHelp() async throws {
+        let (engine, _) = try makeEngine(Self.yaml, directory: directory)
+        let whoami = try #require(await engine.handle(say("whoami", as: "irc:mallory")))
+        #expect(whoami.reply.plainText.contains("none: this identity is not mapped, so you are a guest"))
+        let help = try #require(await engine.handle(say("help", as: "irc:mallory")))
+        #expect(help.reply.plainText.contains("help [<command>]"))
+        #expect(!help.reply.plainText.contains("deploy"))
+        let status = try #require(await engine.handle(say("status", as: "irc:mallory")))
+        #expect(status.outcome == .denied)
+    }
+
+    @Test func helpListsOnlyWhatThisUserMayRun() async throws {
+        let (engine, _) = try makeEngine(Self.yaml, directory: directory)
+        let bob = try #require(await engine.handle(say("help", as: "local:bob"))).reply.plainText
+        #expect(bob.contains("status"))
+        #expect(!bob.contains("deploy"))
+        let alice = try #require(await engine.handle(say("help", as: "local:alice"))).reply.plainText
+        #expect(alice.contains("deploy <app> to <env>"))
+        let detail = try #require(await engine.handle(say("help deploy", as: "local:bob"))).reply.plainText
+        #expect(detail.contains("one of staging, prod"))
+        #expect(detail.contains("may not run it: deploy needs role sre; you have developer"))
+    }
+
+    @Test func unknownAndInvalidCommandsAreExplainedAndRecorded() async throws {
+        let (engine, store) = try makeEngine(Self.yaml, directory: directory)
+        let unknown = try #require(await engine.handle(say("deplyo api to prod")))
+        #expect(unknown.outcome == .unknown)
+        #expect(unknown.reply.plainText == "unknown command 'deplyo'; did you mean `deploy`?")
+        let invalid = try #require(await engine.handle(say("deploy api to moon")))
+        #expect(invalid.outcome == .invalid)
+        #expect(
+            invalid.reply.plainText.hasPrefix(
+                "unknown env 'moon'; expected staging or prod\nusage: deploy <app> to <env>"))
+        let recorded = try await store.runs(RunQuery(limit: 2))
+        #expect(recorded.map(\.decision) == [.invalid, .unknown])
+        #expect(recorded.map(\.status) == [.rejected, .rejected])
+        #expect(recorded[0].commandID == "deploy")
+    }
+
+    @Test func messagesNotAddressedToParleyInARoomAreIgnoredSilently() async throws {
+        let (engine, store) = try makeEngine(Self.yaml, directory: directory)
+        #expect(await engine.handle(say("deploy api to prod", room: "#ops", direct: false)) == nil)
+        #expect(try await store.runs(RunQuery()).isEmpty)
+        let addressed = try #require(await engine.handle(say("!status", room: "#ops", direct: false)))
+        #expect(addressed.outcome == .succeeded)
+        let mentioned = try #require(await engine.handle(say("@parley status", room: "#ops", direct: false)))
+        #expect(mentioned.outcome == .succeeded)
+    }
+
+    @Test func aPlatformRetryOfTheSameEventRunsNothingTwice() async throws {
+        let (engine, store) = try makeEngine(Self.yaml, directory: directory)
+        let first = await engine.handle(say("status", as: "slack:U1", eventID: "Ev42"))
+        let retry = await engine.handle(say("status", as: "slack:U1", eventID: "Ev42"))
+        #expect(first?.outcome == .succeeded)
+        #expect(retry == nil)
+        #expect(try await store.runs(RunQuery()).count == 1)
+    }
+
+    @Test func aSlowCommandDoesNotHoldUpOthers() async throws {
+        let (engine, store) = try makeEngine(Self.yaml, directory: directory)
+        let slow = Task { await engine.handle(say("slow")) }
+        // Wait until the slow run is on record as running.
+        var running = false
+        for _ in 0..<100 where !running {
+            running = try await store.runs(RunQuery(status: .running)).count == 1
+            if !running { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(running)
+        let quick = try #require(await engine.handle(say("status", as: "local:bob")))
+        #expect(quick.outcome == .succeeded)
+        // The quick one finished while the slow one is still running.
+        #expect(try await store.runs(RunQuery(status: .running)).map(\.text) == ["slow"])
+        #expect(await slow.value?.outcome == .succeeded)
+    }
+
+    @Test func longOutputIsCutWithAPointerToTheFullRun() async throws {
+        let (engine, _) = try makeEngine(Self.yaml, directory: directory)
+        let response = try #require(await engine.handle(say("chatty 12")))
+        let id = try #require(response.runID)
+        #expect(response.reply.blocks[0] == .text("… 7 earlier lines cut; `run \(id)` shows all"))
+        #expect(response.reply.blocks[1] == .code("8\n9\n10\n11\n12"))
+        let full = try #require(await engine.handle(say("run \(id)")))
+        #expect(full.reply.plainText.contains((1...12).map(String.init).joined(separator: "\n")))
+    }
+
+    @Test func runsListsRecentActionRunsAndRunShowsOne() async throws {
+        let (engine, _) = try makeEngine(Self.yaml, directory: directory)
+        _ = await engine.handle(say("deploy web to prod"))
+        _ = await engine.handle(say("help"))
+        let runs = try #require(await engine.handle(say("runs"))).reply.plainText
+        #expect(runs.contains("deploy web to prod"))
+        #expect(!runs.contains("help"))
+        let all = try #require(await engine.handle(say("runs --all"))).reply.plainText
+        #expect(all.contains("help"))
+        let missing = try #require(await engine.handle(say("run 999")))
+        #expect(missing.reply.plainText == "no run #999")
+    }
+
+    @Test func runsInterruptedByACrashAreSettledAtStart() async throws {
+        do {
+            let store = try SQLiteStore(dataDirectory: directory + "/.parley")
+            _ = try await store.insertRun(
+                RunRecord(
+                    userName: "alice", identity: "local:alice", room: "terminal", text: "deploy api to prod",
+                    decision: .allowed, status: .running))
+        }
+        let (engine, store) = try makeEngine(Self.yaml, directory: directory)
+        let settled = try await engine.recoverInterruptedRuns()
+        #expect(settled.map(\.text) == ["deploy api to prod"])
+        #expect(try await store.runs(RunQuery()).first?.status == .interrupted)
+    }
+
+    @Test func everyBuiltInUsageParsesAndHasHelp() {
+        for builtin in Builtins.all {
+            #expect(!builtin.declaration.help.isEmpty)
+            #expect(!builtin.declaration.patterns.isEmpty)
+        }
+        #expect(Builtins.declarations.map(\.id) == ["help", "ping", "echo", "whoami", "version", "runs", "run"])
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+@testable import ParleyStore
+
+func temporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "parley-test-" + UUID().uuidString
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite struct SQLiteStoreTests {
+    let directory = temporaryDirectory()
+
+    func sample(_ text: String = "deploy api to staging", status: RunStatus = .running) -> RunRecord {
+        RunRecord(
+            userName: "alice", identity: "local:alice", room: "terminal", text: text, commandID: "deploy",
+            arguments: ["app": "api", "env": "staging"], decision: .allowed, reason: "role sre allows *",
+            status: status)
+    }
+
+    @Test func aRecordedRunIsReadBackAfterARestart() async throws {
+        var run: RunRecord
+        do {
+            let store = try SQLiteStore(dataDirectory: directory)
+            run = try await store.insertRun(sample())
+            run.status = .succeeded
+            run.exitCode = 0
+            run.output = "api is live\n"
+            run.durationMilliseconds = 812
+            run.finishedAt = Date()
+            try await store.updateRun(run)
+        }
+        let reopened = try SQLiteStore(dataDirectory: directory)
+        let read = try await reopened.requireRun(run.id)
+        #expect(read.text == "deploy api to staging")
+        #expect(read.arguments == ["app": "api", "env": "staging"])
+        #expect(read.status == .succeeded)
+        #expect(read.exitCode == 0)
+        #expect(read.output == "api is live\n")
+        #expect(read.durationMilliseconds == 812)
+        #expect(read.userName == "alice")
+        #expect(read.reason == "role sre allows *")
+    }
+
+    @Test func runsAreNumberedInOrderAndListedNewestFirstWithFilters() async throws {
+        let store = try SQLiteStore(dataDirectory: directory)
+        let first = try await store.insertRun(sample("one", status: .succeeded))
+        var other = sample("two", status: .failed)
+        other.userName = "bob"
+        let second = try await store.insertRun(other)
+        var builtin = sample("help", status: .succeeded)
+        builtin.commandID = "help"
+        _ = try await store.insertRun(builtin)
+        var unknown = sample("nonsense", status: .rejected)
+        unknown.commandID = nil
+        _ = try await store.insertRun(unknown)
+        #expect(try #require(second.id) > (try #require(first.id)))
+        #expect(try await store.runs(RunQuery()).map(\.text) == ["nonsense", "help", "two", "one"])
+        #expect(try await store.runs(RunQuery(userName: "bob")).map(\.text) == ["two"])
+        #expect(try await store.runs(RunQuery(status: .succeeded)).map(\.text) == ["help", "one"])
+        #expect(try await store.runs(RunQuery(excludingCommands: ["help"])).map(\.text) == ["nonsense", "two", "one"])
+        #expect(try await store.runs(RunQuery(limit: 1)).map(\.text) == ["nonsense"])
+    }
+
+    @Test func runsLeftRunningByADeadProcessAreMarkedInterrupted() async throws {
+        let id: Int64
+        do {
+            let store = try SQLiteStore(dataDirectory: directory)
+            id = try #require(try await store.insertRun(sample()).id)
+            _ = try await store.insertRun(sample("done", status: .succeeded))
+        }
+        let restarted = try SQLiteStore(dataDirectory: directory)
+        let interrupted = try await restarted.interruptUnfinishedRuns(reason: "stopped")
+        #expect(interrupted.map(\.id) == [id])
+        #expect(try await restarted.run(id: id)?.status == .interrupted)
+        #expect(try await restarted.run(id: id)?.reason == "stopped")
+        #expect(try await restarted.interruptUnfinishedRuns(reason: "again").isEmpty)
+    }
+
+    @Test func anEventIsSeenOnceEvenAcrossRestarts() async throws {
+        do {
+            let store = try SQLiteStore(dataDirectory: directory)
+            #expect(try await store.firstSighting(of: "slack:Ev1"))
+            #expect(!(try await store.firstSighting(of: "slack:Ev1")))
+        }
+        let reopened = try SQLiteStore(dataDirectory: directory)
+        #expect(!(try await reopened.firstSighting(of: "slack:Ev1")))
+        #expect(try await reopened.firstSighting(of: "slack:Ev2"))
+    }
+
+    @Test func concurrentFirstSightingsAgreeOnOneWinner() async throws {
+        let store = try SQLiteStore(dataDirectory: directory)
+        let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<20 { group.addTask { try await store.firstSighting(of: "irc:same") } }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(wins == 1)
+    }
+
+    @Test func anUnwritableLocationIsAClearError() {
+        #expect {
+            _ = try SQLiteStore(path: "/proc/parley/none.sqlite")
+        } throws: { error in
+            "\(error)".hasPrefix("cannot open the database at /proc/parley/none.sqlite")
+        }
+    }
+}
+
+struct MissingRun: Error {}
+
+extension RunStore {
+    /// The run with this id, or a test failure.
+    func requireRun(_ id: Int64?) async throws -> RunRecord {
+        guard let id, let run = try await run(id: id) else { throw MissingRun() }
+        return run
+    }
+}
