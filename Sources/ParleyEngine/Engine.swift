@@ -4,10 +4,11 @@ import ParleyCore
 import ParleyStore
 
 /// The running system: every adapter hands it messages, and it dedupes, identifies, parses,
-/// authorizes, runs and records each one.
+/// authorizes, gates, runs, records and audits each one.
 ///
-/// The engine holds no mutable state of its own, so any number of messages are handled at once:
-/// a long-running command never holds up another.
+/// The engine's own state is immutable, and shared mutable state lives in actors (the audit log,
+/// the rate limiter) or the store, so any number of messages are handled at once: a long-running
+/// command never holds up another.
 public final class Engine: Sendable {
     /// The configuration in force.
     public let config: ParleyConfig
@@ -17,32 +18,52 @@ public final class Engine: Sendable {
     public let policy: Policy
     /// Who is who.
     public let directory: Directory
-    private let store: any ParleyStorage
-    private let executors: [any ActionExecutor]
-    private let logger: Logger
+    /// The audit chain.
+    public let audit: AuditLog
+    /// Secret values and their masker.
+    public let vault: SecretVault
+    let store: any ParleyStorage
+    let executors: [any ActionExecutor]
+    let logger: Logger
+    let rateLimiter = RateLimiter()
 
     /// Creates an engine over a store. `executors` default to the exec executor.
     public init(
         config: ParleyConfig, store: any ParleyStorage, executors: [any ActionExecutor] = [ExecExecutor()],
+        environment: [String: String] = ProcessInfo.processInfo.environment,
         logger: Logger = Logger(label: "parley.engine")
     ) {
         self.config = config
         self.catalogue = CommandCatalogue(Builtins.declarations + config.commands)
         self.policy = Policy(roles: config.roles)
-        self.directory = Directory(users: config.users)
+        self.directory = Directory(users: config.users, groups: config.groups)
+        self.vault = SecretVault(config: config, environment: environment)
+        let key = try? AuditKeys.loadOrCreate(dataDirectory: config.dataDirectory)
+        self.audit = AuditLog(
+            store: store, masker: vault.masker, signingKey: key, checkpointEvery: config.audit.checkpointEvery)
         self.store = store
         self.logger = logger
         let services = BuiltinServices(
-            catalogue: catalogue, policy: policy, directory: directory, store: store, replyLimits: config.replyLimits)
+            catalogue: catalogue, policy: policy, directory: directory, store: store, replyLimits: config.replyLimits,
+            masker: vault.masker)
         var byName: [String: BuiltinCommand] = [:]
         for builtin in Builtins.all { byName[builtin.declaration.id] = builtin }
         self.executors = [BuiltinExecutor(builtins: byName, services: services)] + executors
     }
 
-    /// Settles runs left `running` by a process that stopped; call once at start. Returns them.
-    public func recoverInterruptedRuns() async throws -> [RunRecord] {
+    /// Call once at start: audits the configuration and any user or role changes since the last start,
+    /// and settles runs a stopped process left `running`. Returns those runs.
+    public func start() async throws -> [RunRecord] {
+        try await PolicySnapshot.auditChanges(engine: self)
         let runs = try await store.interruptUnfinishedRuns(reason: "Parley stopped while this run was in flight")
-        for run in runs { logger.warning("run #\(run.id ?? 0) was interrupted by a restart: \(run.text)") }
+        for run in runs {
+            logger.warning("run #\(run.id ?? 0) was interrupted by a restart: \(vault.masker.mask(run.text))")
+            try await audit.append(
+                AuditDraft(
+                    kind: .interrupted, actor: run.userName ?? "guest", identity: run.identity, room: run.room,
+                    command: run.commandID ?? "", arguments: run.arguments, outcome: "interrupted", runID: run.id,
+                    detail: "Parley stopped while this run was in flight"))
+        }
         return runs
     }
 
@@ -63,88 +84,87 @@ public final class Engine: Sendable {
             }
         }
         let principal = directory.principal(for: inbound.sender)
-        var run = RunRecord(
-            userName: principal.userName, identity: inbound.sender.description, room: inbound.room,
-            thread: inbound.thread, text: text, decision: .allowed, status: .running)
+        let context = MessageContext(inbound: inbound, principal: principal, text: vault.masker.mask(text))
+        do {
+            return try await handle(text, context)
+        } catch {
+            logger.error("cannot handle '\(context.text)': \(vault.masker.mask("\(error)"))")
+            return EngineResponse(
+                reply: .text(
+                    "Parley could not record this command, so it did not run it: \(vault.masker.mask("\(error)"))"),
+                outcome: .failed, runID: nil)
+        }
+    }
+
+    private func handle(_ text: String, _ context: MessageContext) async throws -> EngineResponse {
+        try await audit.append(context.draft(.received))
         switch catalogue.parse(text) {
         case .failure(let failure):
-            run.decision = failure.isUnknownCommand ? .unknown : .invalid
-            run.reason = failure.message
-            run.status = .rejected
+            let unknown = failure.isUnknownCommand
+            var run = context.newRun(decision: unknown ? .unknown : .invalid, reason: failure.message)
             if case .mismatch(let command, _, _) = failure { run.commandID = command }
-            return await reject(
-                run, reply: .text(failure.message), outcome: failure.isUnknownCommand ? .unknown : .invalid)
+            return try await reject(
+                run, context, kind: .rejected, reply: .text(failure.message), outcome: unknown ? .unknown : .invalid)
         case .success(let parsed):
-            run.commandID = parsed.command.id
-            run.arguments = parsed.recordedArguments
-            switch policy.decide(principal, commandID: parsed.command.id) {
-            case .denied(let reason):
-                run.decision = .denied
-                run.reason = reason
+            if Builtins.gateCommands.contains(parsed.command.id) { return try await answerGate(parsed, context) }
+            let request = PolicyRequest(
+                principal: context.principal, parsed: parsed, room: context.inbound.room,
+                platform: context.inbound.sender.platform)
+            switch policy.evaluate(request) {
+            case .denied(let reason, let decidedBy):
+                var run = context.newRun(parsed, decision: .denied, reason: reason)
                 run.status = .rejected
-                return await reject(run, reply: .text("denied: \(reason)"), outcome: .denied)
-            case .allowed(let grant):
-                run.reason = grant
-                return await execute(parsed, run: run, principal: principal, inbound: inbound)
+                return try await reject(
+                    run, context, kind: .denied, reply: .text("denied: \(reason)"), outcome: .denied, detail: decidedBy)
+            case .allowed(let grant, let requirements, let rules):
+                if let limit = parsed.command.rate,
+                    let wait = await rateLimiter.admit(
+                        "\(context.principal.userName ?? context.inbound.sender.description)|\(parsed.command.id)",
+                        limit: limit)
+                {
+                    let reason = "\(parsed.command.id) is limited to \(limit) per person; try again in \(wait)s"
+                    let run = context.newRun(parsed, decision: .denied, reason: reason)
+                    return try await reject(run, context, kind: .rateLimited, reply: .text(reason), outcome: .denied)
+                }
+                let explanation = ([grant] + rules.map { "rule '\($0)'" }).joined(separator: "; ")
+                let run = context.newRun(parsed, decision: .allowed, reason: explanation)
+                return try await admit(parsed, run: run, requirements: requirements, context)
             }
         }
     }
 
-    private func reject(_ run: RunRecord, reply: Reply, outcome: EngineResponse.Outcome) async -> EngineResponse {
+    /// Sends an allowed command through its gates: confirmation, then approvals, then running.
+    private func admit(
+        _ parsed: ParsedCommand, run: RunRecord, requirements: Requirements, _ context: MessageContext
+    ) async throws -> EngineResponse {
         var run = run
-        run.finishedAt = Date()
-        do {
+        if requirements.confirm {
+            run.status = .awaitingConfirmation
             run = try await store.insertRun(run)
-        } catch {
-            logger.error("cannot record a rejected command: \(error)")
+            return try await requestConfirmation(parsed, run: run, requirements: requirements, context)
         }
+        if requirements.approvals > 0 {
+            run.status = .awaitingApproval
+            run = try await store.insertRun(run)
+            return try await requestApproval(parsed, run: run, requirements: requirements, context)
+        }
+        run = try await store.insertRun(run)
+        return try await execute(parsed, run: run, principal: context.principal, approvers: [])
+    }
+
+    private func reject(
+        _ run: RunRecord, _ context: MessageContext, kind: AuditKind, reply: Reply, outcome: EngineResponse.Outcome,
+        detail: String = ""
+    ) async throws -> EngineResponse {
+        var run = run
+        run.status = .rejected
+        run.finishedAt = Date()
+        run = try await store.insertRun(run)
+        try await audit.append(
+            context.draft(
+                kind, command: run.commandID ?? "", arguments: run.arguments, decision: run.decision.rawValue,
+                outcome: run.reason, runID: run.id, detail: detail))
         return EngineResponse(reply: reply, outcome: outcome, runID: run.id)
-    }
-
-    private func execute(_ parsed: ParsedCommand, run: RunRecord, principal: Principal, inbound: Inbound) async
-        -> EngineResponse
-    {
-        var run = run
-        do {
-            // The run is on disk before the action starts: a crash leaves evidence, not silence.
-            run = try await store.insertRun(run)
-        } catch {
-            logger.error("cannot record a run, so not running it: \(error)")
-            return EngineResponse(
-                reply: .text("Parley cannot record this run, so it did not run it: \(error)"), outcome: .failed,
-                runID: nil)
-        }
-        let runID = run.id ?? 0
-        guard let executor = executors.first(where: { $0.canRun(parsed.command.action) }) else {
-            return await finish(
-                run, ActionResult(status: .failed, message: "no executor can run \(parsed.command.id)"),
-                parsed: parsed, started: Date())
-        }
-        let request = ActionRequest(
-            parsed: parsed, principal: principal, room: inbound.room, platform: inbound.sender.platform, runID: runID)
-        let started = Date()
-        let result = await executor.execute(parsed.command.action, request)
-        return await finish(run, result, parsed: parsed, started: started)
-    }
-
-    private func finish(_ run: RunRecord, _ result: ActionResult, parsed: ParsedCommand, started: Date) async
-        -> EngineResponse
-    {
-        var run = run
-        run.status = result.status
-        run.exitCode = result.exitCode
-        run.output = result.output
-        run.outputTruncated = result.outputTruncated
-        run.finishedAt = Date()
-        run.durationMilliseconds = Int(Date().timeIntervalSince(started) * 1000)
-        if let message = result.message { run.reason = message }
-        do {
-            try await store.updateRun(run)
-        } catch {
-            logger.error("cannot record the outcome of run #\(run.id ?? 0): \(error)")
-        }
-        let reply = result.reply ?? RunReply.make(run: run, result: result, limits: config.replyLimits)
-        return EngineResponse(reply: reply, outcome: .init(result.status), runID: run.id)
     }
 }
 
@@ -169,13 +189,16 @@ public struct EngineResponse: Sendable {
         case succeeded, failed
         case timedOut = "timed_out"
         case interrupted, denied, unknown, invalid
+        /// Waiting at a gate: a confirmation or approvals.
+        case pending
 
         init(_ status: RunStatus) {
             switch status {
             case .succeeded: self = .succeeded
             case .timedOut: self = .timedOut
             case .interrupted: self = .interrupted
-            case .failed, .running, .rejected: self = .failed
+            case .awaitingApproval, .awaitingConfirmation: self = .pending
+            case .failed, .running, .rejected, .expired: self = .failed
             }
         }
     }

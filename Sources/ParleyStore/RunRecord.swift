@@ -4,6 +4,12 @@ import Foundation
 public enum RunStatus: String, Sendable, Codable, CaseIterable {
     /// The command was refused before running: unknown, invalid or denied.
     case rejected
+    /// Waiting for the requester to confirm.
+    case awaitingConfirmation = "awaiting_confirmation"
+    /// Waiting for approvals.
+    case awaitingApproval = "awaiting_approval"
+    /// An approval or confirmation ran out of time.
+    case expired
     /// The action is running.
     case running
     /// The action finished successfully.

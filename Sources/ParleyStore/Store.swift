@@ -1,3 +1,6 @@
+import Foundation
+import ParleyCore
+
 /// Where runs are recorded. The SQLite store implements it; a PostgreSQL store will too.
 public protocol RunStore: Sendable {
     /// Records a new run and returns it with its id.
@@ -18,8 +21,41 @@ public protocol EventLedger: Sendable {
     func firstSighting(of key: String) async throws -> Bool
 }
 
+/// The append-only, hash-chained audit log.
+public protocol AuditStore: Sendable {
+    /// Appends entries in one transaction, chaining each to the last; returns them as stored.
+    func appendAudit(_ drafts: [AuditDraft], at date: Date) async throws -> [AuditEntry]
+    /// Entries matching a query.
+    func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry]
+    /// The newest entry.
+    func lastAuditEntry() async throws -> AuditEntry?
+    /// Records a signed checkpoint.
+    func insertCheckpoint(_ checkpoint: AuditCheckpoint) async throws
+    /// Every checkpoint, oldest first.
+    func checkpoints() async throws -> [AuditCheckpoint]
+}
+
+/// Approval requests and confirmations, and the votes on them.
+public protocol ApprovalStore: Sendable {
+    func insertApproval(_ request: ApprovalRequest) async throws
+    func approval(id: String) async throws -> ApprovalRequest?
+    /// Records a vote; false when this voter already voted on the request.
+    func addVote(_ vote: ApprovalVote) async throws -> Bool
+    func votes(approvalID: String) async throws -> [ApprovalVote]
+    /// Moves a pending request to `status`; false when it was no longer pending (someone else won).
+    func settleApproval(id: String, status: GateStatus, reason: String, at date: Date) async throws -> Bool
+    /// Pending requests, oldest first.
+    func pendingApprovals() async throws -> [ApprovalRequest]
+}
+
+/// Small named values (the last policy snapshot, for example).
+public protocol MetadataStore: Sendable {
+    func metadata(_ key: String) async throws -> String?
+    func setMetadata(_ key: String, _ value: String) async throws
+}
+
 /// Everything Parley persists.
-public protocol ParleyStorage: RunStore, EventLedger {}
+public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore, MetadataStore {}
 
 /// Why the store could not do what was asked.
 public enum StoreError: Error, Sendable, CustomStringConvertible {

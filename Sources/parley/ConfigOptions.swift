@@ -54,7 +54,7 @@ struct ConfigOptions: ParsableArguments {
             throw ExitCode(ExitStatus.store)
         }
         let engine = Engine(config: config, store: store)
-        _ = try await engine.recoverInterruptedRuns()
+        _ = try await engine.start()
         return engine
     }
 }
@@ -88,6 +88,7 @@ enum ExitStatus {
     static let invalidArguments: Int32 = 3
     static let denied: Int32 = 4
     static let timedOut: Int32 = 5
+    static let pending: Int32 = 6
     static let store: Int32 = 74
     static let config: Int32 = 78
 }

@@ -11,7 +11,7 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run one command and exit.",
         discussion: """
             Exit status: 0 succeeded, 1 failed, 2 unknown command, 3 invalid arguments, 4 denied, \
-            5 timed out, 74 store unavailable, 78 invalid configuration.
+            5 timed out, 6 waiting for confirmation or approval, 74 store unavailable, 78 invalid configuration.
             """)
 
     @Argument(help: "The command, as you would type it in chat.")
@@ -50,6 +50,7 @@ struct RunCommand: AsyncParsableCommand {
         case .invalid: return ExitStatus.invalidArguments
         case .denied: return ExitStatus.denied
         case .timedOut: return ExitStatus.timedOut
+        case .pending: return ExitStatus.pending
         }
     }
 

@@ -39,28 +39,34 @@ import Testing
         User(name: "carol", roles: [], identities: [Identity(platform: "local", id: "carol")]),
     ])
 
+    func command(_ id: String) -> CommandDeclaration {
+        CommandDeclaration(id: id, patterns: [try! UsagePattern(id)], help: "", action: .builtin(id))
+    }
+
     @Test func nothingGrantedMeansDenied() {
         let carol = directory.principal(for: Identity(platform: "local", id: "carol"))
         #expect(carol.userName == "carol")
         #expect(
-            policy.decide(carol, commandID: "deploy")
-                == .denied(reason: "deploy needs role developer or sre; you have no roles"))
+            policy.decide(carol, command: command("deploy"))
+                == .denied(reason: "deploy needs role developer or sre; you have no roles", decidedBy: "no grant"))
     }
 
     @Test func rolesGrantCommandPatterns() {
         let bob = directory.principal(for: Identity(platform: "slack", id: "U2"))
-        #expect(policy.decide(bob, commandID: "deploy").isAllowed)
-        #expect(policy.decide(bob, commandID: "logs-tail").isAllowed)
-        #expect(policy.decide(bob, commandID: "scale") == .denied(reason: "scale needs role sre; you have developer"))
+        #expect(policy.decide(bob, command: command("deploy")).isAllowed)
+        #expect(policy.decide(bob, command: command("logs-tail")).isAllowed)
+        #expect(
+            policy.decide(bob, command: command("scale"))
+                == .denied(reason: "scale needs role sre; you have developer", decidedBy: "no grant"))
     }
 
     @Test func unmappedIdentitiesAreGuestsWithTheDefaultGuestGrant() {
         let stranger = directory.principal(for: Identity(platform: "slack", id: "U999"))
         #expect(stranger.isGuest)
         #expect(stranger.roles == ["guest"])
-        #expect(policy.decide(stranger, commandID: "help").isAllowed)
-        #expect(policy.decide(stranger, commandID: "whoami").isAllowed)
-        #expect(!policy.decide(stranger, commandID: "echo").isAllowed)
+        #expect(policy.decide(stranger, command: command("help")).isAllowed)
+        #expect(policy.decide(stranger, command: command("whoami")).isAllowed)
+        #expect(!policy.decide(stranger, command: command("echo")).isAllowed)
     }
 
     @Test func anExactIdentityWinsOverAPlatformWildcard() {
@@ -70,11 +76,19 @@ import Testing
     }
 
     @Test func globsMatchWholeIds() {
-        #expect(Policy.matches(pattern: "deploy*", commandID: "deploy-status"))
-        #expect(Policy.matches(pattern: "*status", commandID: "deploy-status"))
-        #expect(!Policy.matches(pattern: "deploy", commandID: "deploy-status"))
-        #expect(Policy.matches(pattern: "a*b*c", commandID: "axxbyyc"))
-        #expect(!Policy.matches(pattern: "a*b*c", commandID: "axxbyy"))
+        #expect(GlobPattern.matches(pattern: "deploy*", text: "deploy-status"))
+        #expect(GlobPattern.matches(pattern: "*status", text: "deploy-status"))
+        #expect(!GlobPattern.matches(pattern: "deploy", text: "deploy-status"))
+        #expect(GlobPattern.matches(pattern: "a*b*c", text: "axxbyyc"))
+        #expect(!GlobPattern.matches(pattern: "a*b*c", text: "axxbyy"))
+        #expect(GlobPattern.matches(pattern: "alerts.*", text: "alerts.ack"))
+    }
+
+    @Test func aWordStarPatternCoversEveryCommandTypedWithThatWord() throws {
+        let status = CommandDeclaration(
+            id: "ds", patterns: [try UsagePattern("deploy status")], help: "", action: .builtin("ds"))
+        #expect(Policy.matches(pattern: "deploy *", command: status))
+        #expect(!Policy.matches(pattern: "deploy *", command: command("scale")))
     }
 
     @Test func identitiesParseAsPlatformColonId() {

@@ -166,7 +166,7 @@ import Testing
                     decision: .allowed, status: .running))
         }
         let (engine, store) = try makeEngine(Self.yaml, directory: directory)
-        let settled = try await engine.recoverInterruptedRuns()
+        let settled = try await engine.start()
         #expect(settled.map(\.text) == ["deploy api to prod"])
         #expect(try await store.runs(RunQuery()).first?.status == .interrupted)
     }
@@ -176,6 +176,10 @@ import Testing
             #expect(!builtin.declaration.help.isEmpty)
             #expect(!builtin.declaration.patterns.isEmpty)
         }
-        #expect(Builtins.declarations.map(\.id) == ["help", "ping", "echo", "whoami", "version", "runs", "run"])
+        #expect(
+            Builtins.declarations.map(\.id) == [
+                "help", "ping", "echo", "whoami", "version", "runs", "run", "approve", "deny", "yes", "approvals",
+                "audit",
+            ])
     }
 }

@@ -10,14 +10,23 @@ public struct CommandDeclaration: Sendable, Equatable {
     public var examples: [String]
     /// What running it does.
     public var action: ActionSpec
+    /// Conditions and requirements beyond role grants, in order.
+    public var rules: [CommandRule]
+    /// How often one user may run it.
+    public var rate: RateLimit?
 
     /// Creates a declaration.
-    public init(id: String, patterns: [UsagePattern], help: String, examples: [String] = [], action: ActionSpec) {
+    public init(
+        id: String, patterns: [UsagePattern], help: String, examples: [String] = [], action: ActionSpec,
+        rules: [CommandRule] = [], rate: RateLimit? = nil
+    ) {
         self.id = id
         self.patterns = patterns
         self.help = help
         self.examples = examples
         self.action = action
+        self.rules = rules
+        self.rate = rate
     }
 
     /// The main usage line, for people: `deploy <app> to <env>`.

@@ -112,7 +112,7 @@ public enum ParameterType: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `a, b or c`.
-    static func list(_ words: [String]) -> String {
+    public static func list(_ words: [String]) -> String {
         guard words.count > 1 else { return words.first ?? "" }
         return words.dropLast().joined(separator: ", ") + " or " + words.last!
     }

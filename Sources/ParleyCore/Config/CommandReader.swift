@@ -6,13 +6,16 @@ struct CommandReader {
     let reader: YAMLReader
     let baseDirectory: String
     let builtins: [CommandDeclaration]
+    let secrets: [SecretDeclaration]
 
-    static let commandKeys = ["usage", "help", "description", "examples", "aliases", "action"]
+    static let commandKeys = ["usage", "help", "description", "examples", "aliases", "action", "rules", "rate"]
     static let actionKeys = ["exec", "env", "workdir", "timeout", "max_output"]
     /// Names every template may use besides the command's own arguments.
     static let contextNames: Set<String> = ["user", "room", "platform", "run_id", "command", "identity"]
 
-    func readCommands(_ node: Node) -> [CommandDeclaration] {
+    func readCommands(
+        _ node: Node, roles: inout [RuleReader.RoleReference], approvals: inout [RuleReader.ApprovalReference]
+    ) -> [CommandDeclaration] {
         var commands: [CommandDeclaration] = []
         var usageNodes: [String: Node] = [:]
         for entry in reader.mapping(node, "commands") {
@@ -25,7 +28,8 @@ struct CommandReader {
                 reader.report(entry.keyNode, "'\(id)' is a built-in command; choose another name")
                 continue
             }
-            if let command = readCommand(id: id, entry.value, usageNode: &usageNodes) {
+            if var command = readCommand(id: id, entry.value, usageNode: &usageNodes) {
+                readPolicy(entry.value, into: &command, roles: &roles, approvals: &approvals)
                 commands.append(command)
             }
         }
@@ -75,6 +79,29 @@ struct CommandReader {
         return CommandDeclaration(id: id, patterns: patterns, help: fullHelp, examples: examples, action: .exec(exec))
     }
 
+    private func readPolicy(
+        _ node: Node, into command: inout CommandDeclaration, roles: inout [RuleReader.RoleReference],
+        approvals: inout [RuleReader.ApprovalReference]
+    ) {
+        guard case .mapping(let mapping) = node else { return }
+        for (keyNode, value) in mapping {
+            switch keyNode.string {
+            case "rules":
+                command.rules = RuleReader(reader: reader).readRules(
+                    value, command: command.id, arguments: Set(command.patterns[0].argumentNames), roles: &roles,
+                    approvals: &approvals)
+            case "rate":
+                guard let text = reader.string(value, "rate") else { continue }
+                if let rate = RateLimit(text) {
+                    command.rate = rate
+                } else {
+                    reader.report(value, "rate '\(text)' is not a rate; write 5/min, 100/hour or 2/10s")
+                }
+            default: continue
+            }
+        }
+    }
+
     private func readAlias(_ alias: String, of main: UsagePattern, at node: Node, id: String) -> UsagePattern? {
         var source = alias
         // A one-word alias replaces the command's first word: `ship` for `deploy {app} to {env}`.
@@ -114,7 +141,16 @@ struct CommandReader {
         let allowed = names.union(Self.contextNames)
         var argv: [TextTemplate] = []
         for (text, itemNode) in reader.strings(execNode, "exec") {
-            if let template = template(text, at: itemNode, allowed: allowed, id: id) { argv.append(template) }
+            guard let template = template(text, at: itemNode, allowed: allowed.union(["secrets"]), id: id) else {
+                continue
+            }
+            if template.referencedNames.contains("secrets") {
+                reader.report(
+                    itemNode,
+                    "secrets may only reach a program through env, never its arguments (which other users of the machine can see); set env: { TOKEN: \"{{secrets.NAME}}\" }"
+                )
+            }
+            argv.append(template)
         }
         if argv.isEmpty {
             reader.report(execNode, "exec needs at least the program to run")
@@ -128,8 +164,9 @@ struct CommandReader {
                     continue
                 }
                 if let text = reader.string(entry.value, "env \(entry.key)"),
-                    let template = template(text, at: entry.value, allowed: allowed, id: id)
+                    let template = template(text, at: entry.value, allowed: allowed.union(["secrets"]), id: id)
                 {
+                    checkSecrets(template, at: entry.value)
                     environment[entry.key] = template
                 }
             }
@@ -169,6 +206,18 @@ struct CommandReader {
         } catch {
             reader.report(node, "template '\(text)' in '\(id)' is not valid mustache: \(error.reason)")
             return nil
+        }
+    }
+
+    private func checkSecrets(_ template: TextTemplate, at node: Node) {
+        for path in template.referencedPaths where path == "secrets" || path.hasPrefix("secrets.") {
+            let name = String(path.dropFirst("secrets.".count))
+            if !secrets.contains(where: { $0.name == name }) {
+                let known = secrets.map(\.name).sorted()
+                let hint =
+                    known.isEmpty ? "; declare it under secrets:" : "; declared: " + known.joined(separator: ", ")
+                reader.report(node, "'\(path)' is not a declared secret\(hint)")
+            }
         }
     }
 

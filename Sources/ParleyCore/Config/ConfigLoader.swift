@@ -14,7 +14,10 @@ public struct ConfigLoader: Sendable {
         self.environment = environment
     }
 
-    static let topLevelKeys = ["data_dir", "prefix", "bot_name", "users", "roles", "commands", "limits"]
+    static let topLevelKeys = [
+        "data_dir", "prefix", "bot_name", "users", "groups", "roles", "secrets", "commands", "limits", "approvals",
+        "audit",
+    ]
 
     /// Reads and validates a file.
     public func load(path: String) throws(ConfigError) -> ParleyConfig {
@@ -60,15 +63,29 @@ public struct ConfigLoader: Sendable {
             config.addressing.names = reader.strings(node, "bot_name").map(\.0)
         }
         if let node = sections["limits"]?.value { config.replyLimits = readLimits(node, reader) }
+        if let node = sections["approvals"]?.value { config.approvals = readApprovals(node, reader) }
+        if let node = sections["audit"]?.value { config.audit = readAudit(node, reader) }
+        let people = PeopleReader(reader: reader, baseDirectory: baseDirectory)
+        if let node = sections["secrets"]?.value { config.secrets = people.readSecrets(node) }
+        var roleReferences: [RuleReader.RoleReference] = []
+        var approvalReferences: [RuleReader.ApprovalReference] = []
         if let node = sections["commands"]?.value {
-            config.commands = CommandReader(reader: reader, baseDirectory: baseDirectory, builtins: builtins)
-                .readCommands(node)
+            config.commands = CommandReader(
+                reader: reader, baseDirectory: baseDirectory, builtins: builtins, secrets: config.secrets
+            ).readCommands(node, roles: &roleReferences, approvals: &approvalReferences)
         }
         let knownCommands = builtins + config.commands
-        if let node = sections["roles"]?.value { config.roles = readRoles(node, reader, commands: knownCommands) }
+        if let node = sections["roles"]?.value { config.roles = people.readRoles(node, commands: knownCommands) }
+        let roleNames = Set(config.roles.map(\.name) + [Directory.guestRole])
+        if let node = sections["groups"]?.value { config.groups = people.readGroups(node, roles: roleNames) }
         if let node = sections["users"]?.value {
-            config.users = readUsers(node, reader, roles: Set(config.roles.map(\.name) + [Directory.guestRole]))
+            config.users = people.readUsers(
+                node, roles: roleNames, groups: Set(config.groups.map(\.name)), secrets: config.secrets)
         }
+        for reference in roleReferences where !roleNames.contains(reference.role) {
+            reader.report(reference.node, "a rule of '\(reference.command)' names unknown role '\(reference.role)'")
+        }
+        ConfigChecks(config: config, builtins: builtins, reader: reader).checkApprovers(approvalReferences)
         let issues = reader.issues.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
         guard issues.isEmpty else { throw ConfigError(issues: issues) }
         return config
@@ -94,62 +111,30 @@ public struct ConfigLoader: Sendable {
         return limits
     }
 
-    private func readRoles(_ node: Node, _ reader: YAMLReader, commands: [CommandDeclaration]) -> [RoleGrant] {
-        var roles: [RoleGrant] = []
-        for entry in reader.mapping(node, "roles") {
-            var allow: [String] = []
-            for field in reader.mapping(entry.value, "role '\(entry.key)'", allowed: ["allow"]) {
-                for (pattern, patternNode) in reader.strings(field.value, "allow") {
-                    let matchesSome = commands.contains { Policy.matches(pattern: pattern, commandID: $0.id) }
-                    if !matchesSome {
-                        let near = commands.map(\.id).filter { EditDistance.between($0, pattern) <= 2 }
-                        let hint = near.first.map { "; did you mean '\($0)'?" } ?? ""
-                        reader.report(
-                            patternNode, "role '\(entry.key)' allows '\(pattern)', which matches no command\(hint)")
-                    }
-                    allow.append(pattern)
-                }
+    private func readApprovals(_ node: Node, _ reader: YAMLReader) -> ApprovalSettings {
+        var settings = ApprovalSettings()
+        for entry in reader.mapping(node, "approvals", allowed: ["expire", "confirm_within"]) {
+            guard let text = reader.string(entry.value, entry.key) else { continue }
+            guard let seconds = DurationText.seconds(text), seconds > 0 else {
+                reader.report(entry.value, "\(entry.key) '\(text)' is not a duration; write 15m or 1h")
+                continue
             }
-            roles.append(RoleGrant(name: entry.key, allow: allow))
+            if entry.key == "expire" { settings.expirySeconds = seconds } else { settings.confirmSeconds = seconds }
         }
-        return roles
+        return settings
     }
 
-    private func readUsers(_ node: Node, _ reader: YAMLReader, roles: Set<String>) -> [User] {
-        var users: [User] = []
-        var owners: [Identity: String] = [:]
-        for entry in reader.mapping(node, "users") {
-            var user = User(name: entry.key, roles: [], identities: [])
-            for field in reader.mapping(entry.value, "user '\(entry.key)'", allowed: ["roles", "identities"]) {
-                if field.key == "roles" {
-                    for (role, roleNode) in reader.strings(field.value, "roles") {
-                        if !roles.contains(role) {
-                            let near = roles.filter { EditDistance.between($0, role) <= 2 }.sorted()
-                            let hint = near.first.map { "; did you mean '\($0)'?" } ?? "; define it under roles:"
-                            reader.report(roleNode, "user '\(entry.key)' has unknown role '\(role)'\(hint)")
-                        }
-                        user.roles.append(role)
-                    }
-                } else {
-                    for (text, identityNode) in reader.strings(field.value, "identities") {
-                        guard let identity = Identity(text) else {
-                            reader.report(
-                                identityNode,
-                                "'\(text)' is not an identity; write platform:id, as in slack:U024BE7LH or irc:alice")
-                            continue
-                        }
-                        if let owner = owners[identity] {
-                            reader.report(
-                                identityNode, "identity \(identity) belongs to both '\(owner)' and '\(entry.key)'")
-                        }
-                        owners[identity] = entry.key
-                        user.identities.append(identity)
-                    }
-                }
+    private func readAudit(_ node: Node, _ reader: YAMLReader) -> AuditSettings {
+        var settings = AuditSettings()
+        for entry in reader.mapping(node, "audit", allowed: ["checkpoint_every"]) {
+            guard let value = reader.int(entry.value, entry.key) else { continue }
+            guard value > 0 else {
+                reader.report(entry.value, "checkpoint_every must be positive")
+                continue
             }
-            users.append(user)
+            settings.checkpointEvery = value
         }
-        return users
+        return settings
     }
 
     static func issue(for error: YamlError, file: String) -> ConfigIssue {

@@ -16,6 +16,14 @@ public struct ParleyConfig: Sendable {
     public var commands: [CommandDeclaration]
     /// How much of a long output goes into a chat reply.
     public var replyLimits: ReplyLimits
+    /// Groups and the roles they bring.
+    public var groups: [Group] = []
+    /// Declared secrets.
+    public var secrets: [SecretDeclaration] = []
+    /// How long approval requests and confirmations stay open.
+    public var approvals = ApprovalSettings()
+    /// Audit log settings.
+    public var audit = AuditSettings()
 
     /// Creates a configuration.
     public init(
@@ -38,6 +46,31 @@ public struct ParleyConfig: Sendable {
             sourcePath: nil, baseDirectory: workingDirectory, dataDirectory: workingDirectory + "/.parley",
             users: [User(name: "admin", roles: ["admin"], identities: [Identity(platform: "local", id: "*")])],
             roles: [RoleGrant(name: "admin", allow: ["*"])], commands: [])
+    }
+}
+
+/// How long approval requests and confirmations stay open.
+public struct ApprovalSettings: Sendable, Equatable {
+    /// Seconds before an approval request expires (15 minutes by default).
+    public var expirySeconds = 900
+    /// Seconds the requester has to confirm (one minute by default).
+    public var confirmSeconds = 60
+
+    /// Creates settings.
+    public init(expirySeconds: Int = 900, confirmSeconds: Int = 60) {
+        self.expirySeconds = expirySeconds
+        self.confirmSeconds = confirmSeconds
+    }
+}
+
+/// Audit log settings.
+public struct AuditSettings: Sendable, Equatable {
+    /// Sign a checkpoint of the chain's head after this many entries.
+    public var checkpointEvery = 100
+
+    /// Creates settings.
+    public init(checkpointEvery: Int = 100) {
+        self.checkpointEvery = checkpointEvery
     }
 }
 

@@ -27,6 +27,8 @@ public enum ReplyBlock: Sendable, Equatable, Codable {
     case table(header: [String], rows: [[String]])
     /// Label and value pairs.
     case fields([ReplyField])
+    /// Buttons that send a command when pressed (approve/deny); text platforms show the commands.
+    case actions([ReplyAction])
 
     /// The block as plain text.
     public var plainText: String {
@@ -40,13 +42,15 @@ public enum ReplyBlock: Sendable, Equatable, Codable {
                 field.label + ":" + String(repeating: " ", count: width - field.label.count + 1)
                     + field.value
             }.joined(separator: "\n")
+        case .actions(let actions):
+            return actions.map { "[\($0.label): \($0.command)]" }.joined(separator: " ")
         }
     }
 }
 
 extension ReplyBlock {
     private enum CodingKeys: String, CodingKey {
-        case type, text, header, rows, fields
+        case type, text, header, rows, fields, actions
     }
 
     /// Encodes as `{"type": "text", "text": …}`, `{"type": "table", "header": […], "rows": […]}` and so on.
@@ -66,6 +70,9 @@ extension ReplyBlock {
         case .fields(let fields):
             try container.encode("fields", forKey: .type)
             try container.encode(fields, forKey: .fields)
+        case .actions(let actions):
+            try container.encode("actions", forKey: .type)
+            try container.encode(actions, forKey: .actions)
         }
     }
 
@@ -80,10 +87,28 @@ extension ReplyBlock {
                 header: try container.decode([String].self, forKey: .header),
                 rows: try container.decode([[String]].self, forKey: .rows))
         case "fields": self = .fields(try container.decode([ReplyField].self, forKey: .fields))
+        case "actions": self = .actions(try container.decode([ReplyAction].self, forKey: .actions))
         case let other:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: container, debugDescription: "unknown reply block type '\(other)'")
         }
+    }
+}
+
+/// A button: its label, and the command it sends as the person who presses it.
+public struct ReplyAction: Sendable, Equatable, Codable {
+    /// What the button says.
+    public var label: String
+    /// The command pressing it sends, e.g. `approve K7QX`.
+    public var command: String
+    /// `primary` or `danger`, for platforms that colour buttons.
+    public var style: String
+
+    /// Creates a button.
+    public init(label: String, command: String, style: String = "primary") {
+        self.label = label
+        self.command = command
+        self.style = style
     }
 }
 

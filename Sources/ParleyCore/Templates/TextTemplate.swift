@@ -26,6 +26,11 @@ public struct TextTemplate: Sendable, Equatable, CustomStringConvertible {
 
     /// The top-level names the template refers to (`app` in `{{app}}`, `secrets` in `{{secrets.token}}`).
     public var referencedNames: Set<String> {
+        Set(referencedPaths.compactMap { $0.split(separator: ".").first.map(String.init) })
+    }
+
+    /// The dotted names the template refers to (`app`, `secrets.token`).
+    public var referencedPaths: Set<String> {
         var names = Set<String>()
         var rest = source[...]
         while let open = rest.range(of: "{{") {
@@ -37,8 +42,7 @@ public struct TextTemplate: Sendable, Equatable, CustomStringConvertible {
             if "!>=%<$".contains(sigil) { continue }
             if "#^/&{".contains(sigil) { tag = String(tag.dropFirst()).trimmingCharacters(in: .whitespaces) }
             if tag.hasSuffix("}") { tag = String(tag.dropLast()).trimmingCharacters(in: .whitespaces) }
-            let name = tag.split(separator: ".").first.map(String.init) ?? tag
-            if !name.isEmpty, name != "." { names.insert(name) }
+            if !tag.isEmpty, tag != "." { names.insert(tag) }
         }
         return names
     }

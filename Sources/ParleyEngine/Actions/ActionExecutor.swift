@@ -21,14 +21,23 @@ public struct ActionRequest: Sendable {
     public var platform: String
     /// The run's number.
     public var runID: Int64
+    /// Who approved the run, when it needed approvals.
+    public var approvers: [String]
+    /// Secret values the action may put in its environment, by name.
+    public var secrets: [String: String]
 
     /// Creates a request.
-    public init(parsed: ParsedCommand, principal: Principal, room: String, platform: String, runID: Int64) {
+    public init(
+        parsed: ParsedCommand, principal: Principal, room: String, platform: String, runID: Int64,
+        approvers: [String] = [], secrets: [String: String] = [:]
+    ) {
         self.parsed = parsed
         self.principal = principal
         self.room = room
         self.platform = platform
         self.runID = runID
+        self.approvers = approvers
+        self.secrets = secrets
     }
 
     /// Arguments, flags and facts about the request, for rendering templates.
@@ -40,6 +49,7 @@ public struct ActionRequest: Sendable {
         context["platform"] = platform
         context["run_id"] = String(runID)
         context["command"] = parsed.command.id
+        context["secrets"] = secrets
         return context
     }
 
@@ -52,6 +62,7 @@ public struct ActionRequest: Sendable {
             "PARLEY_ROOM": room,
             "PARLEY_RUN_ID": String(runID),
             "PARLEY_COMMAND": parsed.command.id,
+            "PARLEY_APPROVERS": approvers.joined(separator: ","),
         ]
     }
 }

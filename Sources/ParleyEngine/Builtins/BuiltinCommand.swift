@@ -5,12 +5,14 @@ import ParleyStore
 public struct BuiltinCommand: Sendable {
     /// The declaration the parser and policy see.
     public let declaration: CommandDeclaration
-    let body: @Sendable (BuiltinCall) async throws -> Reply
+    /// The body; nil for the gate commands (`approve`, `deny`, `yes`, `approvals`), which the
+    /// engine answers itself because they release other commands.
+    let body: (@Sendable (BuiltinCall) async throws -> Reply)?
 
     /// Declares a built-in: `BuiltinCommand("echo {message:text}", help: "Repeat a message") { … }`.
     init(
         _ usage: String, help: String, examples: [String] = [],
-        body: @escaping @Sendable (BuiltinCall) async throws -> Reply
+        body: (@Sendable (BuiltinCall) async throws -> Reply)?
     ) {
         // Built-in usages are constants checked by the test suite, not outside input.
         let pattern = try! UsagePattern(usage)
@@ -46,6 +48,7 @@ struct BuiltinServices: Sendable {
     let directory: Directory
     let store: any ParleyStorage
     let replyLimits: ReplyLimits
+    let masker: SecretMasker
 }
 
 /// Runs built-in commands.
@@ -59,13 +62,13 @@ struct BuiltinExecutor: ActionExecutor {
     }
 
     func execute(_ action: ActionSpec, _ request: ActionRequest) async -> ActionResult {
-        guard case .builtin(let name) = action, let builtin = builtins[name] else {
+        guard case .builtin(let name) = action, let body = builtins[name]?.body else {
             return ActionResult(status: .failed, message: "no built-in command \(action)")
         }
         let call = BuiltinCall(
             parsed: request.parsed, principal: request.principal, runID: request.runID, services: services)
         do {
-            let reply = try await builtin.body(call)
+            let reply = try await body(call)
             return ActionResult(status: .succeeded, output: reply.plainText, reply: reply)
         } catch {
             return ActionResult(status: .failed, message: "\(name) failed: \(error)")

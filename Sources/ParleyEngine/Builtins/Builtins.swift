@@ -42,7 +42,23 @@ public enum Builtins {
         BuiltinCommand("run {id:int(1..)}", help: "Show one run's status and output", examples: ["run 12"]) { call in
             try await RunViews.detail(call)
         },
+        BuiltinCommand(
+            "approve {id}", help: "Approve someone else's pending request", examples: ["approve K7QX"], body: nil),
+        BuiltinCommand(
+            "deny {id} [{reason:text}]", help: "Refuse a pending request (or withdraw your own)",
+            examples: ["deny K7QX not during the freeze"], body: nil),
+        BuiltinCommand("yes {code}", help: "Confirm a command you asked for", examples: ["yes 4821"], body: nil),
+        BuiltinCommand("approvals", help: "List pending approval requests", body: nil),
+        BuiltinCommand(
+            "audit [--user {user}] [--command {command}] [--kind {kind}] [--limit {limit:int(1..100)}]",
+            help: "Show recent audit log entries", examples: ["audit --user alice --limit 20"]
+        ) { call in
+            try await AuditView.recent(call)
+        },
     ]
+
+    /// Built-ins anyone may use: they act only on requests the asker is entitled to answer.
+    public static let gateCommands: Set<String> = ["approve", "deny", "yes", "approvals"]
 
     /// The declarations of every built-in, for the catalogue and `parley config check`.
     public static var declarations: [CommandDeclaration] { all.map(\.declaration) }
@@ -53,7 +69,7 @@ enum HelpText {
     static func overview(for call: BuiltinCall) -> Reply {
         let services = call.services
         let allowed = services.catalogue.commands.filter {
-            services.policy.decide(call.principal, commandID: $0.id).isAllowed
+            Builtins.gateCommands.contains($0.id) || services.policy.decide(call.principal, command: $0).isAllowed
         }
         guard !allowed.isEmpty else { return .text("You may not run any command.") }
         let rows = allowed.map { [$0.usage, $0.help.split(separator: "\n").first.map(String.init) ?? ""] }
@@ -85,10 +101,13 @@ enum HelpText {
             for option in command.patterns[0].options where option.value == nil {
                 fields.append(ReplyField("--" + option.name, "a flag"))
             }
+            for rule in command.rules {
+                fields.append(ReplyField("rule", RuleText.describe(rule, command: command.id)))
+            }
             for example in command.examples { fields.append(ReplyField("example", example)) }
-            switch call.services.policy.decide(call.principal, commandID: command.id) {
+            switch call.services.policy.decide(call.principal, command: command) {
             case .allowed: fields.append(ReplyField("you", "may run it"))
-            case .denied(let reason): fields.append(ReplyField("you", "may not run it: \(reason)"))
+            case .denied(let reason, _): fields.append(ReplyField("you", "may not run it: \(reason)"))
             }
             blocks.append(.fields(fields))
         }

@@ -34,6 +34,69 @@ enum SQLiteMigrations {
                 table.column("seenAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("2026-11-26 audit") { db in
+            try db.create(table: "audit") { table in
+                table.primaryKey("seq", .integer)
+                table.column("at", .text).notNull()
+                table.column("kind", .text).notNull()
+                table.column("actor", .text).notNull()
+                table.column("identity", .text).notNull()
+                table.column("room", .text).notNull()
+                table.column("command", .text).notNull()
+                table.column("arguments", .text).notNull()
+                table.column("decision", .text).notNull()
+                table.column("outcome", .text).notNull()
+                table.column("runID", .integer)
+                table.column("detail", .text).notNull()
+                table.column("previousHash", .text).notNull()
+                table.column("hash", .text).notNull()
+            }
+            try db.create(table: "auditCheckpoint") { table in
+                table.primaryKey("seq", .integer)
+                table.column("hash", .text).notNull()
+                table.column("at", .text).notNull()
+                table.column("signature", .text).notNull()
+            }
+        }
+        migrator.registerMigration("2026-11-26 approvals") { db in
+            try db.create(table: "approval") { table in
+                table.primaryKey("id", .text)
+                table.column("kind", .text).notNull()
+                table.column("runID", .integer).notNull()
+                table.column("commandID", .text).notNull()
+                table.column("text", .text).notNull()
+                table.column("commandHash", .text).notNull()
+                table.column("requesterUser", .text)
+                table.column("requesterIdentity", .text).notNull()
+                table.column("room", .text).notNull()
+                table.column("platform", .text).notNull()
+                table.column("thread", .text)
+                table.column("required", .integer).notNull()
+                table.column("approverRoles", .text).notNull()
+                table.column("thenApprovals", .integer).notNull()
+                table.column("createdAt", .datetime).notNull()
+                table.column("expiresAt", .datetime).notNull()
+                table.column("status", .text).notNull()
+                table.column("decidedAt", .datetime)
+                table.column("reason", .text).notNull()
+            }
+            try db.create(index: "approval_status", on: "approval", columns: ["status"])
+            try db.create(table: "approvalVote") { table in
+                table.column("approvalID", .text).notNull().references("approval")
+                table.column("voter", .text).notNull()
+                table.column("identity", .text).notNull()
+                table.column("approve", .boolean).notNull()
+                table.column("reason", .text).notNull()
+                table.column("at", .datetime).notNull()
+                table.primaryKey(["approvalID", "voter"])
+            }
+        }
+        migrator.registerMigration("2026-11-26 metadata") { db in
+            try db.create(table: "metadata") { table in
+                table.primaryKey("key", .text)
+                table.column("value", .text).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -3,7 +3,7 @@ import GRDB
 
 /// The embedded store: one SQLite file in the data directory, in WAL mode, synced on every commit.
 public final class SQLiteStore: ParleyStorage {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     /// The database file.
     public let path: String
 

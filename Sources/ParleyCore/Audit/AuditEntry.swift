@@ -1,0 +1,133 @@
+import Crypto
+import Foundation
+
+/// What an audit entry records.
+public enum AuditKind: String, Sendable, Codable, CaseIterable {
+    case received, denied, rejected
+    case rateLimited = "rate_limited"
+    case confirmationRequested = "confirmation_requested"
+    case confirmed
+    case approvalRequested = "approval_requested"
+    case approvalGranted = "approval_granted"
+    case approvalDenied = "approval_denied"
+    case approvalExpired = "approval_expired"
+    case approved
+    case started, finished, interrupted
+    case configLoaded = "config_loaded"
+    case userChanged = "user_changed"
+    case roleChanged = "role_changed"
+}
+
+/// An entry before it joins the chain: the store gives it its number, time and hashes.
+public struct AuditDraft: Sendable, Equatable {
+    public var kind: AuditKind
+    public var actor: String
+    public var identity: String
+    public var room: String
+    public var command: String
+    public var arguments: [String: String]
+    public var decision: String
+    public var outcome: String
+    public var runID: Int64?
+    public var detail: String
+
+    /// Creates a draft.
+    public init(
+        kind: AuditKind, actor: String, identity: String = "", room: String = "", command: String = "",
+        arguments: [String: String] = [:], decision: String = "", outcome: String = "", runID: Int64? = nil,
+        detail: String = ""
+    ) {
+        self.kind = kind
+        self.actor = actor
+        self.identity = identity
+        self.room = room
+        self.command = command
+        self.arguments = arguments
+        self.decision = decision
+        self.outcome = outcome
+        self.runID = runID
+        self.detail = detail
+    }
+}
+
+/// One link of the audit chain: `hash = SHA-256(previous hash ‖ canonical encoding of the entry)`.
+public struct AuditEntry: Sendable, Equatable, Codable {
+    public var seq: Int64
+    /// ISO 8601 UTC with milliseconds, kept as text so that it hashes the same everywhere.
+    public var at: String
+    public var kind: String
+    public var actor: String
+    public var identity: String
+    public var room: String
+    public var command: String
+    /// The arguments as canonical JSON (sorted keys), secrets masked.
+    public var arguments: String
+    public var decision: String
+    public var outcome: String
+    public var runID: Int64?
+    public var detail: String
+    public var previousHash: String
+    public var hash: String
+
+    /// The previous hash of the first entry.
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    /// Makes the entry that follows `previousHash` as number `seq`.
+    public static func make(_ draft: AuditDraft, seq: Int64, at date: Date, previousHash: String) -> AuditEntry {
+        var entry = AuditEntry(
+            seq: seq, at: AuditClock.format(date), kind: draft.kind.rawValue, actor: draft.actor,
+            identity: draft.identity, room: draft.room, command: draft.command,
+            arguments: canonicalJSON(draft.arguments), decision: draft.decision, outcome: draft.outcome,
+            runID: draft.runID, detail: draft.detail, previousHash: previousHash, hash: "")
+        entry.hash = entry.computedHash
+        return entry
+    }
+
+    /// The fields in a fixed order, each length-prefixed so no two entries encode alike.
+    public var canonicalEncoding: Data {
+        let fields = [
+            String(seq), at, kind, actor, identity, room, command, arguments, decision, outcome,
+            runID.map(String.init) ?? "", detail,
+        ]
+        var text = "parley-audit-v1"
+        for field in fields { text += "|\(field.utf8.count):\(field)" }
+        return Data(text.utf8)
+    }
+
+    /// The hash the entry should carry, given its contents and its previous hash.
+    public var computedHash: String {
+        var hasher = SHA256()
+        hasher.update(data: Data(previousHash.utf8))
+        hasher.update(data: canonicalEncoding)
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Arguments as JSON with sorted keys: the same dictionary always encodes the same way.
+    public static func canonicalJSON(_ arguments: [String: String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(arguments)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
+
+/// Formats audit times.
+public enum AuditClock {
+    /// `2026-11-26T22:31:05.123Z`.
+    public static func format(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    /// Parses what `format` writes (or plain ISO 8601, or a date `2026-11-26`).
+    public static func parse(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withFullDate]
+        return formatter.date(from: text)
+    }
+}

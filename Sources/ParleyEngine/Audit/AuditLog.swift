@@ -1,0 +1,113 @@
+import Crypto
+import Foundation
+import ParleyCore
+import ParleyStore
+
+/// Appends to the audit chain with group commit: appends that arrive while a batch is being written
+/// wait for the next batch, so a burst of commands shares one transaction and one fsync.
+///
+/// Every caller gets its entry back only once it is durable. Secrets are masked before anything is
+/// written. Every `checkpointEvery` entries the head of the chain is signed with Parley's key.
+public actor AuditLog {
+    private let store: any AuditStore
+    private let masker: SecretMasker
+    private let signingKey: Curve25519.Signing.PrivateKey?
+    private let checkpointEvery: Int
+    private var pending: [(draft: AuditDraft, waiter: CheckedContinuation<AuditEntry, any Error>)] = []
+    private var flushing = false
+    private var sinceCheckpoint = 0
+
+    /// Creates a log over a store.
+    public init(
+        store: any AuditStore, masker: SecretMasker, signingKey: Curve25519.Signing.PrivateKey?, checkpointEvery: Int
+    ) {
+        self.store = store
+        self.masker = masker
+        self.signingKey = signingKey
+        self.checkpointEvery = max(1, checkpointEvery)
+    }
+
+    /// Appends one entry and returns it once it is on disk.
+    @discardableResult
+    public func append(_ draft: AuditDraft) async throws -> AuditEntry {
+        let masked = mask(draft)
+        return try await withCheckedThrowingContinuation { waiter in
+            pending.append((masked, waiter))
+            if !flushing {
+                flushing = true
+                Task { await self.flush() }
+            }
+        }
+    }
+
+    /// Signs the current head of the chain now (at export, at shutdown). Nil when the log is empty.
+    @discardableResult
+    public func checkpoint() async throws -> AuditCheckpoint? {
+        guard let signingKey, let head = try await store.lastAuditEntry() else { return nil }
+        let checkpoint = try AuditCheckpoint.sign(seq: head.seq, hash: head.hash, key: signingKey)
+        try await store.insertCheckpoint(checkpoint)
+        sinceCheckpoint = 0
+        return checkpoint
+    }
+
+    private func flush() async {
+        while !pending.isEmpty {
+            let batch = pending
+            pending = []
+            do {
+                let entries = try await store.appendAudit(batch.map(\.draft), at: Date())
+                for (item, entry) in zip(batch, entries) { item.waiter.resume(returning: entry) }
+                sinceCheckpoint += entries.count
+                if sinceCheckpoint >= checkpointEvery { _ = try? await checkpoint() }
+            } catch {
+                for item in batch { item.waiter.resume(throwing: error) }
+            }
+        }
+        flushing = false
+    }
+
+    private func mask(_ draft: AuditDraft) -> AuditDraft {
+        guard !masker.isEmpty else { return draft }
+        var masked = draft
+        masked.arguments = draft.arguments.mapValues(masker.mask)
+        masked.detail = masker.mask(draft.detail)
+        masked.outcome = masker.mask(draft.outcome)
+        masked.decision = masker.mask(draft.decision)
+        return masked
+    }
+}
+
+/// Parley's Ed25519 audit key, kept in the data directory (mode 0600) and created on first use.
+public enum AuditKeys {
+    /// The key file's name inside the data directory.
+    public static let fileName = "audit-signing.key"
+
+    /// Loads the key, creating it if there is none.
+    public static func loadOrCreate(dataDirectory: String) throws -> Curve25519.Signing.PrivateKey {
+        let path = (dataDirectory as NSString).appendingPathComponent(fileName)
+        if let data = FileManager.default.contents(atPath: path),
+            let raw = Data(
+                base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            return try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+        }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let key = Curve25519.Signing.PrivateKey()
+        let created = FileManager.default.createFile(
+            atPath: path, contents: Data((key.rawRepresentation.base64EncodedString() + "\n").utf8),
+            attributes: [.posixPermissions: 0o600])
+        guard created else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path]) }
+        return key
+    }
+
+    /// The public key as base64, for auditors.
+    public static func publicKeyText(_ key: Curve25519.Signing.PrivateKey) -> String {
+        key.publicKey.rawRepresentation.base64EncodedString()
+    }
+
+    /// Reads a base64 public key.
+    public static func publicKey(from text: String) -> Curve25519.Signing.PublicKey? {
+        guard let raw = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+        return try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
+    }
+}

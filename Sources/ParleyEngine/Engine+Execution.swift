@@ -1,0 +1,58 @@
+import Foundation
+import ParleyCore
+import ParleyStore
+
+extension Engine {
+    /// Runs a command whose gates are passed. The "started" audit entry is durable before the action
+    /// starts; the outcome is recorded and audited after, with secrets masked everywhere.
+    func execute(_ parsed: ParsedCommand, run: RunRecord, principal: Principal, approvers: [String]) async throws
+        -> EngineResponse
+    {
+        var run = run
+        run.status = .running
+        try await store.updateRun(run)
+        let runID = run.id ?? 0
+        let draft = AuditDraft(
+            kind: .started, actor: principal.userName ?? "guest", identity: principal.identity.description,
+            room: run.room, command: parsed.command.id, arguments: parsed.recordedArguments,
+            decision: run.decision.rawValue, runID: runID,
+            detail: approvers.isEmpty ? "" : "approved by " + approvers.joined(separator: ", "))
+        try await audit.append(draft)
+        let started = Date()
+        var result: ActionResult
+        if let executor = executors.first(where: { $0.canRun(parsed.command.action) }) {
+            let request = ActionRequest(
+                parsed: parsed, principal: principal, room: run.room, platform: principal.identity.platform,
+                runID: runID, approvers: approvers, secrets: vault.secrets(for: principal.userName))
+            result = await executor.execute(parsed.command.action, request)
+        } else {
+            result = ActionResult(status: .failed, message: "no executor can run \(parsed.command.id)")
+        }
+        result = mask(result)
+        run.status = result.status
+        run.exitCode = result.exitCode
+        run.output = result.output
+        run.outputTruncated = result.outputTruncated
+        run.finishedAt = Date()
+        run.durationMilliseconds = Int(Date().timeIntervalSince(started) * 1000)
+        if let message = result.message { run.reason = message }
+        try await store.updateRun(run)
+        var finished = draft
+        finished.kind = .finished
+        finished.outcome = result.status.rawValue + (result.exitCode.map { " (exit \($0))" } ?? "")
+        finished.detail = result.message ?? ""
+        try await audit.append(finished)
+        let reply = result.reply ?? RunReply.make(run: run, result: result, limits: config.replyLimits)
+        return EngineResponse(reply: reply, outcome: .init(result.status), runID: run.id)
+    }
+
+    private func mask(_ result: ActionResult) -> ActionResult {
+        let masker = vault.masker
+        guard !masker.isEmpty else { return result }
+        var masked = result
+        masked.output = masker.mask(result.output)
+        masked.message = result.message.map(masker.mask)
+        masked.reply = result.reply.map(masker.mask)
+        return masked
+    }
+}

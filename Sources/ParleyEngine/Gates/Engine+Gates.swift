@@ -1,0 +1,131 @@
+import Crypto
+import Foundation
+import ParleyCore
+import ParleyStore
+
+extension Engine {
+    /// SHA-256 of the exact command and arguments: an approval releases this and nothing else.
+    static func commandHash(_ parsed: ParsedCommand) -> String {
+        var canonical = parsed.recordedArguments
+        canonical["\u{0}command"] = parsed.command.id
+        let text = AuditEntry.canonicalJSON(canonical)
+        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    func requestConfirmation(
+        _ parsed: ParsedCommand, run: RunRecord, requirements: Requirements, _ context: MessageContext
+    ) async throws -> EngineResponse {
+        let request = try await createGate(
+            .confirmation, parsed: parsed, run: run, context: context, required: 1,
+            approvers: requirements.approvers, thenApprovals: requirements.approvals,
+            seconds: config.approvals.confirmSeconds)
+        try await audit.append(
+            context.draft(
+                .confirmationRequested, command: parsed.command.id, arguments: parsed.recordedArguments,
+                decision: "allowed", outcome: "awaiting confirmation", runID: run.id, detail: "code \(request.id)"))
+        return EngineResponse(
+            reply: Reply([
+                .text(
+                    "`\(context.text)` needs your confirmation: type `yes \(request.id)` within \(Self.span(config.approvals.confirmSeconds)) (run #\(run.id ?? 0))."
+                ),
+                .actions([ReplyAction(label: "Confirm", command: "yes \(request.id)", style: "danger")]),
+            ]), outcome: .pending, runID: run.id)
+    }
+
+    func requestApproval(
+        _ parsed: ParsedCommand, run: RunRecord, requirements: Requirements, _ context: MessageContext
+    ) async throws -> EngineResponse {
+        let request = try await createGate(
+            .approval, parsed: parsed, run: run, context: context, required: requirements.approvals,
+            approvers: requirements.approvers, thenApprovals: 0, seconds: config.approvals.expirySeconds)
+        try await audit.append(
+            context.draft(
+                .approvalRequested, command: parsed.command.id, arguments: parsed.recordedArguments,
+                decision: "allowed", outcome: "awaiting \(request.required) approval(s)", runID: run.id,
+                detail:
+                    "request \(request.id), approvers: \(request.approverRoles.joined(separator: ",")), hash \(request.commandHash)"
+            ))
+        return EngineResponse(reply: approvalReply(request), outcome: .pending, runID: run.id)
+    }
+
+    func approvalReply(_ request: ApprovalRequest) -> Reply {
+        let who = request.approverRoles.isEmpty ? "someone who may run it" : ParameterType.list(request.approverRoles)
+        let count = request.required == 1 ? "1 approval" : "\(request.required) approvals"
+        return Reply([
+            .text(
+                "`\(request.text)` by \(request.requesterUser ?? request.requesterIdentity) needs \(count) from \(who) (not the requester). Answer `approve \(request.id)` or `deny \(request.id) [reason]` within \(Self.span(Int(request.expiresAt.timeIntervalSince(request.createdAt)))) (run #\(request.runID))."
+            ),
+            .actions([
+                ReplyAction(label: "Approve", command: "approve \(request.id)", style: "primary"),
+                ReplyAction(label: "Deny", command: "deny \(request.id)", style: "danger"),
+            ]),
+        ])
+    }
+
+    private func createGate(
+        _ kind: GateKind, parsed: ParsedCommand, run: RunRecord, context: MessageContext, required: Int,
+        approvers: [String], thenApprovals: Int, seconds: Int
+    ) async throws -> ApprovalRequest {
+        let now = Date()
+        var lastError: (any Error)?
+        // Short codes can collide; the primary key says so and another is drawn.
+        for _ in 0..<8 {
+            let request = ApprovalRequest(
+                id: Self.gateCode(kind), kind: kind, runID: run.id ?? 0, commandID: parsed.command.id,
+                text: context.text, commandHash: Self.commandHash(parsed), requesterUser: context.principal.userName,
+                requesterIdentity: context.inbound.sender.description, room: context.inbound.room,
+                platform: context.inbound.sender.platform, thread: context.inbound.thread, required: required,
+                approverRoles: approvers, thenApprovals: thenApprovals, createdAt: now,
+                expiresAt: now.addingTimeInterval(TimeInterval(seconds)))
+            do {
+                try await store.insertApproval(request)
+                return request
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? CancellationError()
+    }
+
+    static func gateCode(_ kind: GateKind) -> String {
+        switch kind {
+        case .confirmation: return String(format: "%04d", Int.random(in: 0...9999))
+        case .approval:
+            let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+            return String((0..<4).map { _ in alphabet.randomElement()! })
+        }
+    }
+
+    static func span(_ seconds: Int) -> String {
+        if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds % 60 == 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
+    }
+
+    /// Marks a pending request expired when its time is up; true when it is (now) expired.
+    func expireIfDue(_ request: ApprovalRequest, now: Date = Date()) async throws -> Bool {
+        guard request.status == .pending, now >= request.expiresAt else { return request.status == .expired }
+        guard try await store.settleApproval(id: request.id, status: .expired, reason: "expired", at: now) else {
+            return false
+        }
+        if var run = try await store.run(id: request.runID) {
+            run.status = .expired
+            run.finishedAt = now
+            run.reason = "\(request.kind == .approval ? "approval" : "confirmation") \(request.id) expired"
+            try await store.updateRun(run)
+        }
+        try await audit.append(
+            AuditDraft(
+                kind: .approvalExpired, actor: "system", identity: request.requesterIdentity, room: request.room,
+                command: request.commandID, outcome: "expired", runID: request.runID, detail: "request \(request.id)"))
+        return true
+    }
+
+    /// Settles every pending request whose time is up; returns how many expired.
+    @discardableResult
+    public func expireDueApprovals() async throws -> Int {
+        var count = 0
+        for request in try await store.pendingApprovals() where try await expireIfDue(request) { count += 1 }
+        return count
+    }
+}

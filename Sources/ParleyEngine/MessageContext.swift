@@ -1,0 +1,30 @@
+import Foundation
+import ParleyCore
+import ParleyStore
+
+/// One message on its way through the engine: who, where, and the text (secrets masked).
+struct MessageContext: Sendable {
+    let inbound: Inbound
+    let principal: Principal
+    /// The command text, masked, as records and audit keep it.
+    let text: String
+
+    var actor: String { principal.userName ?? "guest" }
+
+    func newRun(_ parsed: ParsedCommand? = nil, decision: RunDecision, reason: String) -> RunRecord {
+        RunRecord(
+            userName: principal.userName, identity: inbound.sender.description, room: inbound.room,
+            thread: inbound.thread, text: text, commandID: parsed?.command.id,
+            arguments: parsed?.recordedArguments ?? [:], decision: decision, reason: reason, status: .running)
+    }
+
+    func draft(
+        _ kind: AuditKind, command: String = "", arguments: [String: String] = [:], decision: String = "",
+        outcome: String = "", runID: Int64? = nil, detail: String = ""
+    ) -> AuditDraft {
+        AuditDraft(
+            kind: kind, actor: actor, identity: inbound.sender.description, room: inbound.room, command: command,
+            arguments: arguments, decision: decision, outcome: outcome, runID: runID,
+            detail: detail.isEmpty && kind == .received ? text : detail)
+    }
+}
