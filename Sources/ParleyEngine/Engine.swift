@@ -67,6 +67,16 @@ public final class Engine: Sendable {
         return runs
     }
 
+    /// Call when stopping: signs a checkpoint of the audit chain's head, so that entries removed
+    /// from its end later are detected.
+    public func shutdown() async {
+        do {
+            try await audit.checkpoint()
+        } catch {
+            logger.error("cannot sign the audit checkpoint at shutdown: \(error)")
+        }
+    }
+
     /// Handles one message. Returns nil when the message is not for Parley or is a platform's retry.
     public func handle(_ inbound: Inbound) async -> EngineResponse? {
         guard let text = config.addressing.commandText(in: inbound.text, isDirect: inbound.isDirect) else {

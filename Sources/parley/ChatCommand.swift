@@ -18,5 +18,6 @@ struct ChatCommand: AsyncParsableCommand {
             identity: identity, interactive: isatty(STDIN_FILENO) == 1, lines: { StandardInput.lines() },
             output: StandardOutput())
         try await console.run(engine: engine)
+        await engine.shutdown()
     }
 }

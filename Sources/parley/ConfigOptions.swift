@@ -89,6 +89,7 @@ enum ExitStatus {
     static let denied: Int32 = 4
     static let timedOut: Int32 = 5
     static let pending: Int32 = 6
+    static let tampered: Int32 = 9
     static let store: Int32 = 74
     static let config: Int32 = 78
 }

@@ -8,6 +8,6 @@ struct ParleyCommand: AsyncParsableCommand {
         commandName: "parley",
         abstract: "ChatOps server: operate production from chat, safely.",
         version: Builtins.version,
-        subcommands: [ChatCommand.self, RunCommand.self, ConfigCommand.self]
+        subcommands: [ChatCommand.self, RunCommand.self, ConfigCommand.self, PolicyCommand.self, AuditCommand.self]
     )
 }

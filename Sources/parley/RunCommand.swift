@@ -27,7 +27,9 @@ struct RunCommand: AsyncParsableCommand {
         let identity = try speaker.resolve()
         let engine = try await configOptions.engine()
         let inbound = Inbound(sender: identity, room: "cli", text: text, isDirect: true)
-        guard let response = await engine.handle(inbound) else { throw ExitCode(ExitStatus.unknownCommand) }
+        let handled = await engine.handle(inbound)
+        await engine.shutdown()
+        guard let response = handled else { throw ExitCode(ExitStatus.unknownCommand) }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -9,7 +9,9 @@ for arg in "$@"; do
     --force) force=" (forced)" ;;
   esac
 done
-echo "Deploying $app $version to $env$force, requested by ${DEPLOY_REQUESTED_BY:-someone}"
+echo "Deploying $app $version to $env$force, requested by ${DEPLOY_REQUESTED_BY:-someone}${PARLEY_APPROVERS:+, approved by $PARLEY_APPROVERS}"
+# A careless script that prints its credentials: Parley masks the value before anyone sees it.
+echo "  using token ${DEPLOY_TOKEN:-none}"
 for step in "pull image $app:$version" "run migrations" "roll out 3/3 replicas" "health check"; do
   sleep 0.2
   echo "  ✓ $step"

@@ -10,7 +10,13 @@ public struct AuditVerifier: Sendable {
         /// What is wrong there.
         public var message: String
 
-        public var description: String { "entry #\(seq): \(message)" }
+        /// Creates a problem report.
+        public init(seq: Int64, message: String) {
+            self.seq = seq
+            self.message = message
+        }
+
+        public var description: String { seq == 0 ? message : "entry #\(seq) \(message)" }
     }
 
     private var previous: (seq: Int64, hash: String)?

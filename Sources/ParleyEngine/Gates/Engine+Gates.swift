@@ -97,8 +97,8 @@ extension Engine {
     }
 
     static func span(_ seconds: Int) -> String {
-        if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
-        if seconds % 60 == 0 { return "\(seconds / 60)m" }
+        if seconds >= 3600 && seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds >= 60 { return "\(Int((Double(seconds) / 60).rounded()))m" }
         return "\(seconds)s"
     }
 

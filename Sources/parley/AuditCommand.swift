@@ -1,0 +1,136 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import ParleyCore
+import ParleyEngine
+import ParleyStore
+
+/// `parley audit …`: verify, export and follow the audit log.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Verify, export and follow the tamper-evident audit log.",
+        subcommands: [Verify.self, Export.self, Tail.self, PublicKey.self])
+
+    /// Opens the store and the key named by the configuration, without starting an engine.
+    static func open(_ options: ConfigOptions) throws -> (SQLiteStore, ParleyConfig) {
+        let config = try options.load()
+        do {
+            return (try SQLiteStore(dataDirectory: config.dataDirectory), config)
+        } catch {
+            printError("parley: \(error)")
+            throw ExitCode(ExitStatus.store)
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Walk the chain and name the first entry that was altered, removed, inserted or reordered.",
+            discussion: "Exit status 0 when the log is intact, 9 when it was tampered with.")
+
+        @OptionGroup var configOptions: ConfigOptions
+        @Option(help: "Verify an export file (from `parley audit export`) instead of the database.")
+        var export: String?
+        @Option(
+            help: "The base64 Ed25519 public key to check the export's checkpoints with (`parley audit public-key`).")
+        var publicKey: String?
+
+        func run() async throws {
+            let outcome: AuditVerification.Outcome
+            if let export {
+                guard let text = publicKey, let key = AuditKeys.publicKey(from: text) else {
+                    throw ValidationError(
+                        "--export needs --public-key with the base64 key `parley audit public-key` prints")
+                }
+                outcome = try AuditVerification.verifyExport(path: export, publicKey: key)
+            } else {
+                let (store, config) = try AuditCommand.open(configOptions)
+                let key = try AuditKeys.loadOrCreate(dataDirectory: config.dataDirectory)
+                outcome = try await AuditVerification.verifyStore(store, publicKey: key.publicKey)
+            }
+            if let problem = outcome.problem {
+                print("TAMPERED: \(problem)")
+                throw ExitCode(ExitStatus.tampered)
+            }
+            print(
+                "intact: \(outcome.entries) entries, \(outcome.checkpoints) signed checkpoint\(outcome.checkpoints == 1 ? "" : "s")"
+            )
+            if let last = outcome.lastSeq {
+                if let signed = outcome.signedThrough, signed >= last {
+                    print("signed through #\(signed), the last entry")
+                } else {
+                    let through = outcome.signedThrough.map { "#\($0)" } ?? "no entry"
+                    print("warning: signatures cover \(through); entries up to #\(last) are chained but not yet signed")
+                }
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Export audit entries for a SIEM: JSONL (with signed checkpoints) or CSV.")
+
+        @OptionGroup var configOptions: ConfigOptions
+        @Option(help: "jsonl or csv.") var format: String = "jsonl"
+        @Option(help: "Only entries at or after this time (ISO 8601 or YYYY-MM-DD).") var since: String?
+        @Option(help: "Only entries before this time.") var until: String?
+        @Option(help: "Only this user's entries.") var user: String?
+        @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
+
+        func run() async throws {
+            guard format == "jsonl" || format == "csv" else { throw ValidationError("--format is jsonl or csv") }
+            let sinceDate = try since.map { try Self.date($0, "--since") }
+            let untilDate = try until.map { try Self.date($0, "--until") }
+            let (store, config) = try AuditCommand.open(configOptions)
+            let key = try AuditKeys.loadOrCreate(dataDirectory: config.dataDirectory)
+            let query = AuditQuery(actor: user, since: sinceDate, until: untilDate, limit: Int.max)
+            let text = try await AuditExport.render(store: store, query: query, format: format, key: key)
+            if let output {
+                try text.write(toFile: output, atomically: true, encoding: .utf8)
+            } else {
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
+        }
+
+        static func date(_ text: String, _ option: String) throws -> Date {
+            guard let date = AuditClock.parse(text) else {
+                throw ValidationError("\(option) '\(text)' is not a date; write 2026-11-26 or 2026-11-26T10:00:00Z")
+            }
+            return date
+        }
+    }
+
+    struct Tail: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the newest audit entries; -f keeps following.")
+
+        @OptionGroup var configOptions: ConfigOptions
+        @Option(name: .short, help: "How many entries to show first.") var lines: Int = 20
+        @Flag(name: .short, help: "Keep printing new entries as they are appended.") var follow = false
+
+        func run() async throws {
+            let (store, _) = try AuditCommand.open(configOptions)
+            let newest = try await store.auditEntries(AuditQuery(limit: max(0, lines), newestFirst: true))
+            var last = newest.first?.seq ?? 0
+            for entry in newest.reversed() { print(AuditExport.line(entry)) }
+            while follow {
+                try await Task.sleep(for: .seconds(1))
+                for entry in try await store.auditEntries(AuditQuery(afterSeq: last, limit: 1000)) {
+                    print(AuditExport.line(entry))
+                    last = entry.seq
+                }
+                fflush(nil)
+            }
+        }
+    }
+
+    struct PublicKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "public-key", abstract: "Print the public key that verifies this log's checkpoints.")
+
+        @OptionGroup var configOptions: ConfigOptions
+
+        func run() async throws {
+            let config = try configOptions.load()
+            print(AuditKeys.publicKeyText(try AuditKeys.loadOrCreate(dataDirectory: config.dataDirectory)))
+        }
+    }
+}
