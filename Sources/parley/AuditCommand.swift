@@ -103,7 +103,7 @@ struct AuditCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the newest audit entries; -f keeps following.")
 
         @OptionGroup var configOptions: ConfigOptions
-        @Option(name: .short, help: "How many entries to show first.") var lines: Int = 20
+        @Option(name: .customShort("n"), help: "How many entries to show first.") var lines: Int = 20
         @Flag(name: .short, help: "Keep printing new entries as they are appended.") var follow = false
 
         func run() async throws {

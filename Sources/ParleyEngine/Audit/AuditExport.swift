@@ -77,7 +77,23 @@ public enum AuditExport {
         if entry.arguments != "{}" { parts.append(entry.arguments) }
         if !entry.outcome.isEmpty { parts.append("→ " + entry.outcome) }
         if !entry.detail.isEmpty { parts.append("(\(entry.detail))") }
-        return parts.joined(separator: "  ")
+        return printable(parts.joined(separator: "  "))
+    }
+
+    /// Text safe for a terminal: line breaks shown as ⏎ and other control characters escaped, so
+    /// that what someone typed in chat cannot move the cursor or recolour an auditor's screen.
+    public static func printable(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += " ⏎ "
+            case "\t": result += " "
+            case _ where scalar.properties.generalCategory == .control || scalar.value == 0x7F:
+                result += "\\u{\(String(scalar.value, radix: 16))}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 }
 

@@ -1,0 +1,92 @@
+import Crypto
+import Foundation
+import Testing
+
+@testable import ParleyCore
+
+@Suite struct AuditChainTests {
+    func chain(_ count: Int) -> [AuditEntry] {
+        var entries: [AuditEntry] = []
+        var previous = AuditEntry.genesisHash
+        for seq in 1...count {
+            let draft = AuditDraft(
+                kind: .started, actor: "alice", identity: "local:alice", room: "#ops", command: "deploy",
+                arguments: ["env": "prod", "n": String(seq)], runID: Int64(seq))
+            let entry = AuditEntry.make(
+                draft, seq: Int64(seq), at: Date(timeIntervalSince1970: Double(seq)), previousHash: previous)
+            previous = entry.hash
+            entries.append(entry)
+        }
+        return entries
+    }
+
+    func verify(_ entries: [AuditEntry], checkpoints: [AuditCheckpoint] = [], key: Curve25519.Signing.PublicKey? = nil)
+        -> AuditVerifier.Problem?
+    {
+        var verifier = AuditVerifier(checkpointSeqs: Set(checkpoints.map(\.seq)))
+        for entry in entries where !verifier.feed(entry) { break }
+        verifier.finish(checkpoints: checkpoints, publicKey: key)
+        return verifier.problem
+    }
+
+    @Test func anUntouchedChainVerifies() {
+        #expect(verify(chain(50)) == nil)
+    }
+
+    @Test func aModifiedFieldIsNamed() {
+        var entries = chain(10)
+        entries[4].actor = "mallory"
+        #expect(verify(entries)?.seq == 5)
+        #expect(verify(entries)?.message.contains("altered") == true)
+    }
+
+    @Test func aDeletedEntryIsNamed() {
+        var entries = chain(10)
+        entries.remove(at: 6)
+        #expect(verify(entries)?.seq == 7)
+        #expect(verify(entries)?.message.contains("missing") == true)
+    }
+
+    @Test func swappedEntriesAreNamedAtTheFirst() {
+        var entries = chain(10)
+        let third = entries[2]
+        entries[2] = entries[3]
+        entries[3] = third
+        #expect(verify(entries)?.seq == 3)
+    }
+
+    @Test func aForgedEntryWithAValidLookingHashIsCaughtByTheNextLink() {
+        var entries = chain(10)
+        // Rewritten entry 6 with its own hash recomputed: entry 7 no longer follows it.
+        entries[5].outcome = "nothing happened"
+        entries[5].hash = entries[5].computedHash
+        #expect(verify(entries)?.seq == 7)
+    }
+
+    @Test func checkpointsCatchARewrittenChainAndATruncatedTail() throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let entries = chain(10)
+        let checkpoint = try AuditCheckpoint.sign(seq: 10, hash: entries[9].hash, key: key)
+        #expect(verify(entries, checkpoints: [checkpoint], key: key.publicKey) == nil)
+        #expect(verify(Array(entries.prefix(8)), checkpoints: [checkpoint], key: key.publicKey)?.seq == 9)
+        var rewritten = chain(10)
+        for index in 3..<10 {
+            rewritten[index].detail = "rewritten"
+            rewritten[index].previousHash = index == 0 ? AuditEntry.genesisHash : rewritten[index - 1].hash
+            rewritten[index].hash = rewritten[index].computedHash
+        }
+        #expect(verify(rewritten, checkpoints: [checkpoint], key: key.publicKey)?.seq == 10)
+        let forged = try AuditCheckpoint.sign(seq: 10, hash: rewritten[9].hash, key: Curve25519.Signing.PrivateKey())
+        #expect(verify(rewritten, checkpoints: [forged], key: key.publicKey)?.message.contains("forged") == true)
+    }
+
+    @Test func theCanonicalEncodingSeparatesFieldsUnambiguously() {
+        var a = chain(1)[0]
+        var b = a
+        a.actor = "ab"
+        a.identity = "c"
+        b.actor = "a"
+        b.identity = "bc"
+        #expect(a.computedHash != b.computedHash)
+    }
+}

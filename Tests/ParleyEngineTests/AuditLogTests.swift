@@ -1,0 +1,60 @@
+import Crypto
+import Foundation
+import ParleyCore
+import ParleyEngine
+import ParleyStore
+import Synchronization
+import Testing
+
+/// An audit store that counts how many transactions appends took.
+final class CountingAuditStore: AuditStore {
+    let inner: SQLiteStore
+    let calls = Mutex(0)
+
+    init(_ inner: SQLiteStore) {
+        self.inner = inner
+    }
+
+    func appendAudit(_ drafts: [AuditDraft], at date: Date) async throws -> [AuditEntry] {
+        calls.withLock { $0 += 1 }
+        return try await inner.appendAudit(drafts, at: date)
+    }
+
+    func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] { try await inner.auditEntries(query) }
+    func lastAuditEntry() async throws -> AuditEntry? { try await inner.lastAuditEntry() }
+    func insertCheckpoint(_ checkpoint: AuditCheckpoint) async throws { try await inner.insertCheckpoint(checkpoint) }
+    func checkpoints() async throws -> [AuditCheckpoint] { try await inner.checkpoints() }
+}
+
+@Suite struct AuditLogTests {
+    @Test func aBurstOfAppendsIsGroupCommittedAndStaysOneChain() async throws {
+        let store = CountingAuditStore(try SQLiteStore(dataDirectory: temporaryDirectory()))
+        let key = Curve25519.Signing.PrivateKey()
+        let log = AuditLog(store: store, masker: SecretMasker(values: []), signingKey: key, checkpointEvery: 50)
+        let entries = try await withThrowingTaskGroup(of: AuditEntry.self) { group in
+            for index in 0..<200 {
+                group.addTask { try await log.append(AuditDraft(kind: .received, actor: "user\(index)")) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(entries.map(\.seq)) == Set(1...200))
+        #expect(store.calls.withLock { $0 } < 200, "every append took its own transaction")
+        let outcome = try await AuditVerification.verifyStore(store, publicKey: key.publicKey)
+        #expect(outcome.problem == nil)
+        #expect(outcome.entries == 200)
+        #expect(outcome.checkpoints >= 1)
+    }
+
+    @Test func secretsAreMaskedBeforeTheyAreWritten() async throws {
+        let store = try SQLiteStore(dataDirectory: temporaryDirectory())
+        let log = AuditLog(
+            store: store, masker: SecretMasker(values: ["hunter2"]), signingKey: nil, checkpointEvery: 100)
+        let entry = try await log.append(
+            AuditDraft(
+                kind: .finished, actor: "a", arguments: ["p": "hunter2"], outcome: "printed hunter2", detail: "hunter2!"
+            ))
+        #expect(entry.arguments == #"{"p":"••••"}"#)
+        #expect(entry.outcome == "printed ••••")
+        #expect(entry.detail == "••••!")
+    }
+}
