@@ -58,3 +58,42 @@ final class CountingAuditStore: AuditStore {
         #expect(entry.detail == "••••!")
     }
 }
+
+@Suite struct AuditTrailTests {
+    let directory = temporaryDirectory()
+
+    func yaml(bobRole: String) -> String {
+        """
+        users:
+          alice: { roles: [auditor], identities: ["local:alice"] }
+          bob: { roles: [\(bobRole)], identities: ["local:bob"] }
+        roles:
+          auditor: { allow: [audit, ping] }
+          dev: { allow: [ping] }
+          ops: { allow: [ping, whoami] }
+        """
+    }
+
+    @Test func userAndRoleChangesBetweenStartsAreAudited() async throws {
+        let (first, _) = try makeEngine(yaml(bobRole: "dev"), directory: directory)
+        _ = try await first.start()
+        let (second, store) = try makeEngine(yaml(bobRole: "ops"), directory: directory)
+        _ = try await second.start()
+        let entries = try await store.auditEntries(AuditQuery())
+        #expect(entries.filter { $0.kind == "config_loaded" }.count == 2)
+        #expect(entries.contains { $0.kind == "user_changed" && $0.detail == "user bob changed: dev → ops" })
+        let unchanged = try makeEngine(yaml(bobRole: "ops"), directory: directory).0
+        _ = try await unchanged.start()
+        #expect(try await store.auditEntries(AuditQuery(kind: "user_changed")).count == 1)
+    }
+
+    @Test func theAuditCommandShowsEntriesToThoseGrantedIt() async throws {
+        let (engine, _) = try makeEngine(yaml(bobRole: "dev"), directory: directory)
+        _ = await engine.handle(say("ping", as: "local:bob"))
+        let shown = try #require(await engine.handle(say("audit --user bob", as: "local:alice")))
+        #expect(shown.reply.plainText.contains("received"))
+        #expect(shown.reply.plainText.contains("finished"))
+        let refused = try #require(await engine.handle(say("audit", as: "local:bob")))
+        #expect(refused.outcome == .denied)
+    }
+}

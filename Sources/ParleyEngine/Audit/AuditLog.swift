@@ -56,9 +56,10 @@ public actor AuditLog {
             pending = []
             do {
                 let entries = try await store.appendAudit(batch.map(\.draft), at: Date())
-                for (item, entry) in zip(batch, entries) { item.waiter.resume(returning: entry) }
                 sinceCheckpoint += entries.count
+                // Signed before anyone is told their entry is written, so a checkpoint that is due exists.
                 if sinceCheckpoint >= checkpointEvery { _ = try? await checkpoint() }
+                for (item, entry) in zip(batch, entries) { item.waiter.resume(returning: entry) }
             } catch {
                 for item in batch { item.waiter.resume(throwing: error) }
             }
