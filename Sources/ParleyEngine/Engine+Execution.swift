@@ -5,9 +5,10 @@ import ParleyStore
 extension Engine {
     /// Runs a command whose gates are passed. The "started" audit entry is durable before the action
     /// starts; the outcome is recorded and audited after, with secrets masked everywhere.
-    func execute(_ parsed: ParsedCommand, run: RunRecord, principal: Principal, approvers: [String]) async throws
-        -> EngineResponse
-    {
+    func execute(
+        _ parsed: ParsedCommand, run: RunRecord, principal: Principal, approvers: [String],
+        onOutput: (@Sendable (String) -> Void)? = nil
+    ) async throws -> EngineResponse {
         var run = run
         run.status = .running
         try await store.updateRun(run)
@@ -23,8 +24,23 @@ extension Engine {
         if let executor = executors.first(where: { $0.canRun(parsed.command.action) }) {
             let request = ActionRequest(
                 parsed: parsed, principal: principal, room: run.room, platform: principal.identity.platform,
-                runID: runID, approvers: approvers, secrets: vault.secrets(for: principal.userName))
-            result = await executor.execute(parsed.command.action, request)
+                runID: runID, approvers: approvers, secrets: vault.secrets(for: principal.userName), onOutput: onOutput)
+            let action = parsed.command.action
+            if let task = await tracker.run(runID, { await executor.execute(action, request) }) {
+                // Cancelling the caller (a dropped connection, a stop) stops the action and its processes.
+                result = await withTaskCancellationHandler {
+                    await task.value
+                } onCancel: {
+                    task.cancel()
+                }
+                if task.isCancelled {
+                    result.status = .interrupted
+                    result.message = "Parley stopped while this run was in flight; its processes were stopped"
+                }
+                await tracker.finished(runID)
+            } else {
+                result = ActionResult(status: .interrupted, message: "Parley is stopping; the command did not start")
+            }
         } else {
             result = ActionResult(status: .failed, message: "no executor can run \(parsed.command.id)")
         }
@@ -38,7 +54,7 @@ extension Engine {
         if let message = result.message { run.reason = message }
         try await store.updateRun(run)
         var finished = draft
-        finished.kind = .finished
+        finished.kind = result.status == .interrupted ? .interrupted : .finished
         finished.outcome = result.status.rawValue + (result.exitCode.map { " (exit \($0))" } ?? "")
         finished.detail = result.message ?? ""
         try await audit.append(finished)

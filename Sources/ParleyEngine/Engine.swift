@@ -26,6 +26,7 @@ public final class Engine: Sendable {
     let executors: [any ActionExecutor]
     let logger: Logger
     let rateLimiter = RateLimiter()
+    let tracker = RunTracker()
 
     /// Creates an engine over a store. `executors` default to the exec executor.
     public init(
@@ -67,9 +68,19 @@ public final class Engine: Sendable {
         return runs
     }
 
-    /// Call when stopping: signs a checkpoint of the audit chain's head, so that entries removed
-    /// from its end later are detected.
-    public func shutdown() async {
+    /// How many actions are running now.
+    public var runsInFlight: Int {
+        get async { await tracker.count }
+    }
+
+    /// Call when stopping: refuses new actions, lets running ones finish within `grace` and stops
+    /// the rest (recorded as interrupted), then signs a checkpoint of the audit chain's head, so that
+    /// entries removed from its end later are detected.
+    public func shutdown(grace: Duration = .zero) async {
+        let cancelled = await tracker.stop(grace: grace)
+        if !cancelled.isEmpty { logger.warning("stopped \(cancelled.count) run(s) still in flight at shutdown") }
+        // Give the cancelled runs a moment to record their interruption.
+        for _ in 0..<50 where await tracker.count > 0 { try? await Task.sleep(for: .milliseconds(100)) }
         do {
             try await audit.checkpoint()
         } catch {
@@ -78,7 +89,8 @@ public final class Engine: Sendable {
     }
 
     /// Handles one message. Returns nil when the message is not for Parley or is a platform's retry.
-    public func handle(_ inbound: Inbound) async -> EngineResponse? {
+    /// `onOutput` receives a running action's output a line at a time, masked.
+    public func handle(_ inbound: Inbound, onOutput: (@Sendable (String) -> Void)? = nil) async -> EngineResponse? {
         guard let text = config.addressing.commandText(in: inbound.text, isDirect: inbound.isDirect) else {
             return nil
         }
@@ -94,7 +106,11 @@ public final class Engine: Sendable {
             }
         }
         let principal = directory.principal(for: inbound.sender)
-        let context = MessageContext(inbound: inbound, principal: principal, text: vault.masker.mask(text))
+        var context = MessageContext(inbound: inbound, principal: principal, text: vault.masker.mask(text))
+        if let onOutput {
+            let live = LiveOutput(masker: vault.masker, sink: onOutput)
+            context.onOutput = { chunk in live.receive(chunk) }
+        }
         do {
             return try await handle(text, context)
         } catch {
@@ -159,7 +175,8 @@ public final class Engine: Sendable {
             return try await requestApproval(parsed, run: run, requirements: requirements, context)
         }
         run = try await store.insertRun(run)
-        return try await execute(parsed, run: run, principal: context.principal, approvers: [])
+        return try await execute(
+            parsed, run: run, principal: context.principal, approvers: [], onOutput: context.onOutput)
     }
 
     private func reject(

@@ -8,6 +8,8 @@ struct MessageContext: Sendable {
     let principal: Principal
     /// The command text, masked, as records and audit keep it.
     let text: String
+    /// Where live output goes, if the adapter shows it.
+    var onOutput: (@Sendable (String) -> Void)? = nil
 
     var actor: String { principal.userName ?? "guest" }
 

@@ -55,7 +55,7 @@ public protocol MetadataStore: Sendable {
 }
 
 /// Everything Parley persists.
-public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore, MetadataStore {}
+public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore, MetadataStore, AuthStore {}
 
 /// Why the store could not do what was asked.
 public enum StoreError: Error, Sendable, CustomStringConvertible {

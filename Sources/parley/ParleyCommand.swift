@@ -8,6 +8,9 @@ struct ParleyCommand: AsyncParsableCommand {
         commandName: "parley",
         abstract: "ChatOps server: operate production from chat, safely.",
         version: Builtins.version,
-        subcommands: [ChatCommand.self, RunCommand.self, ConfigCommand.self, PolicyCommand.self, AuditCommand.self]
+        subcommands: [
+            ServeCommand.self, ChatCommand.self, RunCommand.self, ConfigCommand.self, PolicyCommand.self,
+            AuditCommand.self, UsersCommand.self, TokensCommand.self,
+        ]
     )
 }

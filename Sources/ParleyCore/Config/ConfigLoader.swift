@@ -16,7 +16,7 @@ public struct ConfigLoader: Sendable {
 
     static let topLevelKeys = [
         "data_dir", "prefix", "bot_name", "users", "groups", "roles", "secrets", "commands", "limits", "approvals",
-        "audit",
+        "audit", "server",
     ]
 
     /// Reads and validates a file.
@@ -65,6 +65,7 @@ public struct ConfigLoader: Sendable {
         if let node = sections["limits"]?.value { config.replyLimits = readLimits(node, reader) }
         if let node = sections["approvals"]?.value { config.approvals = readApprovals(node, reader) }
         if let node = sections["audit"]?.value { config.audit = readAudit(node, reader) }
+        if let node = sections["server"]?.value { config.server = readServer(node, reader) }
         let people = PeopleReader(reader: reader, baseDirectory: baseDirectory)
         if let node = sections["secrets"]?.value { config.secrets = people.readSecrets(node) }
         var roleReferences: [RuleReader.RoleReference] = []
@@ -120,6 +121,48 @@ public struct ConfigLoader: Sendable {
                 continue
             }
             if entry.key == "expire" { settings.expirySeconds = seconds } else { settings.confirmSeconds = seconds }
+        }
+        return settings
+    }
+
+    private func readServer(_ node: Node, _ reader: YAMLReader) -> ServerSettings {
+        var settings = ServerSettings()
+        let keys = ["listen", "public_url", "session", "secure_cookies", "shutdown_grace", "max_body"]
+        for entry in reader.mapping(node, "server", allowed: keys) {
+            guard let text = reader.string(entry.value, entry.key) else { continue }
+            switch entry.key {
+            case "listen":
+                let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (0...65535).contains(port) else {
+                    reader.report(entry.value, "listen '\(text)' must be HOST:PORT, as in 127.0.0.1:8080")
+                    continue
+                }
+                settings.host = String(parts[0])
+                settings.port = port
+            case "public_url": settings.publicURL = text
+            case "secure_cookies":
+                guard text == "true" || text == "false" else {
+                    reader.report(entry.value, "secure_cookies must be true or false")
+                    continue
+                }
+                settings.secureCookies = text == "true"
+            case "max_body":
+                guard let bytes = CommandReader.byteCount(text), bytes > 0 else {
+                    reader.report(entry.value, "max_body '\(text)' is not a size; write 64KiB or 1MiB")
+                    continue
+                }
+                settings.maxBodyBytes = bytes
+            default:
+                guard let seconds = DurationText.seconds(text), seconds >= 0 else {
+                    reader.report(entry.value, "\(entry.key) '\(text)' is not a duration; write 30s or 12h")
+                    continue
+                }
+                if entry.key == "session" {
+                    settings.sessionSeconds = seconds
+                } else {
+                    settings.shutdownGraceSeconds = seconds
+                }
+            }
         }
         return settings
     }

@@ -24,6 +24,8 @@ public struct ParleyConfig: Sendable {
     public var approvals = ApprovalSettings()
     /// Audit log settings.
     public var audit = AuditSettings()
+    /// The HTTP server's settings.
+    public var server = ServerSettings()
 
     /// Creates a configuration.
     public init(
@@ -61,6 +63,30 @@ public struct ApprovalSettings: Sendable, Equatable {
         self.expirySeconds = expirySeconds
         self.confirmSeconds = confirmSeconds
     }
+}
+
+/// Where and how `parley serve` listens.
+public struct ServerSettings: Sendable, Equatable {
+    /// Host to bind (loopback by default).
+    public var host = "127.0.0.1"
+    /// Port to bind.
+    public var port = 8080
+    /// The address people reach the server at, for printed links.
+    public var publicURL: String?
+    /// How long a browser session lasts, in seconds.
+    public var sessionSeconds = 12 * 3600
+    /// Mark session cookies Secure (browsers accept them on https and on loopback).
+    public var secureCookies = true
+    /// How long a stop waits for running commands before recording them as interrupted.
+    public var shutdownGraceSeconds = 30
+    /// The largest request body accepted, in bytes.
+    public var maxBodyBytes = 64 * 1024
+
+    /// Creates settings.
+    public init() {}
+
+    /// The URL to print for people.
+    public var displayURL: String { publicURL ?? "http://\(host):\(port)" }
 }
 
 /// Audit log settings.

@@ -94,9 +94,16 @@ public struct Directory: Sendable {
         self.byIdentity = byIdentity
     }
 
+    /// Platforms whose ids Parley issues itself after a password or token check: `web:alice` and
+    /// `api:alice` are the user alice without being listed among her identities.
+    public static let authenticatedPlatforms: Set<String> = ["web", "api"]
+
     /// Who `identity` is. An exact identity wins over a `platform:*` entry.
     public func principal(for identity: Identity) -> Principal {
-        let name = byIdentity[identity] ?? byIdentity[Identity(platform: identity.platform, id: "*")]
+        var name = byIdentity[identity] ?? byIdentity[Identity(platform: identity.platform, id: "*")]
+        if name == nil, Self.authenticatedPlatforms.contains(identity.platform), users[identity.id] != nil {
+            name = identity.id
+        }
         if let name, let user = users[name] { return principal(for: user, identity: identity) }
         return Principal(userName: nil, roles: [Self.guestRole], identity: identity)
     }

@@ -25,12 +25,15 @@ public struct ActionRequest: Sendable {
     public var approvers: [String]
     /// Secret values the action may put in its environment, by name.
     public var secrets: [String: String]
+    /// Receives output as it is produced (already masked), for live progress in the room.
+    public var onOutput: (@Sendable (String) -> Void)?
 
     /// Creates a request.
     public init(
         parsed: ParsedCommand, principal: Principal, room: String, platform: String, runID: Int64,
-        approvers: [String] = [], secrets: [String: String] = [:]
+        approvers: [String] = [], secrets: [String: String] = [:], onOutput: (@Sendable (String) -> Void)? = nil
     ) {
+        self.onOutput = onOutput
         self.parsed = parsed
         self.principal = principal
         self.room = room

@@ -51,7 +51,8 @@ public struct ExecExecutor: ActionExecutor {
         var environment = baseEnvironment.merging(request.parleyEnvironment) { _, new in new }
         for (name, template) in spec.environment { environment[name] = template.render(context) }
         return await run(
-            executable: executable, arguments: Array(argv.dropFirst()), environment: environment, spec: spec)
+            executable: executable, arguments: Array(argv.dropFirst()), environment: environment, spec: spec,
+            onOutput: request.onOutput)
     }
 
     /// Renders each argv template; an element that used tags and rendered empty is dropped, so that
@@ -88,9 +89,10 @@ public struct ExecExecutor: ActionExecutor {
         return .failure(LaunchProblem(message: "cannot run \(program): not found in PATH (\(path))"))
     }
 
-    private func run(executable: String, arguments: [String], environment: [String: String], spec: ExecSpec) async
-        -> ActionResult
-    {
+    private func run(
+        executable: String, arguments: [String], environment: [String: String], spec: ExecSpec,
+        onOutput: (@Sendable (String) -> Void)?
+    ) async -> ActionResult {
         var options = PlatformOptions()
         // The child leads a new process group, so a timeout stops everything it started.
         options.processGroupID = 0
@@ -109,7 +111,8 @@ public struct ExecExecutor: ActionExecutor {
                 let group = execution.processIdentifier.value
                 await withTaskCancellationHandler {
                     await Self.supervise(
-                        execution, capture: capture, timeout: timeout, grace: grace, timedOut: timedOut)
+                        execution, capture: capture, timeout: timeout, grace: grace, timedOut: timedOut,
+                        onOutput: onOutput)
                 } onCancel: {
                     _ = kill(-group, SIGKILL)
                 }
@@ -141,13 +144,15 @@ public struct ExecExecutor: ActionExecutor {
     /// Drains output while a timer waits; on timeout, SIGTERM to the group, then SIGKILL after the grace.
     private static func supervise(
         _ execution: Execution<NoInput, SequenceOutput, CombinedErrorOutput>, capture: OutputCapture,
-        timeout: Duration, grace: Duration, timedOut: OnceFlag
+        timeout: Duration, grace: Duration, timedOut: OnceFlag, onOutput: (@Sendable (String) -> Void)?
     ) async {
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
                 do {
                     for try await buffer in execution.standardOutput {
-                        capture.append(buffer.withUnsafeBytes { Array($0) })
+                        let bytes = buffer.withUnsafeBytes { Array($0) }
+                        capture.append(bytes)
+                        onOutput?(String(decoding: bytes, as: UTF8.self))
                     }
                 } catch {
                     // The pipe broke; what was read is kept.

@@ -16,6 +16,8 @@ public actor AuditLog {
     private var pending: [(draft: AuditDraft, waiter: CheckedContinuation<AuditEntry, any Error>)] = []
     private var flushing = false
     private var sinceCheckpoint = 0
+    /// Entries appended by this process, for metrics.
+    public private(set) var appendedCount = 0
 
     /// Creates a log over a store.
     public init(
@@ -57,6 +59,7 @@ public actor AuditLog {
             do {
                 let entries = try await store.appendAudit(batch.map(\.draft), at: Date())
                 sinceCheckpoint += entries.count
+                appendedCount += entries.count
                 // Signed before anyone is told their entry is written, so a checkpoint that is due exists.
                 if sinceCheckpoint >= checkpointEvery { _ = try? await checkpoint() }
                 for (item, entry) in zip(batch, entries) { item.waiter.resume(returning: entry) }

@@ -97,6 +97,30 @@ enum SQLiteMigrations {
                 table.column("value", .text).notNull()
             }
         }
+        migrator.registerMigration("2026-11-26 authentication") { db in
+            try db.create(table: "credential") { table in
+                table.primaryKey("userName", .text)
+                table.column("hash", .text).notNull()
+                table.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "session") { table in
+                table.primaryKey("tokenHash", .text)
+                table.column("userName", .text).notNull()
+                table.column("csrfToken", .text).notNull()
+                table.column("createdAt", .datetime).notNull()
+                table.column("expiresAt", .datetime).notNull()
+            }
+            try db.create(table: "apiToken") { table in
+                table.primaryKey("id", .text)
+                table.column("secretHash", .text).notNull()
+                table.column("userName", .text).notNull()
+                table.column("scopes", .text).notNull()
+                table.column("name", .text).notNull()
+                table.column("createdAt", .datetime).notNull()
+                table.column("revokedAt", .datetime)
+                table.column("lastUsedAt", .datetime)
+            }
+        }
         return migrator
     }
 }

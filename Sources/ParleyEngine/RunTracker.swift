@@ -1,0 +1,77 @@
+import Foundation
+import ParleyCore
+import Synchronization
+
+/// The actions running right now, so that a stop can wait for them and then stop what is left.
+actor RunTracker {
+    private var running: [Int64: Task<ActionResult, Never>] = [:]
+    private var stopping = false
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+
+    /// True once a stop has begun: new actions are refused.
+    var isStopping: Bool { stopping }
+
+    /// How many actions are running.
+    var count: Int { running.count }
+
+    /// Runs `operation` as a tracked task; returns nil when a stop has begun and it must not start.
+    func run(_ runID: Int64, _ operation: @escaping @Sendable () async -> ActionResult) -> Task<ActionResult, Never>? {
+        guard !stopping else { return nil }
+        let task = Task { await operation() }
+        running[runID] = task
+        return task
+    }
+
+    func finished(_ runID: Int64) {
+        running[runID] = nil
+        if running.isEmpty {
+            for waiter in idleWaiters { waiter.resume() }
+            idleWaiters = []
+        }
+    }
+
+    /// Refuses new actions, waits up to `grace` for running ones, then cancels the rest (their
+    /// process groups are killed). Returns the ids that had to be cancelled.
+    func stop(grace: Duration) async -> [Int64] {
+        stopping = true
+        if !running.isEmpty {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.waitUntilIdle() }
+                group.addTask { try? await Task.sleep(for: grace) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        let left = Array(running.keys)
+        for task in running.values { task.cancel() }
+        return left
+    }
+
+    private func waitUntilIdle() async {
+        guard !running.isEmpty else { return }
+        await withCheckedContinuation { idleWaiters.append($0) }
+    }
+}
+
+/// Passes output on a line at a time, masked, so a secret split across two reads is never shown half.
+final class LiveOutput: Sendable {
+    private let sink: @Sendable (String) -> Void
+    private let masker: SecretMasker
+    private let pending = Synchronization.Mutex("")
+
+    init(masker: SecretMasker, sink: @escaping @Sendable (String) -> Void) {
+        self.masker = masker
+        self.sink = sink
+    }
+
+    func receive(_ chunk: String) {
+        let lines: String? = pending.withLock { buffer in
+            buffer += chunk
+            guard let last = buffer.lastIndex(of: "\n") else { return nil }
+            let complete = String(buffer[...last])
+            buffer = String(buffer[buffer.index(after: last)...])
+            return complete
+        }
+        if let lines { sink(masker.mask(lines)) }
+    }
+}

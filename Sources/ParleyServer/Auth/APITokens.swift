@@ -1,0 +1,31 @@
+import Foundation
+import ParleyStore
+
+/// API tokens: `plt_<id>_<secret>`; only a hash of the secret is stored.
+public enum APITokens {
+    /// What tokens may be allowed to do.
+    public static let scopes: Set<String> = ["commands", "read", "approvals", "*"]
+
+    /// Creates a token for `user` and returns the text to hand over (shown once) and its record.
+    public static func create(user: String, scopes: [String], name: String, store: any AuthStore) async throws
+        -> (token: String, record: APITokenRecord)
+    {
+        let id = Tokens.random(bytes: 6).lowercased().filter { $0.isLetter || $0.isNumber }
+        let secret = Tokens.random(bytes: 24)
+        let record = APITokenRecord(
+            id: id, secretHash: Tokens.hash(secret), userName: user, scopes: scopes, name: name, createdAt: Date())
+        try await store.insertToken(record)
+        return ("plt_\(id)_\(secret)", record)
+    }
+
+    /// The live token `text` names, if its secret matches and it is not revoked.
+    public static func verify(_ text: String, store: any AuthStore) async throws -> APITokenRecord? {
+        let parts = text.split(separator: "_", maxSplits: 2).map(String.init)
+        guard parts.count == 3, parts[0] == "plt", let record = try await store.token(id: parts[1]),
+            record.revokedAt == nil,
+            PasswordHasher.constantTimeEqual(Array(record.secretHash.utf8), Array(Tokens.hash(parts[2]).utf8))
+        else { return nil }
+        try await store.touchToken(id: record.id, at: Date())
+        return record
+    }
+}

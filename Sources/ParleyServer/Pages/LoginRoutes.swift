@@ -1,0 +1,109 @@
+import Foundation
+import Hummingbird
+import ParleyCore
+import ParleyEngine
+import ParleyStore
+
+/// Signing in and out of the web console.
+struct LoginRoutes {
+    let engine: Engine
+    let store: any ParleyStorage
+    let settings: ServerSettings
+    let throttle = LoginThrottle()
+
+    func register(on router: Router<ParleyRequestContext>) {
+        router.get("login") { _, _ in loginPage(message: nil) }
+        router.post("login") { request, _ in try await login(request) }
+        router.post("logout") { request, context in
+            let form = try await FormBody.decode(request, limit: settings.maxBodyBytes)
+            guard let auth = context.auth, let hash = auth.sessionHash else { return HTML.redirect("/login") }
+            try CSRF.check(form["csrf"], against: auth)
+            try await store.deleteSession(tokenHash: hash)
+            var headers = HTTPFields()
+            headers[.setCookie] = SessionCookie.header(
+                SessionCookie.name, value: "", maxAge: 0, secure: settings.secureCookies)
+            return HTML.redirect("/login", headers: headers)
+        }
+    }
+
+    /// The form, with a fresh double-submit token in a cookie and a hidden field.
+    private func loginPage(message: String?, status: HTTPResponse.Status = .ok) -> Response {
+        let token = Tokens.random(bytes: 16)
+        var headers = HTTPFields()
+        headers[.setCookie] = SessionCookie.header(
+            SessionCookie.loginCSRF, value: token, maxAge: 600, secure: settings.secureCookies)
+        let notice = message.map { "<p class=\"error\" role=\"alert\">\(HTML.escape($0))</p>" } ?? ""
+        let body = """
+            <section class="login"><h1>Sign in to Parley</h1>\(notice)
+            <form method="post" action="/login">
+            <input type="hidden" name="csrf" value="\(token)">
+            <label>User <input name="username" id="username" autocomplete="username" required autofocus></label>
+            <label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
+            <button type="submit" id="signin">Sign in</button></form></section>
+            """
+        return HTML.response(
+            HTML.page(title: "Sign in", user: nil, csrf: nil, body: body), status: status, headers: headers)
+    }
+
+    private func login(_ request: Request) async throws -> Response {
+        let form = try await FormBody.decode(request, limit: settings.maxBodyBytes)
+        let cookie = Cookies(request.headers[.cookie])[SessionCookie.loginCSRF]
+        guard let field = form["csrf"], let cookie, !cookie.isEmpty,
+            PasswordHasher.constantTimeEqual(Array(field.utf8), Array(cookie.utf8))
+        else {
+            return loginPage(message: "The form expired or came from another site; sign in again.", status: .forbidden)
+        }
+        let name = (form["username"] ?? "").trimmingCharacters(in: .whitespaces)
+        let password = form["password"] ?? ""
+        let keys = ["user:" + name.lowercased()]
+        if let wait = await throttle.retryAfter(keys) {
+            var response = loginPage(
+                message: "Too many failed sign-ins; try again in \(wait)s.", status: .tooManyRequests)
+            response.headers[.retryAfter] = String(wait)
+            return response
+        }
+        let known = engine.directory.users[name] != nil
+        let stored = known ? try await store.passwordHash(userName: name) : nil
+        // Unknown users cost the same as known ones, so timing does not reveal who exists.
+        let valid = PasswordHasher.verify(password, against: stored ?? PasswordHasher.decoy)
+        guard known, stored != nil, valid else {
+            await throttle.failed(keys)
+            try await engine.audit.append(
+                AuditDraft(
+                    kind: .denied, actor: known ? name : "guest", identity: "web:\(name)", room: "web",
+                    command: "login", outcome: "bad credentials"))
+            return loginPage(message: "Wrong user name or password.", status: .unauthorized)
+        }
+        await throttle.succeeded(keys)
+        let token = Tokens.random()
+        let session = SessionRecord(
+            tokenHash: Tokens.hash(token), userName: name, csrfToken: Tokens.random(bytes: 16), createdAt: Date(),
+            expiresAt: Date().addingTimeInterval(TimeInterval(settings.sessionSeconds)))
+        try await store.insertSession(session)
+        try await engine.audit.append(
+            AuditDraft(
+                kind: .received, actor: name, identity: "web:\(name)", room: "web", command: "login",
+                outcome: "signed in"))
+        var headers = HTTPFields()
+        headers[.setCookie] = SessionCookie.header(
+            SessionCookie.name, value: token, maxAge: settings.sessionSeconds, secure: settings.secureCookies)
+        return HTML.redirect("/", headers: headers)
+    }
+}
+
+/// CSRF checks for state-changing requests made with the session cookie.
+enum CSRF {
+    static func check(_ token: String?, against auth: Authenticated) throws {
+        guard auth.method == .session else { return }
+        guard let token, let expected = auth.csrfToken,
+            PasswordHasher.constantTimeEqual(Array(token.utf8), Array(expected.utf8))
+        else {
+            throw APIError(.forbidden, "missing or wrong CSRF token; reload the page and try again")
+        }
+    }
+}
+
+extension PasswordHasher {
+    /// A real hash of nothing anyone knows, verified against when the user does not exist.
+    static let decoy = (try? PasswordHasher.hash(Tokens.random())) ?? "scrypt$32768$8$1$AAAA$AAAA"
+}

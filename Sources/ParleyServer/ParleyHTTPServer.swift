@@ -1,0 +1,104 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import ParleyCore
+import ParleyEngine
+import ParleyStore
+import ServiceLifecycle
+
+/// `parley serve`: the web console, the dashboard, the JSON API, health and metrics, in one process.
+public struct ParleyHTTPServer: Sendable {
+    let engine: Engine
+    let store: any ParleyStorage
+    let settings: ServerSettings
+    let logger: Logger
+    /// The server's metrics.
+    public let metrics = ServerMetrics()
+
+    /// Creates a server over an engine and its store.
+    public init(engine: Engine, store: any ParleyStorage, logger: Logger = Logger(label: "parley.server")) {
+        self.engine = engine
+        self.store = store
+        self.settings = engine.config.server
+        self.logger = logger
+    }
+
+    /// The HTTP router: pages, API, operations.
+    public func router() -> Router<ParleyRequestContext> {
+        let router = Router(context: ParleyRequestContext.self)
+        router.middlewares.add(MetricsMiddleware(metrics: metrics))
+        router.middlewares.add(JSONErrorMiddleware())
+        router.middlewares.add(AuthenticationMiddleware(store: store))
+        OperationsRoutes(engine: engine, store: store, metrics: metrics).register(on: router)
+        APIRoutes(engine: engine, store: store, metrics: metrics, config: engine.config).register(on: router)
+        LoginRoutes(engine: engine, store: store, settings: settings).register(on: router)
+        DashboardRoutes(engine: engine, store: store, settings: settings).register(on: router)
+        Assets.register(on: router)
+        return router
+    }
+
+    /// The WebSocket router: the console's `/ws`.
+    public func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        ConsoleSocket(engine: engine, store: store, metrics: metrics).register(on: router)
+        return router
+    }
+
+    /// The application, listening where the configuration says (port 0 picks a free one).
+    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
+        Application(
+            router: router(),
+            server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter()),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Parley"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? settings.port) },
+            logger: logger)
+    }
+
+    /// Runs until SIGTERM or SIGINT. On a stop, running commands get `shutdown_grace` to finish and are
+    /// then stopped and recorded as interrupted, and the audit chain's head is signed.
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let app = application(onRunning: onRunning)
+        let drain = DrainService(engine: engine, grace: .seconds(settings.shutdownGraceSeconds), logger: logger)
+        let sweeper = ApprovalSweeper(engine: engine, logger: logger)
+        // Services stop in reverse order: the drain runs first, while requests can still finish.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: app), .init(service: sweeper), .init(service: drain)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await engine.shutdown()
+    }
+}
+
+/// On a graceful stop, lets running commands finish within the grace, then stops the rest.
+struct DrainService: Service {
+    let engine: Engine
+    let grace: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        logger.info("stopping: waiting up to \(grace) for running commands")
+        await engine.shutdown(grace: grace)
+    }
+}
+
+/// Settles expired approval requests every few seconds, so they do not wait to be touched.
+struct ApprovalSweeper: Service {
+    let engine: Engine
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await engine.expireDueApprovals()
+            } catch {
+                logger.error("cannot expire approval requests: \(error)")
+            }
+            try? await Task.sleep(for: .seconds(5))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import ParleyCore
+import ParleyStore
+
+/// Who a request is from, once a session cookie or an API token has been checked.
+public struct Authenticated: Sendable {
+    /// The Parley user.
+    public var userName: String
+    /// How they proved it.
+    public var method: Method
+    /// What an API token may do (a session may do everything its user may).
+    public var scopes: Set<String>
+    /// The session's CSRF token, which state-changing requests made with the cookie must carry.
+    public var csrfToken: String?
+    /// The session cookie's hash, for logging out.
+    public var sessionHash: String?
+
+    /// How the request was authenticated.
+    public enum Method: Sendable {
+        case session, token
+    }
+
+    /// True when a token has `scope` (or `*`); sessions have every scope.
+    public func may(_ scope: String) -> Bool {
+        method == .session || scopes.contains(scope) || scopes.contains("*")
+    }
+}
+
+/// The per-request context: Hummingbird's core storage plus who is asking.
+public struct ParleyRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by `AuthenticationMiddleware` when the request carries a valid session or token.
+    public var auth: Authenticated?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        auth = nil
+    }
+
+    /// Bodies are collected with the configured limit by each route; this caps anything else.
+    public var maxUploadSize: Int { 1 << 20 }
+}
+
+/// Reads the session cookie or the bearer token and records who the request is from.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = ParleyRequestContext
+    let store: any ParleyStorage
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var context = context
+        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
+            guard let token = try await APITokens.verify(String(header.dropFirst(7)), store: store) else {
+                throw APIError(.unauthorized, "the API token is unknown, malformed or revoked")
+            }
+            context.auth = Authenticated(
+                userName: token.userName, method: .token, scopes: Set(token.scopes), csrfToken: nil, sessionHash: nil)
+        } else if let cookie = Cookies(request.headers[.cookie])[SessionCookie.name] {
+            let hash = Tokens.hash(cookie)
+            if let session = try await store.session(tokenHash: hash, now: Date()) {
+                context.auth = Authenticated(
+                    userName: session.userName, method: .session, scopes: [], csrfToken: session.csrfToken,
+                    sessionHash: hash)
+            }
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Cookie header parsing.
+struct Cookies {
+    private var values: [String: String] = [:]
+
+    init(_ header: String?) {
+        for part in (header ?? "").split(separator: ";") {
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2 { values[pair[0]] = pair[1] }
+        }
+    }
+
+    subscript(_ name: String) -> String? { values[name] }
+}
+
+/// The session cookie.
+enum SessionCookie {
+    static let name = "parley_session"
+    static let loginCSRF = "parley_login"
+
+    static func header(_ name: String, value: String, maxAge: Int, secure: Bool) -> String {
+        var parts = ["\(name)=\(value)", "Path=/", "HttpOnly", "SameSite=Strict", "Max-Age=\(maxAge)"]
+        if secure { parts.append("Secure") }
+        return parts.joined(separator: "; ")
+    }
+}

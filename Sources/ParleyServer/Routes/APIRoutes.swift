@@ -1,0 +1,147 @@
+import Foundation
+import Hummingbird
+import ParleyCore
+import ParleyEngine
+import ParleyStore
+
+/// The JSON API under `/api/v1`: any tool can become a chat client.
+struct APIRoutes {
+    let engine: Engine
+    let store: any ParleyStorage
+    let metrics: ServerMetrics
+    let config: ParleyConfig
+
+    struct MessageRequest: Decodable {
+        let text: String
+        let room: String?
+    }
+
+    struct MessageResponse: Encodable {
+        let runID: Int64?
+        let outcome: String
+        let text: String
+        let blocks: [ReplyBlock]
+
+        enum CodingKeys: String, CodingKey {
+            case runID = "run_id"
+            case outcome, text, blocks
+        }
+    }
+
+    struct DenyRequest: Decodable {
+        let reason: String?
+    }
+
+    func register(on router: Router<ParleyRequestContext>) {
+        let api = router.group("api/v1")
+        api.get("health") { _, _ in
+            JSONBody.response(["status": "ok", "version": Builtins.version])
+        }
+        api.get("openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        api.post("messages") { request, context in
+            let auth = try require(context, scope: "commands")
+            let body = try await JSONBody.decode(MessageRequest.self, from: request, limit: config.server.maxBodyBytes)
+            guard !body.text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw APIError(.badRequest, "\"text\" is empty; send a command such as {\"text\": \"help\"}")
+            }
+            return try await send(body.text, room: body.room ?? "api", as: auth)
+        }
+        api.get("runs") { request, context in
+            _ = try require(context, scope: "read")
+            let query = request.uri.queryParameters
+            var runQuery = RunQuery(limit: min(200, Int(query["limit"].map(String.init) ?? "") ?? 20))
+            runQuery.userName = query["user"].map(String.init)
+            runQuery.commandID = query["command"].map(String.init)
+            if let status = query["status"].map(String.init) {
+                guard let parsed = RunStatus(rawValue: status) else {
+                    throw APIError(
+                        .badRequest,
+                        "unknown status '\(status)'; expected one of \(RunStatus.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+                runQuery.status = parsed
+            }
+            return JSONBody.response(try await store.runs(runQuery))
+        }
+        api.get("runs/{id}") { _, context in
+            _ = try require(context, scope: "read")
+            guard let id = context.parameters.get("id", as: Int64.self) else {
+                throw APIError(.badRequest, "a run id is a number")
+            }
+            guard let run = try await store.run(id: id) else { throw APIError(.notFound, "no run #\(id)") }
+            return JSONBody.response(run)
+        }
+        api.get("approvals") { _, context in
+            _ = try require(context, scope: "read")
+            return JSONBody.response(try await store.pendingApprovals())
+        }
+        api.post("approvals/{id}/approve") { _, context in
+            let auth = try require(context, scope: "approvals")
+            let id = context.parameters.get("id") ?? ""
+            return try await send("approve \(id)", room: "api", as: auth)
+        }
+        api.post("approvals/{id}/deny") { request, context in
+            let auth = try require(context, scope: "approvals")
+            let id = context.parameters.get("id") ?? ""
+            let body = try await JSONBody.decode(DenyRequest.self, from: request, limit: config.server.maxBodyBytes)
+            return try await send("deny \(id) \(body.reason ?? "")", room: "api", as: auth)
+        }
+        api.get("audit") { request, context in
+            _ = try require(context, scope: "read")
+            let auth = context.auth!
+            guard try await mayReadAudit(auth.userName) else {
+                throw APIError(.forbidden, "reading the audit log needs a role that allows the audit command")
+            }
+            let query = request.uri.queryParameters
+            let auditQuery = AuditQuery(
+                actor: query["user"].map(String.init), command: query["command"].map(String.init),
+                kind: query["kind"].map(String.init), afterSeq: query["after"].flatMap { Int64(String($0)) },
+                limit: min(1000, Int(query["limit"].map(String.init) ?? "") ?? 100))
+            return JSONBody.response(try await store.auditEntries(auditQuery))
+        }
+    }
+
+    private func require(_ context: ParleyRequestContext, scope: String) throws -> Authenticated {
+        guard let auth = context.auth else {
+            var error = APIError(.unauthorized, "sign in, or send an API token as 'Authorization: Bearer plt_…'")
+            error.headers[.wwwAuthenticate] = "Bearer"
+            throw error
+        }
+        guard auth.may(scope) else {
+            throw APIError(.forbidden, "this token lacks the '\(scope)' scope")
+        }
+        return auth
+    }
+
+    private func mayReadAudit(_ user: String) async throws -> Bool {
+        guard let command = engine.catalogue.command(id: "audit") else { return false }
+        let principal = engine.directory.principal(for: Identity(platform: "api", id: user))
+        return engine.policy.decide(principal, command: command).isAllowed
+    }
+
+    private func send(_ text: String, room: String, as auth: Authenticated) async throws -> Response {
+        let started = ContinuousClock.now
+        let inbound = Inbound(
+            sender: Identity(platform: "api", id: auth.userName), room: room, text: text, isDirect: true)
+        guard let response = await engine.handle(inbound) else {
+            throw APIError(.badRequest, "the message was not a command")
+        }
+        metrics.command(outcome: response.outcome.rawValue, took: ContinuousClock.now - started)
+        let status: HTTPResponse.Status
+        switch response.outcome {
+        case .succeeded: status = .ok
+        case .pending: status = .accepted
+        case .denied: status = .forbidden
+        case .unknown, .invalid: status = .unprocessableContent
+        default: status = .ok
+        }
+        return JSONBody.response(
+            MessageResponse(
+                runID: response.runID, outcome: response.outcome.rawValue, text: response.reply.plainText,
+                blocks: response.reply.blocks), status: status)
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import ParleyEngine
+import Prometheus
+import Synchronization
+
+/// Parley's metrics in Prometheus text format, kept in a registry of the server's own (no global state).
+public final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let latency: DurationHistogram
+    private let inFlight: Gauge
+    private let auditAppends: Counter
+    private let consoleConnections: Gauge
+    private let adapterUp: Gauge
+    private let reportedAppends = Mutex(0)
+
+    /// Creates the metrics.
+    public init() {
+        latency = registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "command_duration", unitName: "seconds",
+                helpText: "Time from receiving a command to answering it."),
+            buckets: [
+                .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10),
+                .seconds(60),
+            ])
+        inFlight = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "runs_in_flight", unitName: "count", helpText: "Actions running now."))
+        auditAppends = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "audit_appends", unitName: "total",
+                helpText: "Entries appended to the audit chain by this process."))
+        consoleConnections = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "console_connections", unitName: "count",
+                helpText: "Open web console connections."))
+        adapterUp = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "adapter_connected", unitName: "state",
+                helpText: "1 when the adapter is connected to its platform."),
+            labels: [("adapter", "web")])
+        adapterUp.set(1.0)
+    }
+
+    /// Counts a handled command by outcome, and its latency.
+    func command(outcome: String, took duration: Duration) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "commands", unitName: "total",
+                helpText: "Commands handled, by outcome."),
+            labels: [("outcome", outcome)]
+        ).increment()
+        latency.record(duration)
+    }
+
+    /// Counts an HTTP response by route group and status.
+    func request(group: String, status: Int) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "http_requests", unitName: "total",
+                helpText: "HTTP requests answered, by route group and status."),
+            labels: [("group", group), ("status", String(status))]
+        ).increment()
+    }
+
+    func consoleOpened() { consoleConnections.increment(by: 1) }
+    func consoleClosed() { consoleConnections.decrement(by: 1) }
+
+    /// The exposition text, with gauges read from the engine now.
+    func render(engine: Engine) async -> String {
+        inFlight.set(Double(await engine.runsInFlight))
+        let appended = await engine.audit.appendedCount
+        let delta = reportedAppends.withLock { reported in
+            defer { reported = appended }
+            return appended - reported
+        }
+        if delta > 0 { auditAppends.increment(by: Int64(delta)) }
+        return registry.emitToString()
+    }
+}
+
+/// Counts every HTTP response for the metrics.
+struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let path = request.uri.path
+        let group =
+            path.hasPrefix("/api/")
+            ? "api" : path.hasPrefix("/hooks/") ? "webhook" : path == "/metrics" ? "metrics" : "web"
+        let response = try await next(request, context)
+        metrics.request(group: group, status: response.status.code)
+        return response
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ParleyCore
+import ParleyEngine
+import ParleyServer
+import ParleyStore
+
+/// `parley serve`: the web console, dashboard, JSON API, health and metrics.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run Parley's server: web console, dashboard, JSON API, metrics.")
+
+    @OptionGroup var configOptions: ConfigOptions
+    @Option(help: "Listen on HOST:PORT (overrides server.listen; port 0 picks a free one).") var listen: String?
+    @Option(help: "text or json.") var logFormat: String = "text"
+
+    func run() async throws {
+        guard logFormat == "text" || logFormat == "json" else { throw ValidationError("--log-format is text or json") }
+        if logFormat == "json" { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
+        let logger = Logger(label: "parley")
+        var config = try configOptions.load()
+        if let listen {
+            let parts = listen.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--listen is HOST:PORT") }
+            config.server.host = String(parts[0])
+            config.server.port = port
+        }
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(dataDirectory: config.dataDirectory)
+        } catch {
+            printError("parley: \(error)")
+            throw ExitCode(ExitStatus.store)
+        }
+        let engine = Engine(config: config, store: store, logger: logger)
+        _ = try await engine.start()
+        try await firstAdmin(config: config, store: store)
+        let server = ParleyHTTPServer(engine: engine, store: store, logger: logger)
+        let shown = config.server
+        let dataDirectory = config.dataDirectory
+        try await server.run { port in
+            let url = shown.publicURL ?? "http://\(shown.host):\(port)"
+            print("Parley \(Builtins.version) is listening: open \(url)/ in a browser (data in \(dataDirectory))")
+            fflush(nil)
+        }
+    }
+
+    /// On built-in defaults with no password set yet, creates the admin's and prints it once.
+    private func firstAdmin(config: ParleyConfig, store: SQLiteStore) async throws {
+        guard try await !store.hasAnyPassword() else { return }
+        if config.sourcePath == nil, let admin = config.users.first {
+            let password = Tokens.random(bytes: 12)
+            try await store.setPasswordHash(try PasswordHasher.hash(password), userName: admin.name)
+            print(
+                "First start: sign in as '\(admin.name)' with password \(password) — change it with `parley users set-password \(admin.name)`"
+            )
+        } else {
+            print("No one can sign in to the web console yet: set a password with `parley users set-password NAME`")
+        }
+    }
+}

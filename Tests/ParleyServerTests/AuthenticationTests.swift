@@ -1,0 +1,93 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import ParleyServer
+import ParleyStore
+import Testing
+
+@Suite struct AuthenticationTests {
+    @Test func signingInSetsAHardenedSessionCookieAndOpensTheConsole() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.server.application().test(.router) { client in
+            let form = try await client.execute(uri: "/login", method: .get)
+            #expect(form.status == .ok)
+            #expect(form.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
+            let session = try #require(try await client.signIn("alice", "correct horse battery"))
+            #expect(session.cookie.hasPrefix("parley_session="))
+            let page = try await client.execute(uri: "/", method: .get, headers: [.cookie: session.cookie])
+            #expect(page.text.contains("id=\"console\""))
+            #expect(page.text.contains("<meta name=\"user\" content=\"alice\">"))
+        }
+        let login = try await fixture.server.application().test(.router) { client in
+            let form = try await client.execute(uri: "/login", method: .get)
+            let cookie = try #require(form.headers[.setCookie])
+            return cookie
+        }
+        #expect(login.contains("HttpOnly") && login.contains("SameSite=Strict") && login.contains("Secure"))
+    }
+
+    @Test func aWrongPasswordIsRefusedAuditedAndThrottled() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.server.application().test(.router) { client in
+            #expect(try await client.signIn("alice", "wrong password") == nil)
+            #expect(try await client.signIn("nobody", "whatever it is") == nil)
+            for _ in 0..<4 { _ = try await client.signIn("alice", "still wrong") }
+            // The sixth try is refused even with the right password until the window passes.
+            #expect(try await client.signIn("alice", "correct horse battery") == nil)
+        }
+        let denied = try await fixture.store.auditEntries(AuditQuery(command: "login"))
+        #expect(denied.filter { $0.outcome == "bad credentials" }.count >= 5)
+    }
+
+    @Test func aLoginPostWithoutItsCSRFTokenIsRefused() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.server.application().test(.router) { client in
+            let response = try await client.execute(
+                uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "username=alice&password=correct+horse+battery"))
+            #expect(response.status == .forbidden)
+            #expect(response.headers[.setCookie]?.hasPrefix("parley_session") != true)
+        }
+    }
+
+    @Test func stateChangingFormsNeedTheSessionsCSRFToken() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.server.application().test(.router) { client in
+            let session = try #require(try await client.signIn("alice", "correct horse battery"))
+            let forged = try await client.execute(
+                uri: "/logout", method: .post,
+                headers: [.cookie: session.cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=guess"))
+            #expect(forged.status == .forbidden)
+            #expect(forged.json["error"] as? String == "missing or wrong CSRF token; reload the page and try again")
+            let approve = try await client.execute(
+                uri: "/approvals/ABCD/approve", method: .post,
+                headers: [.cookie: session.cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: ""))
+            #expect(approve.status == .forbidden)
+            let real = try await client.execute(
+                uri: "/logout", method: .post,
+                headers: [.cookie: session.cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=\(session.csrf)"))
+            #expect(real.status == .seeOther)
+            let after = try await client.execute(uri: "/runs", method: .get, headers: [.cookie: session.cookie])
+            #expect(after.status == .seeOther)
+            #expect(after.headers[.location] == "/login")
+        }
+    }
+
+    @Test func dashboardPagesNeedASession() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.server.application().test(.router) { client in
+            for page in ["/", "/runs", "/approvals", "/audit", "/users"] {
+                let response = try await client.execute(uri: page, method: .get)
+                #expect(response.status == .seeOther, "\(page)")
+            }
+            let session = try #require(try await client.signIn("bob", "bob's long password"))
+            let users = try await client.execute(uri: "/users", method: .get, headers: [.cookie: session.cookie])
+            #expect(users.text.contains("<td>alice</td><td>ops</td>"))
+            let audit = try await client.execute(uri: "/audit", method: .get, headers: [.cookie: session.cookie])
+            #expect(audit.text.contains("needs a role that allows the <code>audit</code> command"))
+        }
+    }
+}
