@@ -56,7 +56,8 @@ public final class Engine: Sendable {
     /// and settles runs a stopped process left `running`. Returns those runs.
     public func start() async throws -> [RunRecord] {
         try await PolicySnapshot.auditChanges(engine: self)
-        let runs = try await store.interruptUnfinishedRuns(reason: "Parley stopped while this run was in flight")
+        let runs = try await store.interruptUnfinishedRuns(
+            reason: "Parley stopped while this run was in flight", isAlive: ProcessOwner.isAlive)
         for run in runs {
             logger.warning("run #\(run.id ?? 0) was interrupted by a restart: \(vault.masker.mask(run.text))")
             try await audit.append(

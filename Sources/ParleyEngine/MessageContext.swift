@@ -17,7 +17,8 @@ struct MessageContext: Sendable {
         RunRecord(
             userName: principal.userName, identity: inbound.sender.description, room: inbound.room,
             thread: inbound.thread, text: text, commandID: parsed?.command.id,
-            arguments: parsed?.recordedArguments ?? [:], decision: decision, reason: reason, status: .running)
+            arguments: parsed?.recordedArguments ?? [:], decision: decision, reason: reason, status: .running,
+            owner: ProcessOwner.current)
     }
 
     func draft(

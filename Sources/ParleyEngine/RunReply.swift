@@ -25,6 +25,7 @@ enum RunReply {
             } else {
                 summary = "run #\(id) failed: \(result.message ?? "unknown error")"
             }
+        case .interrupted: summary = "run #\(id) was interrupted: \(result.message ?? "Parley stopped")"
         default: summary = "run #\(id) \(result.status.rawValue)"
         }
         blocks.append(.text(summary))

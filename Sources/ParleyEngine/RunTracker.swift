@@ -6,7 +6,6 @@ import Synchronization
 actor RunTracker {
     private var running: [Int64: Task<ActionResult, Never>] = [:]
     private var stopping = false
-    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// True once a stop has begun: new actions are refused.
     var isStopping: Bool { stopping }
@@ -24,32 +23,20 @@ actor RunTracker {
 
     func finished(_ runID: Int64) {
         running[runID] = nil
-        if running.isEmpty {
-            for waiter in idleWaiters { waiter.resume() }
-            idleWaiters = []
-        }
     }
 
     /// Refuses new actions, waits up to `grace` for running ones, then cancels the rest (their
     /// process groups are killed). Returns the ids that had to be cancelled.
     func stop(grace: Duration) async -> [Int64] {
         stopping = true
-        if !running.isEmpty {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.waitUntilIdle() }
-                group.addTask { try? await Task.sleep(for: grace) }
-                await group.next()
-                group.cancelAll()
-            }
+        let deadline = ContinuousClock.now + grace
+        // Polling keeps the wait simple to cancel; runs are few and the grace is seconds long.
+        while !running.isEmpty && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
         }
         let left = Array(running.keys)
         for task in running.values { task.cancel() }
         return left
-    }
-
-    private func waitUntilIdle() async {
-        guard !running.isEmpty else { return }
-        await withCheckedContinuation { idleWaiters.append($0) }
     }
 }
 

@@ -70,14 +70,17 @@ public struct RunRecord: Sendable, Equatable, Codable {
     public var output: String
     /// True when output beyond the cap was dropped.
     public var outputTruncated: Bool
+    /// The process running it (`host/pid`), so that another process does not take it for abandoned.
+    public var owner: String?
 
     /// Creates a record.
     public init(
         id: Int64? = nil, createdAt: Date = Date(), finishedAt: Date? = nil, userName: String?, identity: String,
         room: String, thread: String? = nil, text: String, commandID: String? = nil, arguments: [String: String] = [:],
         decision: RunDecision, reason: String = "", status: RunStatus, exitCode: Int? = nil,
-        durationMilliseconds: Int? = nil, output: String = "", outputTruncated: Bool = false
+        durationMilliseconds: Int? = nil, output: String = "", outputTruncated: Bool = false, owner: String? = nil
     ) {
+        self.owner = owner
         self.id = id
         self.createdAt = createdAt
         self.finishedAt = finishedAt

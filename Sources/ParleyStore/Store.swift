@@ -11,8 +11,9 @@ public protocol RunStore: Sendable {
     func run(id: Int64) async throws -> RunRecord?
     /// Runs matching a query, newest first.
     func runs(_ query: RunQuery) async throws -> [RunRecord]
-    /// Marks every run still `running` as `interrupted` and returns them; called when a process starts.
-    func interruptUnfinishedRuns(reason: String) async throws -> [RunRecord]
+    /// Marks runs still `running` whose owner is gone as `interrupted` and returns them; called when a
+    /// process starts. `isAlive` says whether an owner (`host/pid`) is still running.
+    func interruptUnfinishedRuns(reason: String, isAlive: @Sendable (String) -> Bool) async throws -> [RunRecord]
 }
 
 /// Remembers platform event ids so that a platform's retry is handled once.

@@ -71,11 +71,24 @@ func temporaryDirectory() -> String {
             _ = try await store.insertRun(sample("done", status: .succeeded))
         }
         let restarted = try SQLiteStore(dataDirectory: directory)
-        let interrupted = try await restarted.interruptUnfinishedRuns(reason: "stopped")
+        let interrupted = try await restarted.interruptUnfinishedRuns(reason: "stopped") { _ in false }
         #expect(interrupted.map(\.id) == [id])
         #expect(try await restarted.run(id: id)?.status == .interrupted)
         #expect(try await restarted.run(id: id)?.reason == "stopped")
-        #expect(try await restarted.interruptUnfinishedRuns(reason: "again").isEmpty)
+        #expect(try await restarted.interruptUnfinishedRuns(reason: "again") { _ in false }.isEmpty)
+    }
+
+    @Test func runsOfALiveOwnerAreLeftAlone() async throws {
+        let store = try SQLiteStore(dataDirectory: directory)
+        var mine = sample("serving")
+        mine.owner = "host/1"
+        var dead = sample("orphan")
+        dead.owner = "host/2"
+        _ = try await store.insertRun(mine)
+        _ = try await store.insertRun(dead)
+        let interrupted = try await store.interruptUnfinishedRuns(reason: "gone") { $0 == "host/1" }
+        #expect(interrupted.map(\.text) == ["orphan"])
+        #expect(try await store.runs(RunQuery(status: .running)).map(\.text) == ["serving"])
     }
 
     @Test func anEventIsSeenOnceEvenAcrossRestarts() async throws {

@@ -105,12 +105,16 @@ struct ConsoleSocket {
         }.map { CommandInfo(word: $0.word, usage: $0.usage, help: $0.help) }
     }
 
-    /// Cross-site WebSocket hijacking protection: the Origin must be this server.
+    /// Cross-site WebSocket hijacking protection: a page's Origin (http or https) must be this server.
+    /// Clients that are not browsers send none, or one of their own (`ws://…`); they still need a session.
     static func sameOrigin(_ request: Request) -> Bool {
-        guard let origin = request.headers[.origin] else { return true }  // not a browser
-        guard let host = request.head.authority, let url = URL(string: origin) else { return false }
-        let originHost = url.host.map { h in url.port.map { "\(h):\($0)" } ?? h }
-        return originHost == host
+        for origin in request.headers[values: .origin] {
+            guard let url = URL(string: origin), url.scheme == "http" || url.scheme == "https" else { continue }
+            guard let host = request.head.authority else { return false }
+            let originHost = url.host.map { h in url.port.map { "\(h):\($0)" } ?? h }
+            if originHost != host { return false }
+        }
+        return true
     }
 }
 

@@ -121,6 +121,9 @@ enum SQLiteMigrations {
                 table.column("lastUsedAt", .datetime)
             }
         }
+        migrator.registerMigration("2026-11-26 run owner") { db in
+            try db.alter(table: "run") { table in table.add(column: "owner", .text) }
+        }
         return migrator
     }
 }
@@ -146,8 +149,10 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
     var durationMilliseconds: Int?
     var output: String
     var outputTruncated: Bool
+    var owner: String?
 
     init(_ run: RunRecord) {
+        owner = run.owner
         id = run.id
         createdAt = run.createdAt
         finishedAt = run.finishedAt
@@ -173,7 +178,7 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
             thread: thread, text: text, commandID: commandID, arguments: arguments,
             decision: RunDecision(rawValue: decision) ?? .invalid, reason: reason,
             status: RunStatus(rawValue: status) ?? .interrupted, exitCode: exitCode,
-            durationMilliseconds: durationMilliseconds, output: output, outputTruncated: outputTruncated)
+            durationMilliseconds: durationMilliseconds, output: output, outputTruncated: outputTruncated, owner: owner)
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) {

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `parley serve` as an operator runs it: a real process, a real socket, a real SIGTERM.
+@Suite struct ServeCommandTests {
+    func writeConfig(_ directory: URL) throws -> String {
+        let path = directory.appendingPathComponent("parley.yaml").path
+        try """
+        server: { listen: "127.0.0.1:0", shutdown_grace: 1s }
+        users:
+          alice: { roles: [ops], identities: ["local:alice"] }
+        roles:
+          ops: { allow: ["*"] }
+        commands:
+          slow:
+            usage: slow
+            action: { exec: ["sh", "-c", "echo started; sleep 60; echo never"] }
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Starts `parley serve` and waits for the line that names its port.
+    func start(config: String, log: URL) async throws -> (Process, Int) {
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ParleyBinary.path)
+        process.arguments = ["serve", "--config", config]
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<200 {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let range = text.range(of: #"listening: open http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
+                let port = Int(text[range].split(separator: ":").last ?? "")
+            {
+                return (process, port)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "parley serve did not start"])
+    }
+
+    @Test func sigtermDuringARunningCommandExitsCleanlyAndTheChainVerifies() async throws {
+        let directory = try scratch()
+        let config = try writeConfig(directory)
+        let token = try ParleyBinary.run(["tokens", "create", "--user", "alice", "--config", config]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("plt_"))
+        let (process, port) = try await start(config: config, log: directory.appendingPathComponent("serve.log"))
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/messages")!)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(#"{"text": "slow"}"#.utf8)
+        let call = Task { try? await URLSession.shared.data(for: request) }
+        // Wait until the run is on record as running, then stop the server.
+        var running = false
+        for _ in 0..<100 where !running {
+            try await Task.sleep(for: .milliseconds(100))
+            running = try ParleyBinary.run(["run", "runs --status running", "--as", "local:alice", "--config", config])
+                .output.contains("slow")
+        }
+        #expect(running)
+        kill(process.processIdentifier, SIGTERM)
+        var exited = false
+        for _ in 0..<200 where !exited {
+            try await Task.sleep(for: .milliseconds(100))
+            exited = !process.isRunning
+        }
+        #expect(exited, "parley serve did not stop after SIGTERM")
+        if !exited {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        #expect(process.terminationStatus == 0)
+        _ = await call.value
+        let verify = try ParleyBinary.run(["audit", "verify", "--config", config])
+        #expect(verify.status == 0, "\(verify.output)")
+        #expect(verify.output.contains("signed through"))
+        let run = try ParleyBinary.run(["run", "run 1", "--as", "local:alice", "--config", config])
+        #expect(run.output.contains("interrupted"), "\(run.output)")
+        #expect(!run.output.contains("never"))
+        let audit = try ParleyBinary.run(["audit", "tail", "-n", "50", "--config", config]).output
+        #expect(audit.contains("interrupted"))
+    }
+}
