@@ -46,17 +46,25 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    /// On built-in defaults with no password set yet, creates the admin's and prints it once.
+    /// When no one has a password yet, gives the first user one and prints it once, so that a first
+    /// `parley serve` can be signed in to straight away.
     private func firstAdmin(config: ParleyConfig, store: SQLiteStore) async throws {
         guard try await !store.hasAnyPassword() else { return }
-        if config.sourcePath == nil, let admin = config.users.first {
-            let password = Tokens.random(bytes: 12)
-            try await store.setPasswordHash(try PasswordHasher.hash(password), userName: admin.name)
-            print(
-                "First start: sign in as '\(admin.name)' with password \(password) — change it with `parley users set-password \(admin.name)`"
-            )
-        } else {
-            print("No one can sign in to the web console yet: set a password with `parley users set-password NAME`")
+        let policy = Policy(roles: config.roles)
+        let directory = Directory(users: config.users, groups: config.groups)
+        let admin =
+            config.users.first { user in
+                let principal = directory.principal(for: user, identity: Identity(platform: "web", id: user.name))
+                return principal.roles.contains { policy.roles[$0]?.allow.contains("*") == true }
+            } ?? config.users.first
+        guard let admin else {
+            print("No users are configured, so no one can sign in to the web console; add some under users:")
+            return
         }
+        let password = Tokens.random(bytes: 12)
+        try await store.setPasswordHash(try PasswordHasher.hash(password), userName: admin.name)
+        print(
+            "First start: sign in as '\(admin.name)' with password \(password) (shown once; change it with `parley users set-password \(admin.name)`)"
+        )
     }
 }

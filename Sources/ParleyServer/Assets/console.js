@@ -114,6 +114,8 @@
       item.entry.classList.add("outcome-" + frame.outcome);
       item.entry.dataset.outcome = frame.outcome;
       item.answer.textContent = "";
+      // The final reply carries the output (tail) itself; the live view has done its job.
+      if (frame.blocks.some((block) => block.type === "code")) item.live.hidden = true;
       renderBlocks(item.answer, frame.blocks);
       scroll();
     } else if (frame.type === "error") {

@@ -80,13 +80,19 @@ struct DashboardRoutes {
                 ("exit status", run.exitCode.map(String.init) ?? ""),
                 ("took", run.durationMilliseconds.map { "\($0) ms" } ?? ""),
             ]
-            let list = fields.map { "<dt>\(HTML.escape($0.0))</dt><dd>\(HTML.escape($0.1))</dd>" }.joined()
+            let list = fields.filter { !$0.1.isEmpty }.map {
+                "<dt>\(HTML.escape($0.0))</dt><dd>\(HTML.escape($0.1))</dd>"
+            }
+            .joined()
+            let output =
+                run.output.isEmpty
+                ? "" : "<h2>Output</h2><pre class=\"output\" id=\"output\">\(HTML.escape(run.output))</pre>"
             let timeline = HTML.table(
                 ["seq", "at", "step", "by", "result"],
                 steps.map { ["#\($0.seq)", $0.at, $0.kind, $0.actor, $0.outcome.isEmpty ? $0.detail : $0.outcome] })
             return """
                 <h1>Run #\(id)</h1><dl class="fields">\(list)</dl>
-                <h2>Timeline</h2>\(timeline)<h2>Output</h2><pre class="output">\(HTML.escape(run.output))</pre>
+                <h2>Timeline</h2>\(timeline)\(output)
                 """
         }
     }
