@@ -24,13 +24,14 @@ import Testing
     }
 
     /// Starts `parley serve` and waits for the line that names its port.
-    func start(config: String, log: URL) async throws -> (Process, Int) {
+    func start(config: String, log: URL, errors: URL) async throws -> (Process, Int) {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ParleyBinary.path)
-        process.arguments = ["serve", "--config", config]
+        process.arguments = ["serve", "--config", config, "--log-format", "json"]
         process.standardOutput = try FileHandle(forWritingTo: log)
-        process.standardError = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
         for _ in 0..<200 {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
@@ -51,7 +52,9 @@ import Testing
         let token = try ParleyBinary.run(["tokens", "create", "--user", "alice", "--config", config]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token.hasPrefix("plt_"))
-        let (process, port) = try await start(config: config, log: directory.appendingPathComponent("serve.log"))
+        let errors = directory.appendingPathComponent("serve.err")
+        let (process, port) = try await start(
+            config: config, log: directory.appendingPathComponent("serve.log"), errors: errors)
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/messages")!)
         request.httpMethod = "POST"
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
@@ -87,5 +90,13 @@ import Testing
         #expect(!run.output.contains("never"))
         let audit = try ParleyBinary.run(["audit", "tail", "-n", "50", "--config", config]).output
         #expect(audit.contains("interrupted"))
+        // --log-format json: every line on stderr is one JSON object with a level and a message.
+        let lines = try String(contentsOf: errors, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count >= 2)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["level"] != nil && object?["message"] != nil, "\(line)")
+        }
+        #expect(lines.contains { $0.contains("stopped 1 run(s) still in flight at shutdown") })
     }
 }
