@@ -58,7 +58,18 @@ extension Engine {
         finished.outcome = result.status.rawValue + (result.exitCode.map { " (exit \($0))" } ?? "")
         finished.detail = result.message ?? ""
         try await audit.append(finished)
-        let reply = result.reply ?? RunReply.make(run: run, result: result, limits: config.replyLimits)
+        let reply =
+            result.reply
+            ?? RunReply.make(
+                run: run, result: result, limits: config.replyLimits,
+                template: parsed.command.replyTemplate.map { template in
+                    var context = parsed.templateContext
+                    context["outputs"] = result.outputs
+                    context["output"] = result.output
+                    context["status"] = result.status.rawValue
+                    context["exit_code"] = result.exitCode.map(String.init) ?? ""
+                    return vault.masker.mask(template.render(context))
+                })
         return EngineResponse(reply: reply, outcome: .init(result.status), runID: run.id)
     }
 
@@ -69,6 +80,8 @@ extension Engine {
         masked.output = masker.mask(result.output)
         masked.message = result.message.map(masker.mask)
         masked.reply = result.reply.map(masker.mask)
+        masked.outputs = result.outputs.mapValues(masker.mask)
+        masked.table = result.table.map { ($0.header, $0.rows.map { $0.map(masker.mask) }) }
         return masked
     }
 }

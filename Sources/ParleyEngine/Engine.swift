@@ -30,7 +30,8 @@ public final class Engine: Sendable {
 
     /// Creates an engine over a store. `executors` default to the exec executor.
     public init(
-        config: ParleyConfig, store: any ParleyStorage, executors: [any ActionExecutor] = [ExecExecutor()],
+        config: ParleyConfig, store: any ParleyStorage,
+        executors: [any ActionExecutor] = [ExecExecutor(), HTTPExecutor()],
         environment: [String: String] = ProcessInfo.processInfo.environment,
         logger: Logger = Logger(label: "parley.engine")
     ) {

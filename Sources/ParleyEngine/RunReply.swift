@@ -3,9 +3,19 @@ import ParleyStore
 
 /// Turns an action's output into a chat reply: the output's tail as code, then a one-line summary.
 enum RunReply {
-    static func make(run: RunRecord, result: ActionResult, limits: ReplyLimits) -> Reply {
+    static func make(run: RunRecord, result: ActionResult, limits: ReplyLimits, template: String? = nil) -> Reply {
         let id = run.id ?? 0
         var blocks: [ReplyBlock] = []
+        if let template, result.status == .succeeded {
+            blocks.append(.text(template))
+            if let table = result.table { blocks.append(.table(header: table.header, rows: table.rows)) }
+            return Reply(blocks)
+        }
+        if let table = result.table, result.status == .succeeded {
+            blocks.append(.table(header: table.header, rows: table.rows))
+            blocks.append(.text("run #\(id) succeeded in \(RunViews.duration(run.durationMilliseconds))"))
+            return Reply(blocks)
+        }
         let (shown, cutLines) = tail(of: result.output, limits: limits)
         if cutLines > 0 {
             blocks.append(.text("… \(cutLines) earlier line\(cutLines == 1 ? "" : "s") cut; `run \(id)` shows all"))

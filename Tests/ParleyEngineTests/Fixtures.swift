@@ -25,7 +25,9 @@ func makeEngine(_ yaml: String, directory: String = temporaryDirectory(), grace:
     let config = try ConfigLoader(builtins: Builtins.declarations, environment: ["HOME": "/root"])
         .load(yaml: yaml, file: "test.yaml", baseDirectory: directory)
     let store = try SQLiteStore(dataDirectory: config.dataDirectory)
-    return (Engine(config: config, store: store, executors: [ExecExecutor(terminationGrace: grace)]), store)
+    return (
+        Engine(config: config, store: store, executors: [ExecExecutor(terminationGrace: grace), HTTPExecutor()]), store
+    )
 }
 
 func say(

@@ -14,6 +14,10 @@ public struct CommandDeclaration: Sendable, Equatable {
     public var rules: [CommandRule]
     /// How often one user may run it.
     public var rate: RateLimit?
+    /// Locks and concurrency.
+    public var limits = RunLimits()
+    /// A template for the reply, over the arguments and the action's outputs.
+    public var replyTemplate: TextTemplate?
 
     /// Creates a declaration.
     public init(
@@ -46,8 +50,24 @@ public struct CommandDeclaration: Sendable, Equatable {
 public enum ActionSpec: Sendable, Equatable {
     /// Runs a program with arguments, never through a shell.
     case exec(ExecSpec)
+    /// Makes an HTTP request.
+    case http(HTTPSpec)
     /// Runs one of Parley's own commands, by name.
     case builtin(String)
+}
+
+/// Limits on running a command, whatever its action: a named lock and a concurrency cap.
+public struct RunLimits: Sendable, Equatable {
+    /// A lock name template (`deploy-{{env}}`): two runs holding the same name never overlap.
+    public var lock: TextTemplate?
+    /// How many runs of the command may run at once.
+    public var maxConcurrent: Int?
+
+    /// Creates limits.
+    public init(lock: TextTemplate? = nil, maxConcurrent: Int? = nil) {
+        self.lock = lock
+        self.maxConcurrent = maxConcurrent
+    }
 }
 
 /// A program to run: argv and environment templates, working directory, limits.

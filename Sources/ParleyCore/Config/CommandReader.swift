@@ -8,8 +8,10 @@ struct CommandReader {
     let builtins: [CommandDeclaration]
     let secrets: [SecretDeclaration]
 
-    static let commandKeys = ["usage", "help", "description", "examples", "aliases", "action", "rules", "rate"]
-    static let actionKeys = ["exec", "env", "workdir", "timeout", "max_output"]
+    static let commandKeys = [
+        "usage", "help", "description", "examples", "aliases", "action", "rules", "rate", "reply",
+    ]
+    static let actionKeys = ["exec", "http", "env", "workdir", "timeout", "max_output", "lock", "max_concurrent"]
     /// Names every template may use besides the command's own arguments.
     static let contextNames: Set<String> = ["user", "room", "platform", "run_id", "command", "identity"]
 
@@ -74,9 +76,17 @@ struct CommandReader {
             reader.report(node, "command '\(id)' needs an action, as in action: { exec: [\"./scripts/\(id).sh\"] }")
             return nil
         }
-        guard let exec = readExec(actionNode, id: id, names: Set(patterns[0].argumentNames)) else { return nil }
+        let names = Set(patterns[0].argumentNames)
+        guard let (action, limits) = readAction(actionNode, id: id, names: names) else { return nil }
         let fullHelp = [help, description].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n")
-        return CommandDeclaration(id: id, patterns: patterns, help: fullHelp, examples: examples, action: .exec(exec))
+        var command = CommandDeclaration(id: id, patterns: patterns, help: fullHelp, examples: examples, action: action)
+        command.limits = limits
+        if let replyNode = fields["reply"], let text = reader.string(replyNode, "reply") {
+            let outputs: Set<String> = ["outputs", "output", "exit_code", "status", "body"]
+            command.replyTemplate = template(
+                text, at: replyNode, allowed: names.union(Self.contextNames).union(outputs), id: id)
+        }
+        return command
     }
 
     private func readPolicy(
@@ -124,16 +134,52 @@ struct CommandReader {
         }
     }
 
-    private func readExec(_ node: Node, id: String, names: Set<String>) -> ExecSpec? {
+    /// Reads `action:`: exactly one of `exec` or `http`, and the limits common to both.
+    private func readAction(_ node: Node, id: String, names: Set<String>) -> (ActionSpec, RunLimits)? {
         var fields: [String: Node] = [:]
         for entry in reader.mapping(node, "action of '\(id)'", allowed: Self.actionKeys) {
             fields[entry.key] = entry.value
         }
         guard case .mapping = node else { return nil }
-        guard let execNode = fields["exec"] else {
-            reader.report(node, "the action of '\(id)' needs exec: [program, arguments…]")
+        var limits = RunLimits()
+        if let lockNode = fields["lock"], let text = reader.string(lockNode, "lock") {
+            limits.lock = template(text, at: lockNode, allowed: names.union(Self.contextNames), id: id)
+        }
+        if let maxNode = fields["max_concurrent"], let count = reader.int(maxNode, "max_concurrent") {
+            if count > 0 {
+                limits.maxConcurrent = count
+            } else {
+                reader.report(maxNode, "max_concurrent must be at least 1")
+            }
+        }
+        switch (fields["exec"], fields["http"]) {
+        case (nil, let httpNode?):
+            for key in ["env", "workdir", "max_output", "timeout"] where fields[key] != nil {
+                reader.report(fields[key], "'\(key)' belongs to exec actions; an http action sets it under http:")
+            }
+            let context = names.union(Self.contextNames).union(["secrets"])
+            let reader = HTTPActionReader(
+                reader: self.reader, command: id,
+                templates: { text, node in
+                    self.template(text, at: node, allowed: context, id: id).map { t in
+                        self.checkSecrets(t, at: node)
+                        return t
+                    }
+                })
+            return reader.read(httpNode).map { (.http($0), limits) }
+        case (_?, nil):
+            return readExec(fields, node: node, id: id, names: names).map { (.exec($0), limits) }
+        case (_?, _?):
+            reader.report(node, "the action of '\(id)' has both exec and http; choose one")
+            return nil
+        case (nil, nil):
+            reader.report(node, "the action of '\(id)' needs exec: [program, arguments…] or http: { method, url }")
             return nil
         }
+    }
+
+    private func readExec(_ fields: [String: Node], node: Node, id: String, names: Set<String>) -> ExecSpec? {
+        guard let execNode = fields["exec"] else { return nil }
         guard case .sequence = execNode else {
             reader.report(execNode, "exec must be a list (program, then each argument); Parley never runs a shell")
             return nil
@@ -192,7 +238,7 @@ struct CommandReader {
         return spec
     }
 
-    private func template(_ text: String, at node: Node, allowed: Set<String>, id: String) -> TextTemplate? {
+    func template(_ text: String, at node: Node, allowed: Set<String>, id: String) -> TextTemplate? {
         do {
             let template = try TextTemplate(text)
             for name in template.referencedNames.subtracting(allowed).sorted() {
@@ -209,7 +255,7 @@ struct CommandReader {
         }
     }
 
-    private func checkSecrets(_ template: TextTemplate, at node: Node) {
+    func checkSecrets(_ template: TextTemplate, at node: Node) {
         for path in template.referencedPaths where path == "secrets" || path.hasPrefix("secrets.") {
             let name = String(path.dropFirst("secrets.".count))
             if !secrets.contains(where: { $0.name == name }) {

@@ -71,7 +71,7 @@ public struct ActionRequest: Sendable {
 }
 
 /// How an action went.
-public struct ActionResult: Sendable, Equatable {
+public struct ActionResult: Sendable {
     /// succeeded, failed or timedOut.
     public var status: RunStatus
     /// The program's exit status, when it exited.
@@ -84,6 +84,10 @@ public struct ActionResult: Sendable, Equatable {
     public var message: String?
     /// A ready-made reply, for actions that answer in rich form rather than with output.
     public var reply: Reply?
+    /// Named values the action produced (extracted response fields), for the reply and later steps.
+    public var outputs: [String: String] = [:]
+    /// A table the action produced (rows of a JSON response).
+    public var table: (header: [String], rows: [[String]])?
 
     /// Creates a result.
     public init(
