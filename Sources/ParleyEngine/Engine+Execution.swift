@@ -10,9 +10,24 @@ extension Engine {
         onOutput: (@Sendable (String) -> Void)? = nil
     ) async throws -> EngineResponse {
         var run = run
+        let runID = run.id ?? 0
+        let held: HeldLimits
+        switch try await acquireLimits(parsed, runID: runID, principal: principal) {
+        case .success(let limits): held = limits
+        case .failure(let refusal):
+            run.status = .rejected
+            run.reason = refusal.message
+            run.finishedAt = Date()
+            try await store.updateRun(run)
+            try await audit.append(
+                AuditDraft(
+                    kind: .denied, actor: principal.userName ?? "guest", identity: principal.identity.description,
+                    room: run.room, command: parsed.command.id, arguments: parsed.recordedArguments,
+                    decision: "busy", outcome: refusal.message, runID: runID))
+            return EngineResponse(reply: .text(refusal.message), outcome: .failed, runID: runID)
+        }
         run.status = .running
         try await store.updateRun(run)
-        let runID = run.id ?? 0
         let draft = AuditDraft(
             kind: .started, actor: principal.userName ?? "guest", identity: principal.identity.description,
             room: run.room, command: parsed.command.id, arguments: parsed.recordedArguments,
@@ -34,8 +49,13 @@ extension Engine {
                     task.cancel()
                 }
                 if task.isCancelled {
-                    result.status = .interrupted
-                    result.message = "Parley stopped while this run was in flight; its processes were stopped"
+                    if let canceller = await tracker.canceller(of: runID) {
+                        result.status = .cancelled
+                        result.message = "cancelled by \(canceller)"
+                    } else {
+                        result.status = .interrupted
+                        result.message = "Parley stopped while this run was in flight; its processes were stopped"
+                    }
                 }
                 await tracker.finished(runID)
             } else {
@@ -44,6 +64,7 @@ extension Engine {
         } else {
             result = ActionResult(status: .failed, message: "no executor can run \(parsed.command.id)")
         }
+        await release(held, runID: runID)
         result = mask(result)
         run.status = result.status
         run.exitCode = result.exitCode
@@ -54,7 +75,8 @@ extension Engine {
         if let message = result.message { run.reason = message }
         try await store.updateRun(run)
         var finished = draft
-        finished.kind = result.status == .interrupted ? .interrupted : .finished
+        finished.kind =
+            result.status == .interrupted ? .interrupted : result.status == .cancelled ? .cancelled : .finished
         finished.outcome = result.status.rawValue + (result.exitCode.map { " (exit \($0))" } ?? "")
         finished.detail = result.message ?? ""
         try await audit.append(finished)

@@ -27,6 +27,7 @@ public final class Engine: Sendable {
     let logger: Logger
     let rateLimiter = RateLimiter()
     let tracker = RunTracker()
+    let concurrency = ConcurrencyLimiter()
 
     /// Creates an engine over a store. `executors` default to the exec executor.
     public init(
@@ -59,6 +60,8 @@ public final class Engine: Sendable {
         try await PolicySnapshot.auditChanges(engine: self)
         let runs = try await store.interruptUnfinishedRuns(
             reason: "Parley stopped while this run was in flight", isAlive: ProcessOwner.isAlive)
+        let released = try await store.releaseStaleLocks()
+        if released > 0 { logger.warning("released \(released) lock(s) held by runs that no longer run") }
         for run in runs {
             logger.warning("run #\(run.id ?? 0) was interrupted by a restart: \(vault.masker.mask(run.text))")
             try await audit.append(
@@ -145,6 +148,11 @@ public final class Engine: Sendable {
                 return try await reject(
                     run, context, kind: .denied, reply: .text("denied: \(reason)"), outcome: .denied, detail: decidedBy)
             case .allowed(let grant, let requirements, let rules):
+                let explanation = ([grant] + rules.map { "rule '\($0)'" }).joined(separator: "; ")
+                if parsed.dryRun {
+                    return try await describeDryRun(
+                        parsed, requirements: requirements, explanation: explanation, context)
+                }
                 if let limit = parsed.command.rate,
                     let wait = await rateLimiter.admit(
                         "\(context.principal.userName ?? context.inbound.sender.description)|\(parsed.command.id)",
@@ -154,7 +162,6 @@ public final class Engine: Sendable {
                     let run = context.newRun(parsed, decision: .denied, reason: reason)
                     return try await reject(run, context, kind: .rateLimited, reply: .text(reason), outcome: .denied)
                 }
-                let explanation = ([grant] + rules.map { "rule '\($0)'" }).joined(separator: "; ")
                 let run = context.newRun(parsed, decision: .allowed, reason: explanation)
                 return try await admit(parsed, run: run, requirements: requirements, context)
             }
@@ -227,7 +234,8 @@ public struct EngineResponse: Sendable {
             case .timedOut: self = .timedOut
             case .interrupted: self = .interrupted
             case .awaitingApproval, .awaitingConfirmation: self = .pending
-            case .failed, .running, .rejected, .expired: self = .failed
+            case .dryRun: self = .succeeded
+            case .failed, .running, .rejected, .expired, .cancelled: self = .failed
             }
         }
     }

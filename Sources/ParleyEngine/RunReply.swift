@@ -35,6 +35,7 @@ enum RunReply {
             } else {
                 summary = "run #\(id) failed: \(result.message ?? "unknown error")"
             }
+        case .cancelled: summary = "run #\(id) was \(result.message ?? "cancelled")"
         case .interrupted: summary = "run #\(id) was interrupted: \(result.message ?? "Parley stopped")"
         default: summary = "run #\(id) \(result.status.rawValue)"
         }

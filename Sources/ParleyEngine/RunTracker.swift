@@ -6,6 +6,7 @@ import Synchronization
 actor RunTracker {
     private var running: [Int64: Task<ActionResult, Never>] = [:]
     private var stopping = false
+    private var cancellers: [Int64: String] = [:]
 
     /// True once a stop has begun: new actions are refused.
     var isStopping: Bool { stopping }
@@ -23,7 +24,19 @@ actor RunTracker {
 
     func finished(_ runID: Int64) {
         running[runID] = nil
+        cancellers[runID] = nil
     }
+
+    /// Cancels a running action on someone's request; false when it is not running here.
+    func cancel(_ runID: Int64, by person: String) -> Bool {
+        guard let task = running[runID] else { return false }
+        cancellers[runID] = person
+        task.cancel()
+        return true
+    }
+
+    /// Who cancelled a run, if someone did.
+    func canceller(of runID: Int64) -> String? { cancellers[runID] }
 
     /// Refuses new actions, waits up to `grace` for running ones, then cancels the rest (their
     /// process groups are killed). Returns the ids that had to be cancelled.

@@ -20,6 +20,10 @@ public enum RunStatus: String, Sendable, Codable, CaseIterable {
     case timedOut = "timed_out"
     /// The process running the action stopped before the action finished.
     case interrupted
+    /// Someone cancelled it while it ran.
+    case cancelled
+    /// Shown with --dry-run; nothing ran.
+    case dryRun = "dry_run"
 }
 
 /// The engine's verdict on a message before running anything.

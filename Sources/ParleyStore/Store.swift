@@ -56,7 +56,7 @@ public protocol MetadataStore: Sendable {
 }
 
 /// Everything Parley persists.
-public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore, MetadataStore, AuthStore {}
+public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore, MetadataStore, AuthStore, LockStore {}
 
 /// Why the store could not do what was asked.
 public enum StoreError: Error, Sendable, CustomStringConvertible {

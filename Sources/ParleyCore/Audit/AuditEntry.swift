@@ -12,7 +12,8 @@ public enum AuditKind: String, Sendable, Codable, CaseIterable {
     case approvalDenied = "approval_denied"
     case approvalExpired = "approval_expired"
     case approved
-    case started, finished, interrupted
+    case started, finished, interrupted, cancelled
+    case dryRun = "dry_run"
     case configLoaded = "config_loaded"
     case userChanged = "user_changed"
     case roleChanged = "role_changed"

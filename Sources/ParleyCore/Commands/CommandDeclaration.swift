@@ -109,6 +109,8 @@ public struct ParsedCommand: Sendable, Equatable {
     public var arguments: [String: ArgumentValue]
     /// Flags that were given.
     public var flags: Set<String>
+    /// True when the text ended in `--dry-run`: show what would happen, run nothing.
+    public var dryRun = false
 
     /// Creates a parsed command.
     public init(command: CommandDeclaration, arguments: [String: ArgumentValue], flags: Set<String>) {

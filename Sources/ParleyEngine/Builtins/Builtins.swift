@@ -50,6 +50,9 @@ public enum Builtins {
         BuiltinCommand("yes {code}", help: "Confirm a command you asked for", examples: ["yes 4821"], body: nil),
         BuiltinCommand("approvals", help: "List pending approval requests", body: nil),
         BuiltinCommand(
+            "cancel {run:int(1..)}", help: "Stop a running command and everything it started", examples: ["cancel 12"],
+            body: nil),
+        BuiltinCommand(
             "audit [--user {user}] [--command {command}] [--kind {kind}] [--limit {limit:int(1..100)}]",
             help: "Show recent audit log entries", examples: ["audit --user alice --limit 20"]
         ) { call in
@@ -58,7 +61,7 @@ public enum Builtins {
     ]
 
     /// Built-ins anyone may use: they act only on requests the asker is entitled to answer.
-    public static let gateCommands: Set<String> = ["approve", "deny", "yes", "approvals"]
+    public static let gateCommands: Set<String> = ["approve", "deny", "yes", "approvals", "cancel"]
 
     /// The declarations of every built-in, for the catalogue and `parley config check`.
     public static var declarations: [CommandDeclaration] { all.map(\.declaration) }

@@ -9,6 +9,7 @@ extension Engine {
         let answer: GateAnswer
         switch parsed.command.id {
         case "approvals": answer = try await listApprovals()
+        case "cancel": answer = try await cancel(parsed.arguments["run"]?.number, context)
         case "yes": answer = try await confirm(code, context)
         case "approve": answer = try await vote(code, approve: true, reason: "", context)
         default: answer = try await vote(code, approve: false, reason: parsed.arguments["reason"]?.text ?? "", context)
@@ -56,6 +57,33 @@ extension Engine {
             accepted: true,
             reply: Reply([.table(header: ["id", "command", "by", "approvals", "approvers", "expires in"], rows: rows)]),
             summary: "\(pending.count) pending")
+    }
+
+    /// Stops a run: its requester, or anyone who may run its command, may.
+    private func cancel(_ number: Int?, _ context: MessageContext) async throws -> GateAnswer {
+        guard let number, let run = try await store.run(id: Int64(number)) else {
+            return .refused("no run #\(number ?? 0)")
+        }
+        guard run.status == .running else {
+            return .refused("run #\(number) is not running (it \(run.status.rawValue))")
+        }
+        let isRequester =
+            run.userName != nil
+            ? run.userName == context.principal.userName : run.identity == context.inbound.sender.description
+        if !isRequester {
+            guard let command = run.commandID.flatMap(catalogue.command(id:)),
+                policy.decide(context.principal, command: command).isAllowed
+            else {
+                return .refused(
+                    "only \(run.userName ?? run.identity) or someone who may run \(run.commandID ?? "it") may cancel run #\(number)"
+                )
+            }
+        }
+        guard await tracker.cancel(Int64(number), by: context.actor) else {
+            return .refused("run #\(number) is running in another Parley process; cancel it there")
+        }
+        let text = "Cancelling run #\(number) (`\(run.text)`); its processes are being stopped."
+        return GateAnswer(accepted: true, reply: .text(text), summary: text)
     }
 
     private func confirm(_ code: String, _ context: MessageContext) async throws -> GateAnswer {

@@ -124,6 +124,14 @@ enum SQLiteMigrations {
         migrator.registerMigration("2026-11-26 run owner") { db in
             try db.alter(table: "run") { table in table.add(column: "owner", .text) }
         }
+        migrator.registerMigration("2026-11-26 locks") { db in
+            try db.create(table: "runLock") { table in
+                table.primaryKey("name", .text)
+                table.column("runID", .integer).notNull()
+                table.column("holder", .text).notNull()
+                table.column("acquiredAt", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -1,0 +1,70 @@
+import Foundation
+import ParleyCore
+import ParleyStore
+
+extension Engine {
+    /// `… --dry-run`: what would happen — the decision, the gates, the exact argv or request — with
+    /// secrets masked, and nothing run.
+    func describeDryRun(
+        _ parsed: ParsedCommand, requirements: Requirements, explanation: String, _ context: MessageContext
+    ) async throws -> EngineResponse {
+        let request = ActionRequest(
+            parsed: parsed, principal: context.principal, room: context.inbound.room,
+            platform: context.inbound.sender.platform, runID: 0, secrets: vault.secrets(for: context.principal.userName)
+        )
+        let masker = vault.masker
+        var fields = [
+            ReplyField("command", parsed.command.id),
+            ReplyField("decision", "allowed (\(explanation))"),
+            ReplyField("requires", PolicyDiff.describe(requirements)),
+        ]
+        switch parsed.command.action {
+        case .exec(let spec):
+            let argv = ExecExecutor.renderArgv(spec.argv, context: request.templateContext)
+            fields.append(ReplyField("argv", masker.mask(argv.map(Self.quoted).joined(separator: " "))))
+            fields.append(ReplyField("workdir", spec.workingDirectory))
+            let names = Set(
+                ExecExecutor.inheritedVariables + Array(spec.environment.keys) + Array(request.parleyEnvironment.keys))
+            fields.append(ReplyField("env", names.sorted().joined(separator: ", ")))
+            fields.append(ReplyField("timeout", "\(spec.timeoutSeconds)s"))
+        case .http(let spec):
+            do {
+                let prepared = try HTTPExecutor.prepare(spec, context: request.templateContext)
+                fields.append(ReplyField("request", masker.mask("\(prepared.method.rawValue) \(prepared.url)")))
+                for (name, value) in prepared.headers {
+                    fields.append(ReplyField("header", masker.mask("\(name): \(value)")))
+                }
+                if case .json(let template) = spec.body,
+                    let data = try? JSONSerialization.data(
+                        withJSONObject: template.render(request.templateContext), options: [.sortedKeys])
+                {
+                    fields.append(ReplyField("body", masker.mask(String(decoding: data, as: UTF8.self))))
+                }
+                fields.append(ReplyField("retries", "\(spec.retries), backoff \(spec.backoffSeconds)s doubling"))
+            } catch {
+                fields.append(ReplyField("request", "cannot be built: \(error)"))
+            }
+        case .builtin(let name):
+            fields.append(ReplyField("action", "built-in \(name)"))
+        }
+        if let lock = parsed.command.limits.lock {
+            fields.append(ReplyField("lock", lock.render(parsed.templateContext)))
+        }
+        if let max = parsed.command.limits.maxConcurrent { fields.append(ReplyField("max concurrent", String(max))) }
+        var run = context.newRun(parsed, decision: .allowed, reason: "dry run: \(explanation)")
+        run.status = .dryRun
+        run.finishedAt = Date()
+        run = try await store.insertRun(run)
+        try await audit.append(
+            context.draft(
+                .dryRun, command: parsed.command.id, arguments: parsed.recordedArguments, decision: "allowed",
+                outcome: "dry run", runID: run.id))
+        return EngineResponse(
+            reply: Reply([.text("Dry run — nothing was run:"), .fields(fields)]), outcome: .succeeded, runID: run.id)
+    }
+
+    static func quoted(_ argument: String) -> String {
+        argument.contains(where: { $0 == " " || $0 == "'" || $0 == "\"" || $0.isNewline }) || argument.isEmpty
+            ? "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'" : argument
+    }
+}
