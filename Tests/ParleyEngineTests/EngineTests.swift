@@ -179,7 +179,7 @@ import Testing
         #expect(
             Builtins.declarations.map(\.id) == [
                 "help", "ping", "echo", "whoami", "version", "runs", "run", "approve", "deny", "yes", "approvals",
-                "audit",
+                "cancel", "audit",
             ])
     }
 }
