@@ -172,3 +172,51 @@ import Testing
         #expect(config.commands.map(\.id) == ["deploy", "status", "logs", "scale"])
     }
 }
+
+@Suite struct ExampleConfigTests {
+    @Test(arguments: ["github-actions", "gitlab", "jenkins", "argocd", "prometheus"])
+    func everyCICDExampleIsValid(name: String) throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/cicd/\(name).yaml").path
+        let environment = [
+            "GITHUB_TOKEN": "t", "GITLAB_TRIGGER_TOKEN": "t", "JENKINS_BASIC_AUTH": "t", "ARGOCD_TOKEN": "t",
+        ]
+        let config = try ConfigLoader(builtins: [try declaration("help", "help")], environment: environment).load(
+            path: path)
+        #expect(!config.commands.isEmpty)
+        for command in config.commands {
+            guard case .http = command.action else {
+                Issue.record("\(command.id) should be an http action")
+                continue
+            }
+        }
+    }
+
+    @Test func httpActionsAreCheckedAtLoad() throws {
+        let loader = ConfigLoader(builtins: [], environment: [:])
+        func issues(_ action: String) -> [String] {
+            do {
+                _ = try loader.load(
+                    yaml: "commands:\n  x:\n    usage: x\n    action: \(action)", file: "p.yaml", baseDirectory: "/")
+                return []
+            } catch {
+                return error.issues.map(\.message)
+            }
+        }
+        #expect(issues(#"{ http: { url: "ftp://x" } }"#).contains("url must start with http:// or https://"))
+        #expect(issues(#"{ http: { url: "https://x", method: FETCH } }"#).first?.hasPrefix("method 'FETCH'") == true)
+        #expect(
+            issues(#"{ http: { url: "https://x", json: {a: 1}, form: {b: 2} } }"#).first?.hasPrefix(
+                "an http action has one body") == true)
+        #expect(
+            issues(#"{ http: { url: "https://x", extract: { a: "no-slash" } } }"#).first?.contains(
+                "is not a JSON pointer") == true)
+        #expect(
+            issues(#"{ exec: ["true"], http: { url: "https://x" } }"#).first?.contains("has both exec and http") == true
+        )
+        #expect(
+            issues(#"{ http: { url: "https://x" }, workdir: /tmp }"#).first?.contains("belongs to exec actions") == true
+        )
+        #expect(issues(#"{ exec: ["true"], max_concurrent: 0 }"#).first == "max_concurrent must be at least 1")
+    }
+}
