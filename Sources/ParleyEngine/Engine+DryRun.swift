@@ -46,6 +46,13 @@ extension Engine {
             }
         case .builtin(let name):
             fields.append(ReplyField("action", "built-in \(name)"))
+        case .runbook(let book):
+            for (index, step) in book.steps.enumerated() {
+                fields.append(ReplyField("step \(index + 1)", RunbookPlan.describe(step, request: request)))
+            }
+            for step in book.onFailure {
+                fields.append(ReplyField("on failure", RunbookPlan.describe(step, request: request)))
+            }
         }
         if let lock = parsed.command.limits.lock {
             fields.append(ReplyField("lock", lock.render(parsed.templateContext)))
@@ -66,5 +73,35 @@ extension Engine {
     static func quoted(_ argument: String) -> String {
         argument.contains(where: { $0 == " " || $0 == "'" || $0 == "\"" || $0.isNewline }) || argument.isEmpty
             ? "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'" : argument
+    }
+}
+
+/// A runbook's plan in words, for `--dry-run`: each step with its condition evaluated where it can
+/// be (conditions on earlier steps' results are shown as written).
+enum RunbookPlan {
+    static func describe(_ step: RunbookStep, request: ActionRequest) -> String {
+        var text = step.name + ": "
+        switch step.kind {
+        case .action(.exec(let spec)):
+            text += ExecExecutor.renderArgv(spec.argv, context: request.templateContext).map(Engine.quoted).joined(
+                separator: " ")
+        case .action(.http(let spec)):
+            text += "\(spec.method) \(HTTPExecutor.redactedURL(spec.url.render(request.templateContext)))"
+        case .action: text += "action"
+        case .parallel(let children): text += "in parallel: " + children.map(\.name).joined(separator: ", ")
+        case .approval(let requirements, _): text += "wait for " + PolicyDiff.describe(requirements)
+        }
+        if let condition = step.when {
+            if condition.names.contains(where: { $0.hasPrefix("steps.") }) {
+                text += " (when \(condition), decided at run time)"
+            } else {
+                var values: [String: ConditionValue] = [:]
+                for (name, value) in request.parsed.recordedArguments { values[name] = .string(value) }
+                text += condition.evaluate(values) ? " (when \(condition): yes)" : " (when \(condition): no — skipped)"
+            }
+        }
+        if step.retries > 0 { text += ", retried up to \(step.retries)×" }
+        if step.idempotent { text += ", idempotent" }
+        return text
     }
 }

@@ -7,7 +7,7 @@ extension Engine {
     /// starts; the outcome is recorded and audited after, with secrets masked everywhere.
     func execute(
         _ parsed: ParsedCommand, run: RunRecord, principal: Principal, approvers: [String],
-        onOutput: (@Sendable (String) -> Void)? = nil
+        onOutput: (@Sendable (String) -> Void)? = nil, resumeStep: Int? = nil
     ) async throws -> EngineResponse {
         var run = run
         let runID = run.id ?? 0
@@ -32,16 +32,21 @@ extension Engine {
             kind: .started, actor: principal.userName ?? "guest", identity: principal.identity.description,
             room: run.room, command: parsed.command.id, arguments: parsed.recordedArguments,
             decision: run.decision.rawValue, runID: runID,
-            detail: approvers.isEmpty ? "" : "approved by " + approvers.joined(separator: ", "))
+            detail: [
+                approvers.isEmpty ? nil : "approved by " + approvers.joined(separator: ", "),
+                resumeStep.map { "resuming at step \($0 + 1)" },
+            ].compactMap { $0 }.joined(separator: "; "))
         try await audit.append(draft)
         let started = Date()
         var result: ActionResult
         if let executor = executors.first(where: { $0.canRun(parsed.command.action) }) {
-            let request = ActionRequest(
+            var request = ActionRequest(
                 parsed: parsed, principal: principal, room: run.room, platform: principal.identity.platform,
                 runID: runID, approvers: approvers, secrets: vault.secrets(for: principal.userName), onOutput: onOutput)
+            request.resumeStep = resumeStep
             let action = parsed.command.action
-            if let task = await tracker.run(runID, { await executor.execute(action, request) }) {
+            let prepared = request
+            if let task = await tracker.run(runID, { await executor.execute(action, prepared) }) {
                 // Cancelling the caller (a dropped connection, a stop) stops the action and its processes.
                 result = await withTaskCancellationHandler {
                     await task.value
@@ -66,6 +71,9 @@ extension Engine {
         }
         await release(held, runID: runID)
         result = mask(result)
+        if let gate = result.pendingGate {
+            return try await pauseAtGate(gate, parsed: parsed, run: run, principal: principal, result: result)
+        }
         run.status = result.status
         run.exitCode = result.exitCode
         run.output = result.output

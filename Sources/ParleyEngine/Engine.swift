@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ParleyCore
 import ParleyStore
+import Synchronization
 
 /// The running system: every adapter hands it messages, and it dedupes, identifies, parses,
 /// authorizes, gates, runs, records and audits each one.
@@ -27,6 +28,7 @@ public final class Engine: Sendable {
     let logger: Logger
     let rateLimiter = RateLimiter()
     let tracker = RunTracker()
+    private let adopted = Mutex<[(RunRecord, Int)]>([])
     let concurrency = ConcurrencyLimiter()
 
     /// Creates an engine over a store. `executors` default to the exec executor.
@@ -51,18 +53,32 @@ public final class Engine: Sendable {
             masker: vault.masker)
         var byName: [String: BuiltinCommand] = [:]
         for builtin in Builtins.all { byName[builtin.declaration.id] = builtin }
-        self.executors = [BuiltinExecutor(builtins: byName, services: services)] + executors
+        let runbooks = RunbookExecutor(steps: store, actions: executors, audit: audit)
+        self.executors = [BuiltinExecutor(builtins: byName, services: services), runbooks] + executors
     }
 
     /// Call once at start: audits the configuration and any user or role changes since the last start,
-    /// and settles runs a stopped process left `running`. Returns those runs.
-    public func start() async throws -> [RunRecord] {
+    /// takes over runbooks a stopped process left that can resume (when `resumeRunbooks`), and marks
+    /// the other runs it left `running` as interrupted. Returns the interrupted runs.
+    public func start(resumeRunbooks: Bool = false) async throws -> [RunRecord] {
         try await PolicySnapshot.auditChanges(engine: self)
-        let runs = try await store.interruptUnfinishedRuns(
-            reason: "Parley stopped while this run was in flight", isAlive: ProcessOwner.isAlive)
-        let released = try await store.releaseStaleLocks()
-        if released > 0 { logger.warning("released \(released) lock(s) held by runs that no longer run") }
+        let taken = resumeRunbooks ? try await adoptResumableRunbooks() : []
+        adopted.withLock { $0 = taken }
+        let resumable = resumeRunbooks ? [] : try await adoptableIDs()
+        let runs = try await store.interruptUnfinishedRuns(reason: "Parley stopped while this run was in flight") {
+            owner in ProcessOwner.isAlive(owner)
+        }
+        var interrupted: [RunRecord] = []
         for run in runs {
+            // A resumable runbook waits for a long-running Parley to resume it; put it back.
+            if let id = run.id, resumable.contains(id) {
+                var restored = run
+                restored.status = .running
+                restored.finishedAt = nil
+                try await store.updateRun(restored)
+                continue
+            }
+            interrupted.append(run)
             logger.warning("run #\(run.id ?? 0) was interrupted by a restart: \(vault.masker.mask(run.text))")
             try await audit.append(
                 AuditDraft(
@@ -70,7 +86,37 @@ public final class Engine: Sendable {
                     command: run.commandID ?? "", arguments: run.arguments, outcome: "interrupted", runID: run.id,
                     detail: "Parley stopped while this run was in flight"))
         }
-        return runs
+        let released = try await store.releaseStaleLocks()
+        if released > 0 { logger.warning("released \(released) lock(s) held by runs that no longer run") }
+        return interrupted
+    }
+
+    /// Goes on with the runbooks `start(resumeRunbooks: true)` took over.
+    public func resumeRunbooks() async {
+        await resumeAdoptedRunbooks(adopted.withLock { $0 })
+    }
+
+    private func adoptableIDs() async throws -> Set<Int64> {
+        var ids = Set<Int64>()
+        for run in try await store.abandonedRuns(isAlive: ProcessOwner.isAlive) {
+            guard let id = run.id, let command = run.commandID.flatMap(catalogue.command(id:)),
+                case .runbook = command.action
+            else { continue }
+            let saved = try await store.steps(runID: id)
+            let inProgress = saved.filter { $0.status == .running }
+            if inProgress.isEmpty
+                || inProgress.allSatisfy({ record in
+                    guard case .runbook(let book) = command.action,
+                        let index = Int(record.path.split(separator: ".")[0]),
+                        book.steps.indices.contains(index)
+                    else { return false }
+                    return Self.isIdempotent(book.steps[index])
+                })
+            {
+                ids.insert(id)
+            }
+        }
+        return ids
     }
 
     /// How many actions are running now.

@@ -39,14 +39,17 @@ public struct ApprovalRequest: Sendable, Equatable, Codable {
     public var status: GateStatus
     public var decidedAt: Date?
     public var reason: String
+    /// For a runbook's approval gate: the index of the step that waits.
+    public var step: Int?
 
     /// Creates a request.
     public init(
         id: String, kind: GateKind, runID: Int64, commandID: String, text: String, commandHash: String,
         requesterUser: String?, requesterIdentity: String, room: String, platform: String, thread: String? = nil,
         required: Int, approverRoles: [String], thenApprovals: Int = 0, createdAt: Date = Date(), expiresAt: Date,
-        status: GateStatus = .pending, decidedAt: Date? = nil, reason: String = ""
+        status: GateStatus = .pending, decidedAt: Date? = nil, reason: String = "", step: Int? = nil
     ) {
+        self.step = step
         self.id = id
         self.kind = kind
         self.runID = runID

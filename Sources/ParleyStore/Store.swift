@@ -14,6 +14,8 @@ public protocol RunStore: Sendable {
     /// Marks runs still `running` whose owner is gone as `interrupted` and returns them; called when a
     /// process starts. `isAlive` says whether an owner (`host/pid`) is still running.
     func interruptUnfinishedRuns(reason: String, isAlive: @Sendable (String) -> Bool) async throws -> [RunRecord]
+    /// Runs still `running` whose owner is gone (candidates for resuming).
+    func abandonedRuns(isAlive: @Sendable (String) -> Bool) async throws -> [RunRecord]
 }
 
 /// Remembers platform event ids so that a platform's retry is handled once.
@@ -56,7 +58,9 @@ public protocol MetadataStore: Sendable {
 }
 
 /// Everything Parley persists.
-public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore, MetadataStore, AuthStore, LockStore {}
+public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore, MetadataStore, AuthStore, LockStore,
+    StepStore
+{}
 
 /// Why the store could not do what was asked.
 public enum StoreError: Error, Sendable, CustomStringConvertible {

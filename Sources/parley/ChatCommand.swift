@@ -13,11 +13,13 @@ struct ChatCommand: AsyncParsableCommand {
 
     func run() async throws {
         let identity = try speaker.resolve()
-        let engine = try await configOptions.engine()
+        let engine = try await configOptions.engine(resumeRunbooks: true)
+        let resuming = Task { await engine.resumeRunbooks() }
         let console = TerminalConsole(
             identity: identity, interactive: isatty(STDIN_FILENO) == 1, lines: { StandardInput.lines() },
             output: StandardOutput())
         try await console.run(engine: engine)
+        await resuming.value
         await engine.shutdown()
     }
 }

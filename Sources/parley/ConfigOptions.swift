@@ -44,7 +44,7 @@ struct ConfigOptions: ParsableArguments {
     }
 
     /// Opens the store and builds an engine, settling runs a previous process left unfinished.
-    func engine() async throws -> Engine {
+    func engine(resumeRunbooks: Bool = false) async throws -> Engine {
         let config = try load()
         let store: SQLiteStore
         do {
@@ -54,7 +54,7 @@ struct ConfigOptions: ParsableArguments {
             throw ExitCode(ExitStatus.store)
         }
         let engine = Engine(config: config, store: store)
-        _ = try await engine.start()
+        _ = try await engine.start(resumeRunbooks: resumeRunbooks)
         return engine
     }
 }

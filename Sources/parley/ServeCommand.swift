@@ -34,8 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.store)
         }
         let engine = Engine(config: config, store: store, logger: logger)
-        _ = try await engine.start()
+        _ = try await engine.start(resumeRunbooks: true)
         try await firstAdmin(config: config, store: store)
+        Task { await engine.resumeRunbooks() }
         let server = ParleyHTTPServer(engine: engine, store: store, logger: logger)
         let shown = config.server
         let dataDirectory = config.dataDirectory

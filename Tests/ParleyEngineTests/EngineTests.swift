@@ -22,7 +22,7 @@ import Testing
             action: { exec: ["echo", "all good"] }
           slow:
             usage: "slow"
-            action: { exec: ["sleep", "3"] }
+            action: { exec: ["sh", "-c", "until [ -f release ]; do sleep 0.05; done"], timeout: 60s }
           chatty:
             usage: "chatty {lines:int}"
             action: { exec: ["seq", "{{lines}}"] }
@@ -131,6 +131,7 @@ import Testing
         #expect(quick.outcome == .succeeded)
         // The quick one finished while the slow one is still running.
         #expect(try await store.runs(RunQuery(status: .running)).map(\.text) == ["slow"])
+        _ = FileManager.default.createFile(atPath: directory + "/release", contents: Data())
         #expect(await slow.value?.outcome == .succeeded)
     }
 

@@ -52,6 +52,8 @@ public enum ActionSpec: Sendable, Equatable {
     case exec(ExecSpec)
     /// Makes an HTTP request.
     case http(HTTPSpec)
+    /// Runs a multi-step runbook.
+    case runbook(RunbookSpec)
     /// Runs one of Parley's own commands, by name.
     case builtin(String)
 }

@@ -9,7 +9,7 @@ struct CommandReader {
     let secrets: [SecretDeclaration]
 
     static let commandKeys = [
-        "usage", "help", "description", "examples", "aliases", "action", "rules", "rate", "reply",
+        "usage", "help", "description", "examples", "aliases", "action", "runbook", "rules", "rate", "reply",
     ]
     static let actionKeys = ["exec", "http", "env", "workdir", "timeout", "max_output", "lock", "max_concurrent"]
     /// Names every template may use besides the command's own arguments.
@@ -71,9 +71,24 @@ struct CommandReader {
         let help = fields["help"].flatMap { reader.string($0, "help") } ?? ""
         let description = fields["description"].flatMap { reader.string($0, "description") }
         let examples = fields["examples"].map { reader.strings($0, "examples").map(\.0) } ?? []
+        if let runbookNode = fields["runbook"] {
+            if fields["action"] != nil { reader.report(runbookNode, "'\(id)' has both action and runbook; choose one") }
+            let names = Set(patterns[0].argumentNames)
+            let allowed = names.union(Self.contextNames).union(["steps", "secrets"])
+            let runbook = RunbookReader(
+                reader: reader, command: id, arguments: names,
+                readAction: { node in readAction(node, id: id, names: names.union(["steps"]))?.0 },
+                template: { text, node in template(text, at: node, allowed: allowed, id: id) }
+            ).read(runbookNode)
+            guard let runbook else { return nil }
+            let fullHelp = [help, description].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n")
+            return CommandDeclaration(
+                id: id, patterns: patterns, help: fullHelp, examples: examples, action: .runbook(runbook))
+        }
         guard let actionNode = fields["action"] else {
             if hadTypos { return nil }
-            reader.report(node, "command '\(id)' needs an action, as in action: { exec: [\"./scripts/\(id).sh\"] }")
+            reader.report(
+                node, "command '\(id)' needs an action (action: { exec: [\"./scripts/\(id).sh\"] }) or a runbook:")
             return nil
         }
         let names = Set(patterns[0].argumentNames)

@@ -1,3 +1,4 @@
+import Foundation
 import ParleyCore
 import ParleyStore
 
@@ -27,6 +28,10 @@ public struct ActionRequest: Sendable {
     public var secrets: [String: String]
     /// Receives output as it is produced (already masked), for live progress in the room.
     public var onOutput: (@Sendable (String) -> Void)?
+    /// Results of the runbook steps before this one, by step name.
+    public var steps: [String: StepSummary] = [:]
+    /// For a runbook resumed after an approval or a restart: the step to go on from.
+    public var resumeStep: Int?
 
     /// Creates a request.
     public init(
@@ -53,6 +58,7 @@ public struct ActionRequest: Sendable {
         context["run_id"] = String(runID)
         context["command"] = parsed.command.id
         context["secrets"] = secrets
+        if !steps.isEmpty { context["steps"] = steps.mapValues(\.templateValue) }
         return context
     }
 
@@ -68,6 +74,32 @@ public struct ActionRequest: Sendable {
             "PARLEY_APPROVERS": approvers.joined(separator: ","),
         ]
     }
+}
+
+/// What a finished runbook step left for the steps after it.
+public struct StepSummary: Sendable, Equatable {
+    public var status: String
+    public var output: String
+    public var outputs: [String: String]
+
+    /// Creates a summary.
+    public init(status: String, output: String = "", outputs: [String: String] = [:]) {
+        self.status = status
+        // `{{steps.pods.output}}` reads better without the program's final newline.
+        self.output = output.trimmingCharacters(in: .newlines)
+        self.outputs = outputs
+    }
+
+    var templateValue: [String: Any] { ["status": status, "output": output, "outputs": outputs] }
+}
+
+/// A runbook waiting at an approval gate.
+public struct PendingGate: Sendable {
+    /// The step that waits.
+    public var step: Int
+    public var requirements: Requirements
+    /// What the approvers are told ("about to drain node-3").
+    public var message: String
 }
 
 /// How an action went.
@@ -88,6 +120,8 @@ public struct ActionResult: Sendable {
     public var outputs: [String: String] = [:]
     /// A table the action produced (rows of a JSON response).
     public var table: (header: [String], rows: [[String]])?
+    /// Set when a runbook stopped at an approval gate.
+    public var pendingGate: PendingGate?
 
     /// Creates a result.
     public init(

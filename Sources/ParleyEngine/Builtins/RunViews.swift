@@ -40,6 +40,21 @@ enum RunViews {
         if let code = run.exitCode { fields.append(ReplyField("exit status", String(code))) }
         if let milliseconds = run.durationMilliseconds { fields.append(ReplyField("took", duration(milliseconds))) }
         var blocks: [ReplyBlock] = [.fields(fields)]
+        let steps = try await call.services.store.steps(runID: id)
+        if !steps.isEmpty {
+            let rows = steps.map { step in
+                let took =
+                    step.startedAt.flatMap { start in
+                        step.finishedAt.map { duration(Int($0.timeIntervalSince(start) * 1000)) }
+                    } ?? ""
+                let tail = step.output.split(separator: "\n").last.map(String.init) ?? ""
+                return [
+                    step.path, step.name, step.status.rawValue, step.attempts > 1 ? "\(step.attempts)" : "", took,
+                    clip(step.message.isEmpty ? tail : step.message, 50),
+                ]
+            }
+            blocks.append(.table(header: ["#", "step", "status", "attempts", "took", "last line"], rows: rows))
+        }
         if !run.output.isEmpty { blocks.append(.code(run.output)) }
         if run.outputTruncated { blocks.append(.text("(output beyond the action's max_output was not kept)")) }
         return Reply(blocks)

@@ -239,7 +239,7 @@ extension Engine {
         if case .denied(let reason, _) = policy.evaluate(check) {
             return try await fail(request, "\(requester.displayName) may no longer run it: \(reason)")
         }
-        return try await execute(parsed, run: run, principal: requester, approvers: approvers)
+        return try await execute(parsed, run: run, principal: requester, approvers: approvers, resumeStep: request.step)
     }
 
     private func fail(_ request: ApprovalRequest, _ reason: String) async throws -> EngineResponse {

@@ -62,9 +62,9 @@ extension Engine {
         ])
     }
 
-    private func createGate(
+    func createGate(
         _ kind: GateKind, parsed: ParsedCommand, run: RunRecord, context: MessageContext, required: Int,
-        approvers: [String], thenApprovals: Int, seconds: Int
+        approvers: [String], thenApprovals: Int, seconds: Int, step: Int? = nil
     ) async throws -> ApprovalRequest {
         let now = Date()
         var lastError: (any Error)?
@@ -76,7 +76,7 @@ extension Engine {
                 requesterIdentity: context.inbound.sender.description, room: context.inbound.room,
                 platform: context.inbound.sender.platform, thread: context.inbound.thread, required: required,
                 approverRoles: approvers, thenApprovals: thenApprovals, createdAt: now,
-                expiresAt: now.addingTimeInterval(TimeInterval(seconds)))
+                expiresAt: now.addingTimeInterval(TimeInterval(seconds)), step: step)
             do {
                 try await store.insertApproval(request)
                 return request

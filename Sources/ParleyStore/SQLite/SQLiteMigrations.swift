@@ -132,6 +132,22 @@ enum SQLiteMigrations {
                 table.column("acquiredAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("2026-11-26 runbook steps") { db in
+            try db.create(table: "runStep") { table in
+                table.column("runID", .integer).notNull()
+                table.column("path", .text).notNull()
+                table.column("name", .text).notNull()
+                table.column("status", .text).notNull()
+                table.column("attempts", .integer).notNull()
+                table.column("startedAt", .datetime)
+                table.column("finishedAt", .datetime)
+                table.column("output", .text).notNull()
+                table.column("outputs", .text).notNull()
+                table.column("message", .text).notNull()
+                table.primaryKey(["runID", "path"])
+            }
+            try db.alter(table: "approval") { table in table.add(column: "step", .integer) }
+        }
         return migrator
     }
 }

@@ -81,6 +81,13 @@ public final class SQLiteStore: ParleyStorage {
         }
     }
 
+    public func abandonedRuns(isAlive: @Sendable (String) -> Bool) async throws -> [RunRecord] {
+        try await pool.read { db in
+            try RunRow.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db)
+                .filter { !($0.owner.map(isAlive) ?? false) }.map(\.record)
+        }
+    }
+
     public func firstSighting(of key: String) async throws -> Bool {
         try await pool.write { db in
             try db.execute(

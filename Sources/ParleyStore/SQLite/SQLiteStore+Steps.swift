@@ -1,0 +1,24 @@
+import Foundation
+import GRDB
+
+extension StepRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "runStep"
+}
+
+extension SQLiteStore {
+    public func saveStep(_ step: StepRecord) async throws {
+        try await pool.write { db in try step.save(db) }
+    }
+
+    public func steps(runID: Int64) async throws -> [StepRecord] {
+        try await pool.read { db in
+            try StepRecord.filter(Column("runID") == runID).order(Column("startedAt"), Column("path")).fetchAll(db)
+        }
+    }
+
+    public func adoptRun(id: Int64, owner: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE run SET owner = ? WHERE id = ?", arguments: [owner, id])
+        }
+    }
+}
