@@ -148,7 +148,7 @@ struct RunbookExecutor: ActionExecutor {
                 StepRecord(
                     runID: request.runID, path: path, name: step.name, status: .running, attempts: attempt,
                     startedAt: started))
-            try? await audit.append(
+            _ = try? await audit.append(
                 draft(request, .started, step: step.name, outcome: attempt > 1 ? "attempt \(attempt)" : ""))
             result = await executor.execute(action, stepRequest)
             if Task.isCancelled && result.status != .succeeded { result.status = .interrupted }
@@ -160,7 +160,7 @@ struct RunbookExecutor: ActionExecutor {
                     startedAt: started,
                     finishedAt: Date(), output: String(result.output.suffix(64 * 1024)), outputs: result.outputs,
                     message: result.message ?? ""))
-            try? await audit.append(draft(request, .finished, step: step.name, outcome: result.status.rawValue))
+            _ = try? await audit.append(draft(request, .finished, step: step.name, outcome: result.status.rawValue))
             if result.status == .succeeded || result.status == .interrupted { break }
         }
         return result
