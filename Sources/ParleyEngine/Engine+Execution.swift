@@ -44,6 +44,10 @@ extension Engine {
                 parsed: parsed, principal: principal, room: run.room, platform: principal.identity.platform,
                 runID: runID, approvers: approvers, secrets: vault.secrets(for: principal.userName), onOutput: onOutput)
             request.resumeStep = resumeStep
+            let store = self.store
+            request.onProcessStart = { group in
+                Task { try? await store.setProcessGroup(runID: runID, processGroup: group) }
+            }
             let action = parsed.command.action
             let prepared = request
             if let task = await tracker.run(runID, { await executor.execute(action, prepared) }) {

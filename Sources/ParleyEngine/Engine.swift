@@ -62,11 +62,14 @@ public final class Engine: Sendable {
     /// the other runs it left `running` as interrupted. Returns the interrupted runs.
     public func start(resumeRunbooks: Bool = false) async throws -> [RunRecord] {
         try await PolicySnapshot.auditChanges(engine: self)
+        try await stopOrphans()
         let taken = resumeRunbooks ? try await adoptResumableRunbooks() : []
         adopted.withLock { $0 = taken }
+        if !taken.isEmpty { logger.warning("taking over \(taken.count) runbook run(s) a stopped process left mid-way") }
         let resumable = resumeRunbooks ? [] : try await adoptableIDs()
+        // Runs this process just took over carry its own name as owner; they are alive.
         let runs = try await store.interruptUnfinishedRuns(reason: "Parley stopped while this run was in flight") {
-            owner in ProcessOwner.isAlive(owner)
+            owner in ProcessOwner.isAlive(owner) || (resumeRunbooks && owner == ProcessOwner.current)
         }
         var interrupted: [RunRecord] = []
         for run in runs {
@@ -89,6 +92,17 @@ public final class Engine: Sendable {
         let released = try await store.releaseStaleLocks()
         if released > 0 { logger.warning("released \(released) lock(s) held by runs that no longer run") }
         return interrupted
+    }
+
+    /// A killed Parley leaves its programs running in their own process groups; stop them before
+    /// anything is resumed or marked interrupted, so nothing half-finished goes on unseen.
+    private func stopOrphans() async throws {
+        for run in try await store.abandonedRuns(isAlive: ProcessOwner.isAlive) {
+            guard let group = run.processGroup, group > 1, ProcessOwner.isOnThisHost(run.owner) else { continue }
+            if kill(-group, SIGKILL) == 0 {
+                logger.warning("stopped process group \(group) left running by run #\(run.id ?? 0)")
+            }
+        }
     }
 
     /// Goes on with the runbooks `start(resumeRunbooks: true)` took over.

@@ -11,6 +11,12 @@ public enum ProcessOwner {
     /// This process.
     public static let current = "\(ProcessInfo.processInfo.hostName)/\(getpid())"
 
+    /// True when `owner` names this host (or nothing: runs from before owners were recorded).
+    public static func isOnThisHost(_ owner: String?) -> Bool {
+        guard let owner else { return true }
+        return owner.split(separator: "/").first.map(String.init) == ProcessInfo.processInfo.hostName
+    }
+
     /// True when `owner` is a process on this host that still exists. Owners on other hosts are taken
     /// as alive: only they can settle their runs (several replicas come with the PostgreSQL store).
     public static func isAlive(_ owner: String) -> Bool {

@@ -76,6 +76,8 @@ public struct RunRecord: Sendable, Equatable, Codable {
     public var outputTruncated: Bool
     /// The process running it (`host/pid`), so that another process does not take it for abandoned.
     public var owner: String?
+    /// The process group of the program it last started, so a restart can stop what a crash left running.
+    public var processGroup: Int32?
 
     /// Creates a record.
     public init(

@@ -14,6 +14,8 @@ public protocol RunStore: Sendable {
     /// Marks runs still `running` whose owner is gone as `interrupted` and returns them; called when a
     /// process starts. `isAlive` says whether an owner (`host/pid`) is still running.
     func interruptUnfinishedRuns(reason: String, isAlive: @Sendable (String) -> Bool) async throws -> [RunRecord]
+    /// Notes the process group a run's program runs in.
+    func setProcessGroup(runID: Int64, processGroup: Int32) async throws
     /// Runs still `running` whose owner is gone (candidates for resuming).
     func abandonedRuns(isAlive: @Sendable (String) -> Bool) async throws -> [RunRecord]
 }

@@ -28,6 +28,8 @@ public struct ActionRequest: Sendable {
     public var secrets: [String: String]
     /// Receives output as it is produced (already masked), for live progress in the room.
     public var onOutput: (@Sendable (String) -> Void)?
+    /// Told the process group of each program the action starts.
+    public var onProcessStart: (@Sendable (Int32) -> Void)?
     /// Results of the runbook steps before this one, by step name.
     public var steps: [String: StepSummary] = [:]
     /// For a runbook resumed after an approval or a restart: the step to go on from.

@@ -52,7 +52,7 @@ public struct ExecExecutor: ActionExecutor {
         for (name, template) in spec.environment { environment[name] = template.render(context) }
         return await run(
             executable: executable, arguments: Array(argv.dropFirst()), environment: environment, spec: spec,
-            onOutput: request.onOutput)
+            onOutput: request.onOutput, onStart: request.onProcessStart)
     }
 
     /// Renders each argv template; an element that used tags and rendered empty is dropped, so that
@@ -91,7 +91,7 @@ public struct ExecExecutor: ActionExecutor {
 
     private func run(
         executable: String, arguments: [String], environment: [String: String], spec: ExecSpec,
-        onOutput: (@Sendable (String) -> Void)?
+        onOutput: (@Sendable (String) -> Void)?, onStart: (@Sendable (Int32) -> Void)?
     ) async -> ActionResult {
         var options = PlatformOptions()
         // The child leads a new process group, so a timeout stops everything it started.
@@ -109,6 +109,7 @@ public struct ExecExecutor: ActionExecutor {
                 output: .sequence, error: .combinedWithOutput
             ) { execution in
                 let group = execution.processIdentifier.value
+                onStart?(group)
                 await withTaskCancellationHandler {
                     await Self.supervise(
                         execution, capture: capture, timeout: timeout, grace: grace, timedOut: timedOut,

@@ -148,6 +148,9 @@ enum SQLiteMigrations {
             }
             try db.alter(table: "approval") { table in table.add(column: "step", .integer) }
         }
+        migrator.registerMigration("2026-11-26 run process group") { db in
+            try db.alter(table: "run") { table in table.add(column: "processGroup", .integer) }
+        }
         return migrator
     }
 }
@@ -174,9 +177,11 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
     var output: String
     var outputTruncated: Bool
     var owner: String?
+    var processGroup: Int32?
 
     init(_ run: RunRecord) {
         owner = run.owner
+        processGroup = run.processGroup
         id = run.id
         createdAt = run.createdAt
         finishedAt = run.finishedAt
@@ -197,12 +202,14 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
     }
 
     var record: RunRecord {
-        RunRecord(
+        var record = RunRecord(
             id: id, createdAt: createdAt, finishedAt: finishedAt, userName: userName, identity: identity, room: room,
             thread: thread, text: text, commandID: commandID, arguments: arguments,
             decision: RunDecision(rawValue: decision) ?? .invalid, reason: reason,
             status: RunStatus(rawValue: status) ?? .interrupted, exitCode: exitCode,
             durationMilliseconds: durationMilliseconds, output: output, outputTruncated: outputTruncated, owner: owner)
+        record.processGroup = processGroup
+        return record
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) {

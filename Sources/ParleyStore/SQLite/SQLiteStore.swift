@@ -81,6 +81,12 @@ public final class SQLiteStore: ParleyStorage {
         }
     }
 
+    public func setProcessGroup(runID: Int64, processGroup: Int32) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE run SET processGroup = ? WHERE id = ?", arguments: [processGroup, runID])
+        }
+    }
+
     public func abandonedRuns(isAlive: @Sendable (String) -> Bool) async throws -> [RunRecord] {
         try await pool.read { db in
             try RunRow.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db)
