@@ -58,6 +58,13 @@ extension Engine {
             fields.append(ReplyField("lock", lock.render(parsed.templateContext)))
         }
         if let max = parsed.command.limits.maxConcurrent { fields.append(ReplyField("max concurrent", String(max))) }
+        var blocks: [ReplyBlock] = [.text("Dry run — nothing was run:"), .fields(fields)]
+        if parsed.command.plan != nil {
+            switch await runPlan(parsed, principal: context.principal, room: context.inbound.room, runID: 0) {
+            case .success(let plan): blocks += [.text("Plan:"), .code(plan.output)]
+            case .failure(let refusal): blocks.append(.text(refusal.message))
+            }
+        }
         var run = context.newRun(parsed, decision: .allowed, reason: "dry run: \(explanation)")
         run.status = .dryRun
         run.finishedAt = Date()
@@ -67,7 +74,7 @@ extension Engine {
                 .dryRun, command: parsed.command.id, arguments: parsed.recordedArguments, decision: "allowed",
                 outcome: "dry run", runID: run.id))
         return EngineResponse(
-            reply: Reply([.text("Dry run — nothing was run:"), .fields(fields)]), outcome: .succeeded, runID: run.id)
+            reply: Reply(blocks), outcome: .succeeded, runID: run.id)
     }
 
     static func quoted(_ argument: String) -> String {

@@ -41,6 +41,8 @@ public struct ApprovalRequest: Sendable, Equatable, Codable {
     public var reason: String
     /// For a runbook's approval gate: the index of the step that waits.
     public var step: Int?
+    /// SHA-256 of the plan output the approvers saw; the action runs only if a fresh plan matches.
+    public var planHash: String?
 
     /// Creates a request.
     public init(

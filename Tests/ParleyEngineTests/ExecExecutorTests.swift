@@ -114,6 +114,22 @@ import Testing
         #expect(!text.contains("leaked-value"))
     }
 
+    @Test func anAllowListDecidesWhichOfParleysVariablesTheChildSees() async throws {
+        setenv("PARLEY_TEST_VISIBLE", "visible-value", 1)
+        defer { unsetenv("PARLEY_TEST_VISIBLE") }
+        let (engine, _) = try makeEngine(
+            commands(
+                """
+                  env:
+                    usage: showenv
+                    action: { exec: ["/usr/bin/env"], inherit_env: [PARLEY_TEST_VISIBLE] }
+                """), directory: directory)
+        let text = try #require(await engine.handle(say("showenv"))).reply.plainText
+        #expect(text.contains("PARLEY_TEST_VISIBLE=visible-value"))
+        #expect(!text.contains("HOME="))
+        #expect(!text.contains("PATH="))
+    }
+
     @Test func workingDirectoryAndOptionalArgumentsAreHonoured() async throws {
         try FileManager.default.createDirectory(atPath: directory + "/work", withIntermediateDirectories: true)
         let (engine, _) = try makeEngine(

@@ -18,6 +18,9 @@ public struct CommandDeclaration: Sendable, Equatable {
     public var limits = RunLimits()
     /// A template for the reply, over the arguments and the action's outputs.
     public var replyTemplate: TextTemplate?
+    /// A read-only preview (`terraform plan`, `kubectl diff`) shown in approval requests; the
+    /// approval binds to its output, and the action runs only if a fresh plan is the same.
+    public var plan: ActionSpec?
 
     /// Creates a declaration.
     public init(
@@ -84,6 +87,8 @@ public struct ExecSpec: Sendable, Equatable {
     public var timeoutSeconds: Int
     /// How much combined output is kept; the rest is counted and dropped.
     public var maxOutputBytes: Int
+    /// Variables of Parley's own environment the child may see; nil means the small default set.
+    public var inheritEnvironment: [String]?
 
     /// Creates an exec action.
     public init(

@@ -9,9 +9,11 @@ struct CommandReader {
     let secrets: [SecretDeclaration]
 
     static let commandKeys = [
-        "usage", "help", "description", "examples", "aliases", "action", "runbook", "rules", "rate", "reply",
+        "usage", "help", "description", "examples", "aliases", "action", "runbook", "plan", "rules", "rate", "reply",
     ]
-    static let actionKeys = ["exec", "http", "env", "workdir", "timeout", "max_output", "lock", "max_concurrent"]
+    static let actionKeys = [
+        "exec", "http", "env", "inherit_env", "workdir", "timeout", "max_output", "lock", "max_concurrent",
+    ]
     /// Names every template may use besides the command's own arguments.
     static let contextNames: Set<String> = ["user", "room", "platform", "run_id", "command", "identity"]
 
@@ -96,6 +98,9 @@ struct CommandReader {
         let fullHelp = [help, description].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n")
         var command = CommandDeclaration(id: id, patterns: patterns, help: fullHelp, examples: examples, action: action)
         command.limits = limits
+        if let planNode = fields["plan"] {
+            command.plan = readAction(planNode, id: id, names: names)?.0
+        }
         if let replyNode = fields["reply"], let text = reader.string(replyNode, "reply") {
             let outputs: Set<String> = ["outputs", "output", "exit_code", "status", "body"]
             command.replyTemplate = template(
@@ -169,7 +174,7 @@ struct CommandReader {
         }
         switch (fields["exec"], fields["http"]) {
         case (nil, let httpNode?):
-            for key in ["env", "workdir", "max_output", "timeout"] where fields[key] != nil {
+            for key in ["env", "inherit_env", "workdir", "max_output", "timeout"] where fields[key] != nil {
                 reader.report(fields[key], "'\(key)' belongs to exec actions; an http action sets it under http:")
             }
             let context = names.union(Self.contextNames).union(["secrets"])
@@ -233,6 +238,9 @@ struct CommandReader {
             }
         }
         var spec = ExecSpec(argv: argv, environment: environment, workingDirectory: baseDirectory)
+        if let inheritNode = fields["inherit_env"] {
+            spec.inheritEnvironment = reader.strings(inheritNode, "inherit_env").map(\.0)
+        }
         if let workdirNode = fields["workdir"], let dir = reader.string(workdirNode, "workdir") {
             spec.workingDirectory = ConfigLoader.absolute(dir, base: baseDirectory)
         }

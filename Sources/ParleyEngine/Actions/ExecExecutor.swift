@@ -15,6 +15,7 @@ public struct ExecExecutor: ActionExecutor {
     public static let inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"]
 
     private let baseEnvironment: [String: String]
+    private let parentEnvironment: [String: String]
     private let terminationGrace: Duration
 
     /// Creates an executor. `terminationGrace` is how long a timed-out process group has between
@@ -26,6 +27,7 @@ public struct ExecExecutor: ActionExecutor {
         for name in Self.inheritedVariables { base[name] = environment[name] }
         if base["PATH"] == nil { base["PATH"] = "/usr/local/bin:/usr/bin:/bin" }
         self.baseEnvironment = base
+        self.parentEnvironment = environment
         self.terminationGrace = terminationGrace
     }
 
@@ -48,7 +50,12 @@ public struct ExecExecutor: ActionExecutor {
         case .success(let path): executable = path
         case .failure(let problem): return ActionResult(status: .failed, message: problem.message)
         }
-        var environment = baseEnvironment.merging(request.parleyEnvironment) { _, new in new }
+        var inherited = baseEnvironment
+        if let names = spec.inheritEnvironment {
+            inherited = [:]
+            for name in names { inherited[name] = parentEnvironment[name] }
+        }
+        var environment = inherited.merging(request.parleyEnvironment) { _, new in new }
         for (name, template) in spec.environment { environment[name] = template.render(context) }
         return await run(
             executable: executable, arguments: Array(argv.dropFirst()), environment: environment, spec: spec,

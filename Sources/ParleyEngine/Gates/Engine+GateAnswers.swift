@@ -239,6 +239,9 @@ extension Engine {
         if case .denied(let reason, _) = policy.evaluate(check) {
             return try await fail(request, "\(requester.displayName) may no longer run it: \(reason)")
         }
+        if let replanned = try await checkPlan(request, parsed: parsed, requester: requester, run: run) {
+            return replanned
+        }
         return try await execute(parsed, run: run, principal: requester, approvers: approvers, resumeStep: request.step)
     }
 

@@ -35,9 +35,17 @@ extension Engine {
     func requestApproval(
         _ parsed: ParsedCommand, run: RunRecord, requirements: Requirements, _ context: MessageContext
     ) async throws -> EngineResponse {
+        var plan: PlanOutcome?
+        if parsed.command.plan != nil {
+            switch await runPlan(parsed, principal: context.principal, room: context.inbound.room, runID: run.id ?? 0) {
+            case .success(let outcome): plan = outcome
+            case .failure(let refusal): return try await failRun(run, reason: refusal.message)
+            }
+        }
         let request = try await createGate(
             .approval, parsed: parsed, run: run, context: context, required: requirements.approvals,
-            approvers: requirements.approvers, thenApprovals: 0, seconds: config.approvals.expirySeconds)
+            approvers: requirements.approvers, thenApprovals: 0, seconds: config.approvals.expirySeconds,
+            planHash: plan?.hash)
         try await audit.append(
             context.draft(
                 .approvalRequested, command: parsed.command.id, arguments: parsed.recordedArguments,
@@ -45,7 +53,9 @@ extension Engine {
                 detail:
                     "request \(request.id), approvers: \(request.approverRoles.joined(separator: ",")), hash \(request.commandHash)"
             ))
-        return EngineResponse(reply: approvalReply(request), outcome: .pending, runID: run.id)
+        var reply = approvalReply(request)
+        if let plan { reply.blocks.insert(contentsOf: [.text("Plan:"), .code(plan.output)], at: 0) }
+        return EngineResponse(reply: reply, outcome: .pending, runID: run.id)
     }
 
     func approvalReply(_ request: ApprovalRequest) -> Reply {
@@ -64,19 +74,20 @@ extension Engine {
 
     func createGate(
         _ kind: GateKind, parsed: ParsedCommand, run: RunRecord, context: MessageContext, required: Int,
-        approvers: [String], thenApprovals: Int, seconds: Int, step: Int? = nil
+        approvers: [String], thenApprovals: Int, seconds: Int, step: Int? = nil, planHash: String? = nil
     ) async throws -> ApprovalRequest {
         let now = Date()
         var lastError: (any Error)?
         // Short codes can collide; the primary key says so and another is drawn.
         for _ in 0..<8 {
-            let request = ApprovalRequest(
+            var request = ApprovalRequest(
                 id: Self.gateCode(kind), kind: kind, runID: run.id ?? 0, commandID: parsed.command.id,
                 text: context.text, commandHash: Self.commandHash(parsed), requesterUser: context.principal.userName,
                 requesterIdentity: context.inbound.sender.description, room: context.inbound.room,
                 platform: context.inbound.sender.platform, thread: context.inbound.thread, required: required,
                 approverRoles: approvers, thenApprovals: thenApprovals, createdAt: now,
                 expiresAt: now.addingTimeInterval(TimeInterval(seconds)), step: step)
+            request.planHash = planHash
             do {
                 try await store.insertApproval(request)
                 return request

@@ -151,6 +151,9 @@ enum SQLiteMigrations {
         migrator.registerMigration("2026-11-26 run process group") { db in
             try db.alter(table: "run") { table in table.add(column: "processGroup", .integer) }
         }
+        migrator.registerMigration("2026-11-26 approval plan hash") { db in
+            try db.alter(table: "approval") { table in table.add(column: "planHash", .text) }
+        }
         return migrator
     }
 }
