@@ -123,7 +123,7 @@ func scratch() throws -> URL {
     @Test func configCheckPassesOnTheExample() throws {
         let result = try ParleyBinary.run(["config", "check", "--config", example])
         #expect(result.status == 0, "\(result.error)")
-        #expect(result.output.contains("ok — 4 commands, 3 users, 2 roles"))
+        #expect(result.output.contains("ok — 5 commands, 3 users, 2 roles"))
     }
 
     @Test func withoutAConfigParleyStartsOnBuiltInDefaults() throws {

@@ -169,7 +169,7 @@ import Testing
             ]
             .map { try declaration(String($0.split(separator: " ")[0]), $0) })
         let config = try loader.load(path: path)
-        #expect(config.commands.map(\.id) == ["deploy", "status", "logs", "scale"])
+        #expect(config.commands.map(\.id) == ["deploy", "status", "logs", "scale", "drain"])
     }
 }
 

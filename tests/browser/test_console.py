@@ -70,7 +70,8 @@ def test_wrong_password_is_refused(alice):
     alice.find_element(By.ID, "username").send_keys("alice")
     alice.find_element(By.ID, "password").send_keys("not her password")
     alice.find_element(By.ID, "signin").click()
-    assert "Wrong user name or password." in alice.find_element(By.CSS_SELECTOR, ".error").text
+    error = WebDriverWait(alice, 10).until(until.presence_of_element_located((By.CSS_SELECTOR, ".error")))
+    assert "Wrong user name or password." in error.text
     shot(alice, "01-wrong-password")
 
 
