@@ -75,6 +75,7 @@ func lines(_ items: [String], pause: Duration = .zero) -> @Sendable () -> AsyncS
         let pong = try #require(text.range(of: "── ping (run #"))
         let slow = try #require(text.range(of: "slow done"))
         #expect(pong.lowerBound < slow.lowerBound, "ping waited for slow:\n\(text)")
+        #expect(text.contains("  │ slow done"), "live output is shown as it comes:\n\(text)")
         #expect(text.hasPrefix("Parley \(Builtins.version) — you are local:alice."))
     }
 

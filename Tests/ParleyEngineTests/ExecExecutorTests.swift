@@ -25,6 +25,13 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "/tmp/parley-pwned"))
         let quoted = try #require(await engine.handle(say(#"two "semi;colon" '$(whoami)'"#)))
         #expect(quoted.reply.plainText.hasPrefix("[semi;colon]\n[$(whoami)]"))
+        let newline = try #require(await engine.handle(say("say first line\nrm -rf / # second")))
+        #expect(newline.reply.plainText.hasPrefix("[first line\nrm -rf / # second]"))
+        let nul = try #require(await engine.handle(say("say before\u{0}after")))
+        #expect(nul.outcome == .invalid)
+        #expect(nul.reply.plainText.contains("control character"))
+        let escape = try #require(await engine.handle(say("say \u{1B}[31mred")))
+        #expect(escape.outcome == .invalid)
     }
 
     @Test func theTimeoutStopsTheWholeProcessGroup() async throws {

@@ -55,7 +55,16 @@ public struct TerminalConsole: ChatAdapter {
     static let prompt = "parley> "
 
     private func respond(to inbound: Inbound, engine: Engine) async {
-        guard let response = await engine.handle(inbound) else { return }
+        // At a terminal, a long command's output appears as it comes, a line at a time.
+        var live: (@Sendable (String) -> Void)?
+        if interactive {
+            let output = self.output
+            live = { lines in
+                let body = lines.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { "  │ " + $0 }
+                output.write(body.joined(separator: "\n") + "\n")
+            }
+        }
+        guard let response = await engine.handle(inbound, onOutput: live) else { return }
         var text = ""
         if interactive {
             let id = response.runID.map { " (run #\($0))" } ?? ""

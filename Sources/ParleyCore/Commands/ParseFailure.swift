@@ -6,6 +6,8 @@ public enum ParseFailure: Error, Sendable, Equatable {
     case tooLong(limit: Int)
     /// A quote was opened and never closed.
     case unterminatedQuote
+    /// The text holds a NUL or another control character that no program could receive intact.
+    case controlCharacter
     /// No command starts with this word.
     case unknownCommand(word: String, suggestions: [String])
     /// The command was recognised but its arguments were not right.
@@ -20,6 +22,8 @@ public enum ParseFailure: Error, Sendable, Equatable {
             return "that message is longer than the \(limit) bytes Parley accepts as a command"
         case .unterminatedQuote:
             return "a quote is never closed; close it or escape it"
+        case .controlCharacter:
+            return "the message contains a control character (such as NUL) that Parley will not pass to a program"
         case .unknownCommand(let word, let suggestions):
             let hint =
                 suggestions.isEmpty

@@ -24,6 +24,13 @@ public enum Tokenizer {
         guard text.utf8.count <= maximumLength else {
             throw .tooLong(limit: maximumLength)
         }
+        // argv is C strings: a NUL would silently cut an argument short, so it is refused outright,
+        // along with the other C0 controls except tab and line breaks.
+        if text.unicodeScalars.contains(where: {
+            $0.value < 0x20 && !["\t", "\n", "\r"].contains($0) || $0.value == 0x7F
+        }) {
+            throw .controlCharacter
+        }
         var tokens: [Token] = []
         var index = text.startIndex
         while index < text.endIndex {
