@@ -309,3 +309,25 @@ extension ParseFailure {
         }
     }
 }
+
+/// An engine response as JSON: `{"run_id": 12, "outcome": "succeeded", "text": "…", "blocks": […]}`,
+/// the shape `parley run --json` prints and the JSON API returns.
+public struct ReplyEnvelope: Encodable, Sendable {
+    public let runID: Int64?
+    public let outcome: String
+    public let text: String
+    public let blocks: [ReplyBlock]
+
+    /// The JSON form of a response.
+    public init(_ response: EngineResponse) {
+        runID = response.runID
+        outcome = response.outcome.rawValue
+        text = response.reply.plainText
+        blocks = response.reply.blocks
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case runID = "run_id"
+        case outcome, text, blocks
+    }
+}

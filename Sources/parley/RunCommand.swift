@@ -33,10 +33,7 @@ struct RunCommand: AsyncParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let body = RunOutput(
-                runID: response.runID, outcome: response.outcome.rawValue, text: response.reply.plainText,
-                blocks: response.reply.blocks)
-            print(String(decoding: try encoder.encode(body), as: UTF8.self))
+            print(String(decoding: try encoder.encode(ReplyEnvelope(response)), as: UTF8.self))
         } else {
             print(TerminalRenderer.render(response.reply))
         }
@@ -53,18 +50,6 @@ struct RunCommand: AsyncParsableCommand {
         case .denied: return ExitStatus.denied
         case .timedOut: return ExitStatus.timedOut
         case .pending: return ExitStatus.pending
-        }
-    }
-
-    struct RunOutput: Encodable {
-        let runID: Int64?
-        let outcome: String
-        let text: String
-        let blocks: [ReplyBlock]
-
-        enum CodingKeys: String, CodingKey {
-            case runID = "run_id"
-            case outcome, text, blocks
         }
     }
 }

@@ -16,18 +16,6 @@ struct APIRoutes {
         let room: String?
     }
 
-    struct MessageResponse: Encodable {
-        let runID: Int64?
-        let outcome: String
-        let text: String
-        let blocks: [ReplyBlock]
-
-        enum CodingKeys: String, CodingKey {
-            case runID = "run_id"
-            case outcome, text, blocks
-        }
-    }
-
     struct DenyRequest: Decodable {
         let reason: String?
     }
@@ -139,9 +127,6 @@ struct APIRoutes {
         case .unknown, .invalid: status = .unprocessableContent
         default: status = .ok
         }
-        return JSONBody.response(
-            MessageResponse(
-                runID: response.runID, outcome: response.outcome.rawValue, text: response.reply.plainText,
-                blocks: response.reply.blocks), status: status)
+        return JSONBody.response(ReplyEnvelope(response), status: status)
     }
 }
