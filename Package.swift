@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -54,7 +55,13 @@ let package = Package(
         ),
         .target(
             name: "ParleyAdapters",
-            dependencies: ["ParleyCore", "ParleyEngine"]
+            dependencies: [
+                "ParleyCore", "ParleyEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "ParleyServer",
@@ -98,7 +105,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ParleyAdaptersTests",
-            dependencies: ["ParleyCore", "ParleyStore", "ParleyEngine", "ParleyAdapters"]
+            dependencies: [
+                "ParleyCore", "ParleyStore", "ParleyEngine", "ParleyAdapters",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+            ]
         ),
         .testTarget(name: "ParleyCLITests", dependencies: ["parley"]),
         .testTarget(

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import ParleyAdapters
 import ParleyCore
 import ParleyEngine
 import ParleyStore
@@ -59,14 +60,19 @@ public struct ParleyHTTPServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT. On a stop, running commands get `shutdown_grace` to finish and are
     /// then stopped and recorded as interrupted, and the audit chain's head is signed.
-    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    public func run(
+        adapters: [any ChatAdapter] = [], onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
         let app = application(onRunning: onRunning)
+        let adapterServices = adapters.map {
+            ServiceGroupConfiguration.ServiceConfiguration(service: AdapterService(adapter: $0, engine: engine))
+        }
         let drain = DrainService(engine: engine, grace: .seconds(settings.shutdownGraceSeconds), logger: logger)
         let sweeper = ApprovalSweeper(engine: engine, logger: logger)
         // Services stop in reverse order: the drain runs first, while requests can still finish.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: app), .init(service: sweeper), .init(service: drain)],
+                services: [.init(service: app), .init(service: sweeper)] + adapterServices + [.init(service: drain)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await engine.shutdown()
@@ -83,6 +89,16 @@ struct DrainService: Service {
         try? await gracefulShutdown()
         logger.info("stopping: waiting up to \(grace) for running commands")
         await engine.shutdown(grace: grace)
+    }
+}
+
+/// Runs a chat adapter until a stop; a failing adapter retries on its own and never stops the rest.
+struct AdapterService: Service {
+    let adapter: any ChatAdapter
+    let engine: Engine
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown { try await adapter.run(engine: engine) }
     }
 }
 

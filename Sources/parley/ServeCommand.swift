@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ParleyAdapters
 import ParleyCore
 import ParleyEngine
 import ParleyServer
@@ -40,7 +41,9 @@ struct ServeCommand: AsyncParsableCommand {
         let server = ParleyHTTPServer(engine: engine, store: store, logger: logger)
         let shown = config.server
         let dataDirectory = config.dataDirectory
-        try await server.run { port in
+        var adapters: [any ChatAdapter] = []
+        if let irc = config.irc { adapters.append(IRCAdapter(settings: irc, logger: logger)) }
+        try await server.run(adapters: adapters) { port in
             let url = shown.publicURL ?? "http://\(shown.host):\(port)"
             print("Parley \(Builtins.version) is listening: open \(url)/ in a browser (data in \(dataDirectory))")
             fflush(nil)

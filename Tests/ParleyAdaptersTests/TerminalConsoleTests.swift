@@ -39,11 +39,11 @@ func lines(_ items: [String], pause: Duration = .zero) -> @Sendable () -> AsyncS
             action: { exec: ["printf", "deployed %s to %s\\n", "{{app}}", "{{env}}"] }
           slow:
             usage: slow
-            action: { exec: ["sh", "-c", "sleep 2; echo slow done"] }
+            action: { exec: ["sh", "-c", "until [ -f release ]; do sleep 0.05; done; echo slow done"], timeout: 60s }
         """
 
-    func engine() throws -> Engine {
-        let directory = NSTemporaryDirectory() + "parley-console-" + UUID().uuidString
+    func engine(in directory: String = NSTemporaryDirectory() + "parley-console-" + UUID().uuidString) throws -> Engine
+    {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let config = try ConfigLoader(builtins: Builtins.declarations).load(
             yaml: Self.yaml, file: "test.yaml", baseDirectory: directory)
@@ -67,10 +67,16 @@ func lines(_ items: [String], pause: Duration = .zero) -> @Sendable () -> AsyncS
 
     @Test func interactivelyAQuickCommandAnswersWhileASlowOneRuns() async throws {
         let transcript = Transcript()
+        let directory = NSTemporaryDirectory() + "parley-console-" + UUID().uuidString
         let console = TerminalConsole(
             identity: Identity(platform: "local", id: "alice"), interactive: true,
             lines: lines(["slow", "ping"], pause: .milliseconds(200)), output: transcript)
-        try await console.run(engine: try engine())
+        let engine = try engine(in: directory)
+        let running = Task { try await console.run(engine: engine) }
+        // The slow command finishes only when told to, after ping has been answered.
+        for _ in 0..<200 where !transcript.value.contains("pong") { try await Task.sleep(for: .milliseconds(50)) }
+        _ = FileManager.default.createFile(atPath: directory + "/release", contents: Data())
+        try await running.value
         let text = transcript.value
         let pong = try #require(text.range(of: "── ping (run #"))
         let slow = try #require(text.range(of: "slow done"))

@@ -26,6 +26,8 @@ public struct ParleyConfig: Sendable {
     public var audit = AuditSettings()
     /// The HTTP server's settings.
     public var server = ServerSettings()
+    /// The IRC adapter's settings, when IRC is configured.
+    public var irc: IRCSettings?
 
     /// Creates a configuration.
     public init(
@@ -87,6 +89,25 @@ public struct ServerSettings: Sendable, Equatable {
 
     /// The URL to print for people.
     public var displayURL: String { publicURL ?? "http://\(host):\(port)" }
+}
+
+/// Where the IRC adapter connects and what it joins.
+public struct IRCSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var nick: String
+    public var channels: [String]
+    /// The server password (PASS), if the server wants one.
+    public var password: String?
+
+    /// Creates settings.
+    public init(host: String, port: Int, nick: String = "parley", channels: [String] = [], password: String? = nil) {
+        self.host = host
+        self.port = port
+        self.nick = nick
+        self.channels = channels
+        self.password = password
+    }
 }
 
 /// Audit log settings.
