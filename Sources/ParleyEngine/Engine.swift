@@ -53,7 +53,7 @@ public final class Engine: Sendable {
             masker: vault.masker)
         var byName: [String: BuiltinCommand] = [:]
         for builtin in Builtins.all { byName[builtin.declaration.id] = builtin }
-        let runbooks = RunbookExecutor(steps: store, actions: executors, audit: audit)
+        let runbooks = RunbookExecutor(steps: store, actions: executors, audit: audit, masker: vault.masker)
         self.executors = [BuiltinExecutor(builtins: byName, services: services), runbooks] + executors
     }
 
@@ -69,18 +69,15 @@ public final class Engine: Sendable {
         let resumable = resumeRunbooks ? [] : try await adoptableIDs()
         // Runs this process just took over carry its own name as owner; they are alive.
         let runs = try await store.interruptUnfinishedRuns(reason: "Parley stopped while this run was in flight") {
-            owner in ProcessOwner.isAlive(owner) || (resumeRunbooks && owner == ProcessOwner.current)
+            run in
+            // A resumable runbook waits for a long-running Parley to resume it.
+            if let id = run.id, resumable.contains(id) { return false }
+            guard let owner = run.owner else { return true }
+            // Runs this process just took over carry its own name as owner; they are alive.
+            return !(ProcessOwner.isAlive(owner) || (resumeRunbooks && owner == ProcessOwner.current))
         }
         var interrupted: [RunRecord] = []
         for run in runs {
-            // A resumable runbook waits for a long-running Parley to resume it; put it back.
-            if let id = run.id, resumable.contains(id) {
-                var restored = run
-                restored.status = .running
-                restored.finishedAt = nil
-                try await store.updateRun(restored)
-                continue
-            }
             interrupted.append(run)
             logger.warning("run #\(run.id ?? 0) was interrupted by a restart: \(vault.masker.mask(run.text))")
             try await audit.append(
@@ -171,7 +168,8 @@ public final class Engine: Sendable {
             }
         }
         let principal = directory.principal(for: inbound.sender)
-        var context = MessageContext(inbound: inbound, principal: principal, text: vault.masker.mask(text))
+        var context = MessageContext(
+            inbound: inbound, principal: principal, text: vault.masker.mask(text), masker: vault.masker)
         if let onOutput {
             let live = LiveOutput(masker: vault.masker, sink: onOutput)
             context.onOutput = { chunk in live.receive(chunk) }
@@ -197,7 +195,7 @@ public final class Engine: Sendable {
             return try await reject(
                 run, context, kind: .rejected, reply: .text(failure.message), outcome: unknown ? .unknown : .invalid)
         case .success(let parsed):
-            if Builtins.gateCommands.contains(parsed.command.id) { return try await answerGate(parsed, context) }
+            if Builtins.openCommands.contains(parsed.command.id) { return try await answerOpenCommand(parsed, context) }
             let request = PolicyRequest(
                 principal: context.principal, parsed: parsed, room: context.inbound.room,
                 platform: context.inbound.sender.platform)
@@ -281,7 +279,7 @@ public struct EngineResponse: Sendable {
     }
 
     /// How a message ended.
-    public enum Outcome: String, Sendable, Codable {
+    public enum Outcome: String, Sendable, Codable, CaseIterable {
         case succeeded, failed
         case timedOut = "timed_out"
         case interrupted, denied, unknown, invalid
@@ -297,15 +295,6 @@ public struct EngineResponse: Sendable {
             case .dryRun: self = .succeeded
             case .failed, .running, .rejected, .expired, .cancelled: self = .failed
             }
-        }
-    }
-}
-
-extension ParseFailure {
-    var isUnknownCommand: Bool {
-        switch self {
-        case .unknownCommand, .empty: return true
-        default: return false
         }
     }
 }

@@ -8,6 +8,8 @@ struct MessageContext: Sendable {
     let principal: Principal
     /// The command text, masked, as records and audit keep it.
     let text: String
+    /// Masks secrets in what the run record keeps (a pasted token is still a token).
+    let masker: SecretMasker
     /// Where live output goes, if the adapter shows it.
     var onOutput: (@Sendable (String) -> Void)? = nil
 
@@ -17,7 +19,8 @@ struct MessageContext: Sendable {
         RunRecord(
             userName: principal.userName, identity: inbound.sender.description, room: inbound.room,
             thread: inbound.thread, text: text, commandID: parsed?.command.id,
-            arguments: parsed?.recordedArguments ?? [:], decision: decision, reason: reason, status: .running,
+            arguments: (parsed?.recordedArguments ?? [:]).mapValues(masker.mask), decision: decision,
+            reason: masker.mask(reason), status: .running,
             owner: ProcessOwner.current)
     }
 

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import ParleyCore
 import ParleyStore
@@ -28,7 +27,7 @@ struct PolicySnapshot: Codable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let encoded = String(decoding: try encoder.encode(current), as: UTF8.self)
-        let digest = SHA256.hash(data: Data(encoded.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = HexDigest.sha256(encoded)
         var drafts = [
             AuditDraft(
                 kind: .configLoaded, actor: "system",

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ParleyCore
 import Synchronization
 
 /// Structured logs: one JSON object a line on standard error (`parley serve --log-format json`).
@@ -21,7 +22,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var object: [String: String] = [
-            "time": ISO8601DateFormatter().string(from: Date()), "level": event.level.rawValue, "logger": label,
+            "time": AuditClock.format(Date()), "level": event.level.rawValue, "logger": label,
             "message": "\(event.message)",
         ]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {

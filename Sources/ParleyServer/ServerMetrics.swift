@@ -13,6 +13,7 @@ public final class ServerMetrics: Sendable {
     private let consoleConnections: Gauge
     private let adapterUp: Gauge
     private let reportedAppends = Mutex(0)
+    private let commandsByOutcome: [String: Counter]
 
     /// Creates the metrics.
     public init() {
@@ -41,16 +42,21 @@ public final class ServerMetrics: Sendable {
                 helpText: "1 when the adapter is connected to its platform."),
             labels: [("adapter", "web")])
         adapterUp.set(1.0)
+        // One counter per outcome, made once: counting a command is then a single increment.
+        var counters: [String: Counter] = [:]
+        for outcome in EngineResponse.Outcome.allCases {
+            counters[outcome.rawValue] = registry.makeCounter(
+                descriptor: MetricNameDescriptor(
+                    namespace: "parley", metricName: "commands", unitName: "total",
+                    helpText: "Commands handled, by outcome."),
+                labels: [("outcome", outcome.rawValue)])
+        }
+        commandsByOutcome = counters
     }
 
     /// Counts a handled command by outcome, and its latency.
     func command(outcome: String, took duration: Duration) {
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(
-                namespace: "parley", metricName: "commands", unitName: "total",
-                helpText: "Commands handled, by outcome."),
-            labels: [("outcome", outcome)]
-        ).increment()
+        commandsByOutcome[outcome]?.increment()
         latency.record(duration)
     }
 

@@ -11,9 +11,9 @@ public protocol RunStore: Sendable {
     func run(id: Int64) async throws -> RunRecord?
     /// Runs matching a query, newest first.
     func runs(_ query: RunQuery) async throws -> [RunRecord]
-    /// Marks runs still `running` whose owner is gone as `interrupted` and returns them; called when a
-    /// process starts. `isAlive` says whether an owner (`host/pid`) is still running.
-    func interruptUnfinishedRuns(reason: String, isAlive: @Sendable (String) -> Bool) async throws -> [RunRecord]
+    /// Marks the runs still `running` that `isAbandoned` picks as `interrupted` and returns them;
+    /// called when a process starts.
+    func interruptUnfinishedRuns(reason: String, isAbandoned: @Sendable (RunRecord) -> Bool) async throws -> [RunRecord]
     /// Notes the process group a run's program runs in.
     func setProcessGroup(runID: Int64, processGroup: Int32) async throws
     /// Runs still `running` whose owner is gone (candidates for resuming).

@@ -30,7 +30,7 @@ struct PolicyCommand: AsyncParsableCommand {
             switch catalogue.parse(text) {
             case .failure(let failure):
                 print("decision: not a valid command\n\(failure.message)")
-                throw ExitCode(failure.isUnknown ? ExitStatus.unknownCommand : ExitStatus.invalidArguments)
+                throw ExitCode(failure.isUnknownCommand ? ExitStatus.unknownCommand : ExitStatus.invalidArguments)
             case .success(let command): parsed = command
             }
             print("command:  \(parsed.command.id) \(AuditEntryFormat.arguments(parsed.recordedArguments))")
@@ -83,14 +83,5 @@ struct PolicyCommand: AsyncParsableCommand {
 enum AuditEntryFormat {
     static func arguments(_ arguments: [String: String]) -> String {
         arguments.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-    }
-}
-
-extension ParseFailure {
-    var isUnknown: Bool {
-        switch self {
-        case .unknownCommand, .empty: return true
-        default: return false
-        }
     }
 }

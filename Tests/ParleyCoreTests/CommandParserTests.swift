@@ -127,6 +127,13 @@ func declaration(_ id: String, _ usage: String, aliases: [String] = []) throws -
         #expect(failure(#"deploy "api to prod"#)?.message == "a quote is never closed; close it or escape it")
     }
 
+    @Test func aFinalDryRunWordIsNotPartOfTheText() throws {
+        let command = try parsed("echo it's fine --dry-run")
+        #expect(command.dryRun)
+        #expect(command.arguments["message"]?.text == "it's fine")
+        #expect(try !parsed("echo --dry-run is a word here too").dryRun)
+    }
+
     @Test func emptyTextAsksForACommand() {
         #expect(failure("   ") == .empty)
     }

@@ -71,11 +71,11 @@ func temporaryDirectory() -> String {
             _ = try await store.insertRun(sample("done", status: .succeeded))
         }
         let restarted = try SQLiteStore(dataDirectory: directory)
-        let interrupted = try await restarted.interruptUnfinishedRuns(reason: "stopped") { _ in false }
+        let interrupted = try await restarted.interruptUnfinishedRuns(reason: "stopped") { _ in true }
         #expect(interrupted.map(\.id) == [id])
         #expect(try await restarted.run(id: id)?.status == .interrupted)
         #expect(try await restarted.run(id: id)?.reason == "stopped")
-        #expect(try await restarted.interruptUnfinishedRuns(reason: "again") { _ in false }.isEmpty)
+        #expect(try await restarted.interruptUnfinishedRuns(reason: "again") { _ in true }.isEmpty)
     }
 
     @Test func runsOfALiveOwnerAreLeftAlone() async throws {
@@ -86,7 +86,7 @@ func temporaryDirectory() -> String {
         dead.owner = "host/2"
         _ = try await store.insertRun(mine)
         _ = try await store.insertRun(dead)
-        let interrupted = try await store.interruptUnfinishedRuns(reason: "gone") { $0 == "host/1" }
+        let interrupted = try await store.interruptUnfinishedRuns(reason: "gone") { $0.owner != "host/1" }
         #expect(interrupted.map(\.text) == ["orphan"])
         #expect(try await store.runs(RunQuery(status: .running)).map(\.text) == ["serving"])
     }

@@ -100,35 +100,37 @@ public struct AuditEntry: Sendable, Equatable, Codable {
         var hasher = SHA256()
         hasher.update(data: Data(previousHash.utf8))
         hasher.update(data: canonicalEncoding)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return HexDigest.hex(hasher.finalize())
     }
 
     /// Arguments as JSON with sorted keys: the same dictionary always encodes the same way.
     public static func canonicalJSON(_ arguments: [String: String]) -> String {
+        guard !arguments.isEmpty else { return "{}" }
+        return (try? canonicalEncoder.encode(arguments)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    private static let canonicalEncoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(arguments)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
+        return encoder
+    }()
 }
 
 /// Formats audit times.
 public enum AuditClock {
+    // A format style is a Sendable value: one serves every entry, instead of a formatter per call.
+    private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private static let plainStyle = Date.ISO8601FormatStyle()
+
     /// `2026-11-26T22:31:05.123Z`.
     public static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        style.format(date)
     }
 
     /// Parses what `format` writes (or plain ISO 8601, or a date `2026-11-26`).
     public static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withFullDate]
-        return formatter.date(from: text)
+        if let date = try? style.parse(text) { return date }
+        if let date = try? plainStyle.parse(text) { return date }
+        return try? Date.ISO8601FormatStyle().year().month().day().parse(text)
     }
 }

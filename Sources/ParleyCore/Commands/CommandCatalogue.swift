@@ -33,32 +33,27 @@ public struct CommandCatalogue: Sendable {
     /// Parses addressed chat text (prefix or mention already removed) into a command. A final
     /// `--dry-run` word asks for a description of what would happen instead of running it.
     public func parse(_ text: String) -> Result<ParsedCommand, ParseFailure> {
-        if let tokens = try? Tokenizer.tokenize(text), let last = tokens.last, tokens.count > 1, !last.quoted,
-            last.value == "--dry-run"
-        {
-            let command = String(text[..<last.range.lowerBound])
-            let declaresIt =
-                byWord[tokens[0].value.lowercased()]?.contains {
-                    $0.pattern.options.contains { $0.name == "dry-run" }
-                } ?? false
-            if !declaresIt {
-                return parseCommand(command).map { parsed in
-                    var copy = parsed
-                    copy.dryRun = true
-                    return copy
-                }
-            }
-        }
-        return parseCommand(text)
-    }
-
-    private func parseCommand(_ text: String) -> Result<ParsedCommand, ParseFailure> {
         let tokens: [Token]
         do {
             tokens = try Tokenizer.tokenize(text)
         } catch {
             return .failure(error)
         }
+        // Tokens keep their ranges in `text`, so dropping a final `--dry-run` needs no second pass.
+        if tokens.count > 1, let last = tokens.last, !last.quoted, last.value == "--dry-run",
+            !(byWord[tokens[0].value.lowercased()]?.contains { $0.pattern.options.contains { $0.name == "dry-run" } }
+                ?? false)
+        {
+            return parseCommand(Array(tokens.dropLast()), text: text).map { parsed in
+                var copy = parsed
+                copy.dryRun = true
+                return copy
+            }
+        }
+        return parseCommand(tokens, text: text)
+    }
+
+    private func parseCommand(_ tokens: [Token], text: String) -> Result<ParsedCommand, ParseFailure> {
         guard let first = tokens.first else { return .failure(.empty) }
         let word = first.value.lowercased()
         guard let candidates = byWord[word], !first.quoted else {

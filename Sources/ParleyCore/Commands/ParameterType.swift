@@ -11,7 +11,7 @@ public enum ParameterType: Sendable, Equatable, CustomStringConvertible {
     /// One of a fixed list of words, matched case-insensitively.
     case choice([String])
     /// A word that wholly matches a regular expression.
-    case regex(String)
+    case regex(RegexPattern)
     /// The rest of the line, verbatim.
     case text
 
@@ -42,7 +42,7 @@ public enum ParameterType: Sendable, Equatable, CustomStringConvertible {
             } catch {
                 throw .badType(spec, "invalid regular expression '\(pattern)'")
             }
-            return .regex(pattern)
+            return .regex(RegexPattern(pattern))
         }
         if let bounds = argument(of: "int") {
             let parts = bounds.components(separatedBy: "..")
@@ -87,9 +87,7 @@ public enum ParameterType: Sendable, Equatable, CustomStringConvertible {
             }
             return .failure(.init(argument: name, given: given, expected: Self.list(choices), isUnknownChoice: true))
         case .regex(let pattern):
-            if let expression = try? NSRegularExpression(pattern: "^(?:" + pattern + ")$"),
-                expression.firstMatch(in: given, range: NSRange(given.startIndex..., in: given)) != nil
-            {
+            if pattern.matches(given) {
                 return .success(.init(text: given))
             }
             return .failure(.init(argument: name, given: given, expected: "a value matching /\(pattern)/"))
@@ -131,6 +129,29 @@ public enum ParameterType: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// A `regex(…)` type's pattern, compiled once when the usage is read.
+public struct RegexPattern: @unchecked Sendable, Equatable, CustomStringConvertible, ExpressibleByStringLiteral {
+    // NSRegularExpression is immutable once made, so sharing it between tasks is safe.
+    /// The pattern as written.
+    public let source: String
+    let expression: NSRegularExpression?
+
+    /// Compiles a pattern that must match a whole word.
+    public init(_ source: String) {
+        self.source = source
+        expression = try? NSRegularExpression(pattern: "^(?:" + source + ")$")
+    }
+
+    public init(stringLiteral value: String) { self.init(value) }
+
+    func matches(_ text: String) -> Bool {
+        expression?.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    public var description: String { source }
+    public static func == (lhs: RegexPattern, rhs: RegexPattern) -> Bool { lhs.source == rhs.source }
+}
+
 /// A value bound to a placeholder: its text and, for numbers and durations, its number.
 public struct ArgumentValue: Sendable, Equatable, Codable {
     /// The value as text (choices normalized to their declared spelling).
@@ -165,6 +186,14 @@ public struct ArgumentProblem: Error, Sendable, Equatable {
 
 /// Reads durations written as `90s`, `10m`, `2h`, `1d` or combinations such as `1h30m`.
 public enum DurationText {
+    /// Seconds, with fractions: the forms of `seconds(_:)` and also milliseconds (`500ms`), for backoffs.
+    public static func interval(_ text: String) -> Double? {
+        if text.hasSuffix("ms"), let milliseconds = Double(text.dropLast(2)), milliseconds >= 0 {
+            return milliseconds / 1000
+        }
+        return seconds(text).map(Double.init)
+    }
+
     /// The number of whole seconds in `text`, or nil when it is not a duration.
     public static func seconds(_ text: String) -> Int? {
         guard !text.isEmpty, text.count <= 32 else { return nil }

@@ -13,6 +13,14 @@ public enum ParseFailure: Error, Sendable, Equatable {
     /// The command was recognised but its arguments were not right.
     case mismatch(command: String, usage: String, problem: Mismatch)
 
+    /// True when no command was recognised at all (as opposed to a known one used wrongly).
+    public var isUnknownCommand: Bool {
+        switch self {
+        case .unknownCommand, .empty: return true
+        default: return false
+        }
+    }
+
     /// The failure in words a person can act on.
     public var message: String {
         switch self {

@@ -63,7 +63,7 @@ struct PatternMatcher {
                 return .failure(.missingArgument(placeholder), progress: state.index)
             }
             if placeholder.type == .text {
-                let rest = text[tokens[state.index].range.lowerBound...]
+                let rest = text[tokens[state.index].range.lowerBound..<tokens[tokens.count - 1].range.upperBound]
                 state.arguments[placeholder.name] = ArgumentValue(text: String(rest).trimmingTrailingWhitespace())
                 state.textStart = state.index
                 state.index = tokens.count

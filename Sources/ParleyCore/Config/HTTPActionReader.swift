@@ -123,10 +123,8 @@ struct HTTPActionReader {
             }
         }
         if let node = fields["backoff"], let text = reader.string(node, "backoff") {
-            if text.hasSuffix("ms"), let milliseconds = Double(text.dropLast(2)) {
-                spec.backoffSeconds = milliseconds / 1000
-            } else if let seconds = DurationText.seconds(text) {
-                spec.backoffSeconds = Double(seconds)
+            if let seconds = DurationText.interval(text) {
+                spec.backoffSeconds = seconds
             } else {
                 reader.report(node, "backoff '\(text)' is not a duration; write 500ms or 2s")
             }

@@ -132,10 +132,8 @@ struct RunbookReader {
                 }
                 step.retries = attempts - 1
             } else if entry.key == "backoff", let text = reader.string(entry.value, "backoff") {
-                if text.hasSuffix("ms"), let milliseconds = Double(text.dropLast(2)) {
-                    step.backoffSeconds = milliseconds / 1000
-                } else if let seconds = DurationText.seconds(text) {
-                    step.backoffSeconds = Double(seconds)
+                if let seconds = DurationText.interval(text) {
+                    step.backoffSeconds = seconds
                 } else {
                     reader.report(entry.value, "backoff '\(text)' is not a duration; write 500ms or 2s")
                 }

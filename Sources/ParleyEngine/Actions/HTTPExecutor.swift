@@ -66,14 +66,21 @@ public struct HTTPExecutor: ActionExecutor {
 
     /// The request with every template rendered.
     static func prepare(_ spec: HTTPSpec, context: [String: Any]) throws -> HTTPClientRequest {
-        let url = spec.url.render(context)
+        // Values are percent-encoded into the URL: an argument is one path segment or query value,
+        // never `../`, `?admin=1` or another host.
+        let url = spec.url.render(context.mapValues(percentEncoded))
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme),
             parsed.host != nil
         else { throw RequestProblem(description: "the url rendered to '\(url)', which is not an http(s) URL") }
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: spec.method)
         for (name, template) in spec.headers.sorted(by: { $0.key < $1.key }) {
-            request.headers.add(name: name, value: template.render(context))
+            let value = template.render(context)
+            // Scalars, not Characters: "\r\n" is one Character and would slip past a Character test.
+            guard !value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\u{0}" }) else {
+                throw RequestProblem(description: "header \(name) would contain a line break; refusing to send it")
+            }
+            request.headers.add(name: name, value: value)
         }
         switch spec.body {
         case .json(let template):
@@ -99,6 +106,24 @@ public struct HTTPExecutor: ActionExecutor {
             break
         }
         return request
+    }
+
+    static let unreserved: CharacterSet = {
+        var set = CharacterSet.alphanumerics.intersection(
+            CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
+        set.insert(charactersIn: "-._~")
+        return set
+    }()
+
+    /// Every text value of a template context, percent-encoded (RFC 3986 unreserved characters kept).
+    static func percentEncoded(_ value: Any) -> Any {
+        switch value {
+        case let text as String: return text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+        case let dictionary as [String: Any]: return dictionary.mapValues(percentEncoded)
+        case let dictionary as [String: String]: return dictionary.mapValues(percentEncoded)
+        case let array as [Any]: return array.map(percentEncoded)
+        default: return value
+        }
     }
 
     static func result(_ spec: HTTPSpec, status: Int, body: String, attempts: Int) -> ActionResult {

@@ -8,6 +8,8 @@ struct RunbookExecutor: ActionExecutor {
     let steps: any StepStore
     let actions: [any ActionExecutor]
     let audit: AuditLog
+    /// Step records are read back into chat by `run ID`, so they are masked before they are saved.
+    let masker: SecretMasker
 
     func canRun(_ action: ActionSpec) -> Bool {
         if case .runbook = action { return true }
@@ -217,7 +219,11 @@ struct RunbookExecutor: ActionExecutor {
     }
 
     private func save(_ record: StepRecord) async {
-        try? await steps.saveStep(record)
+        var masked = record
+        masked.output = masker.mask(record.output)
+        masked.outputs = record.outputs.mapValues(masker.mask)
+        masked.message = masker.mask(record.message)
+        try? await steps.saveStep(masked)
     }
 
     private func draft(_ request: ActionRequest, _ kind: AuditKind, step: String, outcome: String) -> AuditDraft {

@@ -60,8 +60,9 @@ public enum Builtins {
         },
     ]
 
-    /// Built-ins anyone may use: they act only on requests the asker is entitled to answer.
-    public static let gateCommands: Set<String> = ["approve", "deny", "yes", "approvals", "cancel"]
+    /// Built-ins anyone may send: the engine answers them itself and checks inside
+    /// whether the asker may act on that request or run (approver roles, requester, command grants).
+    public static let openCommands: Set<String> = ["approve", "deny", "yes", "approvals", "cancel"]
 
     /// The declarations of every built-in, for the catalogue and `parley config check`.
     public static var declarations: [CommandDeclaration] { all.map(\.declaration) }
@@ -72,7 +73,7 @@ enum HelpText {
     static func overview(for call: BuiltinCall) -> Reply {
         let services = call.services
         let allowed = services.catalogue.commands.filter {
-            Builtins.gateCommands.contains($0.id) || services.policy.decide(call.principal, command: $0).isAllowed
+            Builtins.openCommands.contains($0.id) || services.policy.decide(call.principal, command: $0).isAllowed
         }
         guard !allowed.isEmpty else { return .text("You may not run any command.") }
         let rows = allowed.map { [$0.usage, $0.help.split(separator: "\n").first.map(String.init) ?? ""] }

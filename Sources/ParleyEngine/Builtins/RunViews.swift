@@ -35,7 +35,7 @@ enum RunViews {
             ReplyField("command", run.text),
             ReplyField(
                 "decision", run.reason.isEmpty ? run.decision.rawValue : "\(run.decision.rawValue): \(run.reason)"),
-            ReplyField("started", ISO8601DateFormatter().string(from: run.createdAt)),
+            ReplyField("started", AuditClock.format(run.createdAt)),
         ]
         if let code = run.exitCode { fields.append(ReplyField("exit status", String(code))) }
         if let milliseconds = run.durationMilliseconds { fields.append(ReplyField("took", duration(milliseconds))) }

@@ -3,8 +3,8 @@ import ParleyCore
 import ParleyStore
 
 extension Engine {
-    /// Answers `approve`, `deny`, `yes` and `approvals`, and records the answer as a run of its own.
-    func answerGate(_ parsed: ParsedCommand, _ context: MessageContext) async throws -> EngineResponse {
+    /// Answers `approve`, `deny`, `yes`, `approvals` and `cancel`, and records the answer as a run of its own.
+    func answerOpenCommand(_ parsed: ParsedCommand, _ context: MessageContext) async throws -> EngineResponse {
         let code = (parsed.arguments["id"] ?? parsed.arguments["code"])?.text.uppercased() ?? ""
         let answer: GateAnswer
         switch parsed.command.id {

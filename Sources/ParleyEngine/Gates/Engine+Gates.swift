@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import ParleyCore
 import ParleyStore
@@ -9,7 +8,7 @@ extension Engine {
         var canonical = parsed.recordedArguments
         canonical["\u{0}command"] = parsed.command.id
         let text = AuditEntry.canonicalJSON(canonical)
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return HexDigest.sha256(text)
     }
 
     func requestConfirmation(

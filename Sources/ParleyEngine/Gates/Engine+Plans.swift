@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import ParleyCore
 import ParleyStore
@@ -28,7 +27,7 @@ extension Engine {
                 RefusalReason(
                     vault.masker.mask("the plan of \(parsed.command.id) failed (\(detail)):\n\(result.output)")))
         }
-        let hash = SHA256.hash(data: Data(result.output.utf8)).map { String(format: "%02x", $0) }.joined()
+        let hash = HexDigest.sha256(result.output)
         return .success(PlanOutcome(output: vault.masker.mask(result.output), hash: hash))
     }
 
@@ -48,7 +47,7 @@ extension Engine {
             try await store.updateRun(waiting)
             let inbound = Inbound(
                 sender: requester.identity, room: run.room, thread: run.thread, text: run.text, isDirect: true)
-            let context = MessageContext(inbound: inbound, principal: requester, text: run.text)
+            let context = MessageContext(inbound: inbound, principal: requester, text: run.text, masker: vault.masker)
             let again = try await createGate(
                 .approval, parsed: parsed, run: waiting, context: context, required: request.required,
                 approvers: request.approverRoles, thenApprovals: 0, seconds: config.approvals.expirySeconds,

@@ -14,7 +14,7 @@ extension Engine {
         try await store.updateRun(run)
         let inbound = Inbound(
             sender: principal.identity, room: run.room, thread: run.thread, text: run.text, isDirect: true)
-        let context = MessageContext(inbound: inbound, principal: principal, text: run.text)
+        let context = MessageContext(inbound: inbound, principal: principal, text: run.text, masker: vault.masker)
         let request = try await createGate(
             .approval, parsed: parsed, run: run, context: context, required: gate.requirements.approvals,
             approvers: gate.requirements.approvers, thenApprovals: 0, seconds: config.approvals.expirySeconds,

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ParleyCore
 import _CryptoExtras
 
 /// Hashes passwords with scrypt (N=2^15, r=8, p=1): slow to guess, fast enough to log in.
@@ -56,6 +57,6 @@ public enum Tokens {
 
     /// SHA-256 in hex.
     public static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        HexDigest.sha256(token)
     }
 }

@@ -65,12 +65,13 @@ public final class SQLiteStore: ParleyStorage {
         }
     }
 
-    public func interruptUnfinishedRuns(reason: String, isAlive: @Sendable (String) -> Bool) async throws -> [RunRecord]
+    public func interruptUnfinishedRuns(reason: String, isAbandoned: @Sendable (RunRecord) -> Bool) async throws
+        -> [RunRecord]
     {
         try await pool.write { db in
             let rows = try RunRow.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db)
             var interrupted: [RunRecord] = []
-            for var row in rows where !(row.owner.map(isAlive) ?? false) {
+            for var row in rows where isAbandoned(row.record) {
                 row.status = RunStatus.interrupted.rawValue
                 row.finishedAt = Date()
                 row.reason = reason
