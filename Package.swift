@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "ParleyServerTests",
             dependencies: [
-                "ParleyCore", "ParleyStore", "ParleyEngine", "ParleyServer",
+                "ParleyCore", "ParleyStore", "ParleyEngine", "ParleyAdapters", "ParleyServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
             ]

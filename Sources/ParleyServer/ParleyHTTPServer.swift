@@ -14,12 +14,17 @@ public struct ParleyHTTPServer: Sendable {
     let store: any ParleyStorage
     let settings: ServerSettings
     let logger: Logger
+    let adapters: [any ChatAdapter]
     /// The server's metrics.
     public let metrics = ServerMetrics()
 
     /// Creates a server over an engine and its store.
-    public init(engine: Engine, store: any ParleyStorage, logger: Logger = Logger(label: "parley.server")) {
+    public init(
+        engine: Engine, store: any ParleyStorage, adapters: [any ChatAdapter] = [],
+        logger: Logger = Logger(label: "parley.server")
+    ) {
         self.engine = engine
+        self.adapters = adapters
         self.store = store
         self.settings = engine.config.server
         self.logger = logger
@@ -31,7 +36,7 @@ public struct ParleyHTTPServer: Sendable {
         router.middlewares.add(MetricsMiddleware(metrics: metrics))
         router.middlewares.add(JSONErrorMiddleware())
         router.middlewares.add(AuthenticationMiddleware(store: store))
-        OperationsRoutes(engine: engine, store: store, metrics: metrics).register(on: router)
+        OperationsRoutes(engine: engine, store: store, metrics: metrics, adapters: adapters).register(on: router)
         APIRoutes(engine: engine, store: store, metrics: metrics, config: engine.config).register(on: router)
         LoginRoutes(engine: engine, store: store, settings: settings).register(on: router)
         DashboardRoutes(engine: engine, store: store, settings: settings).register(on: router)
@@ -61,7 +66,7 @@ public struct ParleyHTTPServer: Sendable {
     /// Runs until SIGTERM or SIGINT. On a stop, running commands get `shutdown_grace` to finish and are
     /// then stopped and recorded as interrupted, and the audit chain's head is signed.
     public func run(
-        adapters: [any ChatAdapter] = [], onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let app = application(onRunning: onRunning)
         let adapterServices = adapters.map {

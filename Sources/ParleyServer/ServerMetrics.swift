@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ParleyAdapters
 import ParleyEngine
 import Prometheus
 import Synchronization
@@ -74,7 +75,15 @@ public final class ServerMetrics: Sendable {
     func consoleClosed() { consoleConnections.decrement(by: 1) }
 
     /// The exposition text, with gauges read from the engine now.
-    func render(engine: Engine) async -> String {
+    func render(engine: Engine, adapters: [any ChatAdapter] = []) async -> String {
+        for adapter in adapters {
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(
+                    namespace: "parley", metricName: "adapter_connected", unitName: "state",
+                    helpText: "1 when the adapter is connected to its platform."),
+                labels: [("adapter", adapter.platform)]
+            ).set(adapter.isConnected ? 1.0 : 0.0)
+        }
         inFlight.set(Double(await engine.runsInFlight))
         let appended = await engine.audit.appendedCount
         let delta = reportedAppends.withLock { reported in

@@ -38,12 +38,12 @@ struct ServeCommand: AsyncParsableCommand {
         _ = try await engine.start(resumeRunbooks: true)
         try await firstAdmin(config: config, store: store)
         Task { await engine.resumeRunbooks() }
-        let server = ParleyHTTPServer(engine: engine, store: store, logger: logger)
-        let shown = config.server
-        let dataDirectory = config.dataDirectory
         var adapters: [any ChatAdapter] = []
         if let irc = config.irc { adapters.append(IRCAdapter(settings: irc, logger: logger)) }
-        try await server.run(adapters: adapters) { port in
+        let server = ParleyHTTPServer(engine: engine, store: store, adapters: adapters, logger: logger)
+        let shown = config.server
+        let dataDirectory = config.dataDirectory
+        try await server.run { port in
             let url = shown.publicURL ?? "http://\(shown.host):\(port)"
             print("Parley \(Builtins.version) is listening: open \(url)/ in a browser (data in \(dataDirectory))")
             fflush(nil)

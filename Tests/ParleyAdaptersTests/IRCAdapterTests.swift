@@ -113,7 +113,9 @@ final class IRCPerson: Sendable {
                 """, file: "test.yaml", baseDirectory: directory)
         let irc = try #require(config.irc)
         let engine = Engine(config: config, store: try SQLiteStore(dataDirectory: config.dataDirectory))
-        let adapter = Task { try await IRCAdapter(settings: irc).run(engine: engine) }
+        let bot = IRCAdapter(settings: irc)
+        #expect(!bot.isConnected)
+        let adapter = Task { try await bot.run(engine: engine) }
         defer { adapter.cancel() }
 
         let alice = try await IRCPerson(nick: "alice_t", port: port)
@@ -132,6 +134,7 @@ final class IRCPerson: Sendable {
                 || ($0.command == "353" && $0.params.last?.contains(irc.nick) == true)
         }
         #expect(joined != nil, "the bot never joined \(channel)")
+        #expect(bot.isConnected)
 
         try await alice.send(IRCMessage("PRIVMSG", [channel, "!deploy api to staging"]))
         let reply = try await alice.wait {

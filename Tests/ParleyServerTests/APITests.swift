@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import ParleyAdapters
+import ParleyCore
 import ParleyEngine
 import ParleyServer
 import ParleyStore
@@ -121,6 +123,20 @@ import Testing
         let paths = try #require(object["paths"] as? [String: [String: Any]])
         let documented = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
         #expect(documented == routes)
+    }
+
+    @Test func readinessReportsADisconnectedAdapter() async throws {
+        let fixture = try await ServerFixture()
+        let irc = IRCAdapter(settings: IRCSettings(host: "127.0.0.1", port: 1, channels: ["#ops"]))
+        let server = ParleyHTTPServer(engine: fixture.engine, store: fixture.store, adapters: [irc])
+        try await server.application().test(.router) { client in
+            let ready = try await client.execute(uri: "/readyz", method: .get)
+            #expect(ready.status == .serviceUnavailable)
+            #expect(ready.json["irc"] as? String == "disconnected")
+            #expect(ready.json["store"] as? String == "ok")
+            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            #expect(metrics.text.contains(#"parley_adapter_connected_state{adapter="irc"} 0"#))
+        }
     }
 
     @Test func healthReadinessAndMetrics() async throws {

@@ -12,6 +12,10 @@ public struct IRCAdapter: ChatAdapter {
     public let platform = "irc"
     let settings: IRCSettings
     let logger: Logger
+    let state = ConnectionState()
+
+    /// True between the server's welcome and the connection's end.
+    public var isConnected: Bool { state.isConnected }
     /// The most lines one reply may take in a channel; the rest points to `run ID`.
     static let maxReplyLines = 15
 
@@ -26,8 +30,10 @@ public struct IRCAdapter: ChatAdapter {
         while !Task.isCancelled {
             do {
                 try await session(engine: engine)
+                state.set(false)
                 backoff = .seconds(1)
             } catch is CancellationError {
+                state.set(false)
                 return
             } catch {
                 logger.warning(
@@ -58,6 +64,7 @@ public struct IRCAdapter: ChatAdapter {
                 case "PING": await writer.send(IRCMessage("PONG", message.params))
                 case "001":
                     logger.info("connected to IRC as \(nick)")
+                    state.set(true)
                     for channel in settings.channels { await writer.send(IRCMessage("JOIN", [channel])) }
                 case "433":
                     nick += "_"

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ParleyAdapters
 import ParleyEngine
 import ParleyStore
 
@@ -8,20 +9,25 @@ struct OperationsRoutes {
     let engine: Engine
     let store: any ParleyStorage
     let metrics: ServerMetrics
+    let adapters: [any ChatAdapter]
 
     func register(on router: Router<ParleyRequestContext>) {
         router.get("healthz") { _, _ in JSONBody.response(["status": "alive"]) }
         router.get("readyz") { _, _ in
+            var report = ["web": "connected"]
+            for adapter in adapters { report[adapter.platform] = adapter.isConnected ? "connected" : "disconnected" }
             do {
                 _ = try await store.lastAuditEntry()
-                return JSONBody.response(["status": "ready", "store": "ok", "web": "connected"])
+                report["store"] = "ok"
             } catch {
-                return JSONBody.response(
-                    ["status": "not ready", "store": "unreachable"], status: .serviceUnavailable)
+                report["store"] = "unreachable"
             }
+            let ready = report["store"] == "ok" && !report.values.contains("disconnected")
+            report["status"] = ready ? "ready" : "not ready"
+            return JSONBody.response(report, status: ready ? .ok : .serviceUnavailable)
         }
         router.get("metrics") { _, _ in
-            let text = await metrics.render(engine: engine)
+            let text = await metrics.render(engine: engine, adapters: adapters)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
