@@ -11,11 +11,36 @@ public protocol ChatAdapter: Sendable {
     func run(engine: Engine) async throws
     /// True while the adapter is connected to its platform (for `/readyz` and `/metrics`).
     var isConnected: Bool { get }
+    /// Posts a message nobody asked for in a room (an approval's outcome, an alert), in a thread when
+    /// given. Adapters that cannot post on their own throw `AdapterError.cannotPost`.
+    func post(_ reply: Reply, room: String, thread: String?) async throws
 }
 
 extension ChatAdapter {
     /// Adapters without a connection of their own (the terminal) are always ready.
     public var isConnected: Bool { true }
+
+    public func post(_ reply: Reply, room: String, thread: String?) async throws {
+        throw AdapterError.cannotPost(platform)
+    }
+}
+
+/// Why an adapter could not do what was asked.
+public enum AdapterError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The platform cannot take a message Parley starts on its own.
+    case cannotPost(String)
+    /// The adapter is not connected right now.
+    case notConnected(String)
+    /// The platform refused a request, with its reason.
+    case refused(platform: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotPost(let platform): return "the \(platform) adapter cannot post on its own"
+        case .notConnected(let platform): return "the \(platform) adapter is not connected"
+        case .refused(let platform, let reason): return "\(platform) refused the request: \(reason)"
+        }
+    }
 }
 
 /// A connection state that an adapter's running task sets and anyone may read.

@@ -41,6 +41,7 @@ public struct ParleyHTTPServer: Sendable {
         LoginRoutes(engine: engine, store: store, settings: settings).register(on: router)
         DashboardRoutes(engine: engine, store: store, settings: settings).register(on: router)
         Assets.register(on: router)
+        AdapterRoutes(engine: engine, adapters: adapters, maxBodyBytes: settings.maxBodyBytes).register(on: router)
         return router
     }
 

@@ -12,6 +12,7 @@ public struct IRCAdapter: ChatAdapter {
     public let platform = "irc"
     let settings: IRCSettings
     let logger: Logger
+    let environment: [String: String]
     let state = ConnectionState()
 
     /// True between the server's welcome and the connection's end.
@@ -20,8 +21,12 @@ public struct IRCAdapter: ChatAdapter {
     static let maxReplyLines = 15
 
     /// Creates an adapter.
-    public init(settings: IRCSettings, logger: Logger = Logger(label: "parley.irc")) {
+    public init(
+        settings: IRCSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger = Logger(label: "parley.irc")
+    ) {
         self.settings = settings
+        self.environment = environment
         self.logger = logger
     }
 
@@ -55,7 +60,9 @@ public struct IRCAdapter: ChatAdapter {
         try await channel.executeThenClose { inbound, outbound in
             let writer = IRCWriter(outbound)
             var nick = settings.nick
-            if let password = settings.password { await writer.send(IRCMessage("PASS", [password])) }
+            if let password = try settings.password?.resolve(environment: environment).get() {
+                await writer.send(IRCMessage("PASS", [password]))
+            }
             await writer.send(IRCMessage("NICK", [nick]))
             await writer.send(IRCMessage("USER", [nick, "0", "*", "Parley ChatOps"]))
             for try await buffer in inbound {

@@ -66,7 +66,9 @@ public struct ConfigLoader: Sendable {
         if let node = sections["approvals"]?.value { config.approvals = readApprovals(node, reader) }
         if let node = sections["audit"]?.value { config.audit = readAudit(node, reader) }
         if let node = sections["server"]?.value { config.server = readServer(node, reader) }
-        if let node = sections["adapters"]?.value { readAdapters(node, reader, into: &config) }
+        if let node = sections["adapters"]?.value {
+            AdapterReader(reader: reader, baseDirectory: baseDirectory).read(node, into: &config)
+        }
         let people = PeopleReader(reader: reader, baseDirectory: baseDirectory)
         if let node = sections["secrets"]?.value { config.secrets = people.readSecrets(node) }
         var roleReferences: [RuleReader.RoleReference] = []
@@ -124,43 +126,6 @@ public struct ConfigLoader: Sendable {
             if entry.key == "expire" { settings.expirySeconds = seconds } else { settings.confirmSeconds = seconds }
         }
         return settings
-    }
-
-    private func readAdapters(_ node: Node, _ reader: YAMLReader, into config: inout ParleyConfig) {
-        for entry in reader.mapping(node, "adapters", allowed: ["web", "irc"]) where entry.key == "irc" {
-            var server: (String, Int)?
-            var settings = IRCSettings(host: "", port: 0)
-            for field in reader.mapping(entry.value, "irc", allowed: ["server", "nick", "channels", "password"]) {
-                switch field.key {
-                case "server":
-                    guard let text = reader.string(field.value, "server") else { continue }
-                    let parts = text.split(separator: ":")
-                    guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
-                        reader.report(field.value, "server '\(text)' must be HOST:PORT, as in irc.example.net:6667")
-                        continue
-                    }
-                    server = (String(parts[0]), port)
-                case "nick":
-                    settings.nick = reader.string(field.value, "nick") ?? "parley"
-                case "channels":
-                    settings.channels = reader.strings(field.value, "channels").map { channel, channelNode in
-                        if !(channel.hasPrefix("#") || channel.hasPrefix("&")) {
-                            reader.report(channelNode, "IRC channel '\(channel)' must start with # or &")
-                        }
-                        return channel
-                    }
-                default: settings.password = reader.string(field.value, "password")
-                }
-            }
-            guard let server else {
-                reader.report(entry.value, "the irc adapter needs server: HOST:PORT")
-                continue
-            }
-            settings.host = server.0
-            settings.port = server.1
-            config.irc = settings
-            if !config.addressing.names.contains(settings.nick) { config.addressing.names.append(settings.nick) }
-        }
     }
 
     private func readServer(_ node: Node, _ reader: YAMLReader) -> ServerSettings {

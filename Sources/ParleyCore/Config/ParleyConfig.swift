@@ -28,6 +28,22 @@ public struct ParleyConfig: Sendable {
     public var server = ServerSettings()
     /// The IRC adapter's settings, when IRC is configured.
     public var irc: IRCSettings?
+    /// The Slack adapter's settings, when Slack is configured.
+    public var slack: SlackSettings?
+    /// The Matrix adapter's settings, when Matrix is configured.
+    public var matrix: MatrixSettings?
+    /// The Mattermost adapter's settings, when Mattermost is configured.
+    public var mattermost: MattermostSettings?
+
+    /// Every credential the adapters use, so that they are masked like declared secrets.
+    public var adapterSecrets: [SecretSource] {
+        var all: [SecretSource] = []
+        if let irc { all += [irc.password, irc.sasl?.password].compactMap { $0 } }
+        if let slack { all += [slack.signingSecret, slack.botToken, slack.appToken].compactMap { $0 } }
+        if let matrix { all += [matrix.accessToken, matrix.password].compactMap { $0 } }
+        if let mattermost { all += [mattermost.botToken] + mattermost.verificationTokens }
+        return all
+    }
 
     /// Creates a configuration.
     public init(
@@ -89,25 +105,6 @@ public struct ServerSettings: Sendable, Equatable {
 
     /// The URL to print for people.
     public var displayURL: String { publicURL ?? "http://\(host):\(port)" }
-}
-
-/// Where the IRC adapter connects and what it joins.
-public struct IRCSettings: Sendable, Equatable {
-    public var host: String
-    public var port: Int
-    public var nick: String
-    public var channels: [String]
-    /// The server password (PASS), if the server wants one.
-    public var password: String?
-
-    /// Creates settings.
-    public init(host: String, port: Int, nick: String = "parley", channels: [String] = [], password: String? = nil) {
-        self.host = host
-        self.port = port
-        self.nick = nick
-        self.channels = channels
-        self.password = password
-    }
 }
 
 /// Audit log settings.

@@ -78,6 +78,15 @@ final class YAMLReader {
         return value
     }
 
+    func bool(_ node: Node, _ what: String) -> Bool? {
+        guard let text = string(node, what) else { return nil }
+        guard text == "true" || text == "false" else {
+            report(node, "\(what) must be true or false, got '\(text)'")
+            return nil
+        }
+        return text == "true"
+    }
+
     func interpolate(_ text: String, at node: Node) -> String {
         guard text.contains("$") else { return text }
         var result = ""

@@ -28,7 +28,8 @@ public struct SecretVault: Sendable {
         }
         self.shared = shared
         self.perUser = perUser
-        masker = SecretMasker(values: Array(shared.values) + perUser.values.flatMap(\.values))
+        let credentials = config.adapterSecrets.compactMap { try? $0.resolve(environment: environment).get() }
+        masker = SecretMasker(values: Array(shared.values) + perUser.values.flatMap(\.values) + credentials)
     }
 
     /// The secrets an action run for `userName` may use: the shared ones, overridden by the user's own.

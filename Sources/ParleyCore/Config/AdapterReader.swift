@@ -1,0 +1,240 @@
+import Foundation
+import Yams
+
+/// Reads `adapters:`: one section per chat platform, each checked for what it cannot run without.
+struct AdapterReader {
+    let reader: YAMLReader
+    let baseDirectory: String
+
+    static let platforms = ["web", "irc", "slack", "matrix", "mattermost"]
+
+    func read(_ node: Node, into config: inout ParleyConfig) {
+        for entry in reader.mapping(node, "adapters", allowed: Self.platforms) {
+            switch entry.key {
+            case "irc":
+                guard let settings = readIRC(entry.value) else { continue }
+                config.irc = settings
+                if !config.addressing.names.contains(settings.nick) { config.addressing.names.append(settings.nick) }
+            case "slack": config.slack = readSlack(entry.value)
+            case "matrix": config.matrix = readMatrix(entry.value)
+            case "mattermost": config.mattermost = readMattermost(entry.value)
+            default: _ = reader.mapping(entry.value, "web", allowed: [])
+            }
+        }
+    }
+
+    /// A credential: `env:NAME` or `file:PATH` (checked now, so nothing starts without it), or the value
+    /// itself (usually `${VAR}`).
+    func secret(_ node: Node, _ what: String) -> SecretSource? {
+        guard let text = reader.string(node, what) else { return nil }
+        guard text.hasPrefix("env:") || text.hasPrefix("file:") else {
+            guard !text.isEmpty else {
+                reader.report(node, "\(what) is empty")
+                return nil
+            }
+            return .value(text)
+        }
+        guard let reference = SecretReference(text, baseDirectory: baseDirectory) else {
+            reader.report(node, "\(what) must be env:NAME, file:PATH or the value itself")
+            return nil
+        }
+        if case .failure(let problem) = reference.resolve(environment: reader.environment) {
+            reader.report(node, "\(what): \(problem.message)")
+        }
+        return .reference(reference)
+    }
+
+    /// An http(s) URL without a trailing slash.
+    func url(_ node: Node, _ what: String, example: String) -> String? {
+        guard var text = reader.string(node, what) else { return nil }
+        while text.hasSuffix("/") { text.removeLast() }
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme),
+            url.host != nil
+        else {
+            reader.report(node, "\(what) '\(text)' must be an http(s) URL, as in \(example)")
+            return nil
+        }
+        return text
+    }
+
+    private func readIRC(_ node: Node) -> IRCSettings? {
+        var server: (String, Int)?
+        var settings = IRCSettings(host: "", port: 0)
+        let keys = ["server", "nick", "channels", "password", "tls", "tls_verify", "tls_ca_file", "sasl"]
+        for field in reader.mapping(node, "irc", allowed: keys) {
+            switch field.key {
+            case "server":
+                guard let text = reader.string(field.value, "server") else { continue }
+                let parts = text.split(separator: ":")
+                guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
+                    reader.report(field.value, "server '\(text)' must be HOST:PORT, as in irc.example.net:6697")
+                    continue
+                }
+                server = (String(parts[0]), port)
+            case "nick":
+                guard let nick = reader.string(field.value, "nick") else { continue }
+                if nick.isEmpty || nick.contains(where: { $0 == " " || $0 == "," || $0 == ":" || $0 == "!" }) {
+                    reader.report(field.value, "nick '\(nick)' is not a valid IRC nickname")
+                }
+                settings.nick = nick
+            case "channels":
+                settings.channels = reader.strings(field.value, "channels").map { channel, channelNode in
+                    if !(channel.hasPrefix("#") || channel.hasPrefix("&")) {
+                        reader.report(channelNode, "IRC channel '\(channel)' must start with # or &")
+                    }
+                    return channel
+                }
+            case "password": settings.password = secret(field.value, "irc password")
+            case "tls": settings.tls = reader.bool(field.value, "tls") ?? false
+            case "tls_verify": settings.tlsVerify = reader.bool(field.value, "tls_verify") ?? true
+            case "tls_ca_file":
+                guard let path = reader.string(field.value, "tls_ca_file") else { continue }
+                let absolute = path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
+                if !FileManager.default.isReadableFile(atPath: absolute) {
+                    reader.report(field.value, "tls_ca_file: cannot read \(absolute)")
+                }
+                settings.tlsCAFile = absolute
+            default:
+                var account: String?
+                var password: SecretSource?
+                for item in reader.mapping(field.value, "sasl", allowed: ["account", "password"]) {
+                    if item.key == "account" {
+                        account = reader.string(item.value, "sasl account")
+                    } else {
+                        password = secret(item.value, "sasl password")
+                    }
+                }
+                guard let account, let password else {
+                    reader.report(field.value, "sasl needs both account and password")
+                    continue
+                }
+                settings.sasl = SASLCredentials(account: account, password: password)
+            }
+        }
+        guard let server else {
+            reader.report(node, "the irc adapter needs server: HOST:PORT")
+            return nil
+        }
+        settings.host = server.0
+        settings.port = server.1
+        return settings
+    }
+
+    private func readSlack(_ node: Node) -> SlackSettings? {
+        var signing: SecretSource?
+        var bot: SecretSource?
+        var app: SecretSource?
+        var socketMode = false
+        var apiURL = "https://slack.com/api"
+        var slash = "/parley"
+        let keys = ["signing_secret", "bot_token", "app_token", "socket_mode", "api_url", "slash_command"]
+        for field in reader.mapping(node, "slack", allowed: keys) {
+            switch field.key {
+            case "signing_secret": signing = secret(field.value, "slack signing_secret")
+            case "bot_token": bot = secret(field.value, "slack bot_token")
+            case "app_token": app = secret(field.value, "slack app_token")
+            case "socket_mode": socketMode = reader.bool(field.value, "socket_mode") ?? false
+            case "api_url":
+                apiURL = url(field.value, "api_url", example: "https://slack.com/api") ?? apiURL
+            default:
+                guard let text = reader.string(field.value, "slash_command") else { continue }
+                guard text.hasPrefix("/"), text.count > 1, !text.contains(" ") else {
+                    reader.report(field.value, "slash_command '\(text)' must be one word starting with /")
+                    continue
+                }
+                slash = text
+            }
+        }
+        guard let bot else {
+            reader.report(node, "the slack adapter needs bot_token (the xoxb-… token from OAuth & Permissions)")
+            return nil
+        }
+        if socketMode, app == nil {
+            reader.report(node, "socket_mode needs app_token (an xapp-… token with connections:write)")
+        }
+        if !socketMode, signing == nil {
+            reader.report(
+                node, "the slack adapter needs signing_secret (Basic Information → App Credentials) unless socket_mode")
+        }
+        return SlackSettings(
+            signingSecret: signing, botToken: bot, appToken: app, socketMode: socketMode, apiURL: apiURL,
+            slashCommand: slash)
+    }
+
+    private func readMatrix(_ node: Node) -> MatrixSettings? {
+        var homeserver: String?
+        var userID: String?
+        var token: SecretSource?
+        var password: SecretSource?
+        var rooms: [String] = []
+        var invites = MatrixInvitePolicy.known
+        let keys = ["homeserver", "user_id", "access_token", "password", "rooms", "invites"]
+        for field in reader.mapping(node, "matrix", allowed: keys) {
+            switch field.key {
+            case "homeserver":
+                homeserver = url(field.value, "homeserver", example: "https://matrix.example.org")
+            case "user_id":
+                guard let text = reader.string(field.value, "user_id") else { continue }
+                guard text.hasPrefix("@"), text.dropFirst().contains(":") else {
+                    reader.report(field.value, "user_id '\(text)' must look like @parley:example.org")
+                    continue
+                }
+                userID = text
+            case "access_token": token = secret(field.value, "matrix access_token")
+            case "password": password = secret(field.value, "matrix password")
+            case "rooms":
+                rooms = reader.strings(field.value, "rooms").map { room, roomNode in
+                    if !(room.hasPrefix("!") || room.hasPrefix("#")) || !room.contains(":") {
+                        reader.report(
+                            roomNode, "Matrix room '\(room)' must be an id (!abc:server) or alias (#ops:server)")
+                    }
+                    return room
+                }
+            default:
+                guard let text = reader.string(field.value, "invites") else { continue }
+                guard let policy = MatrixInvitePolicy(rawValue: text) else {
+                    let known = MatrixInvitePolicy.allCases.map(\.rawValue).joined(separator: ", ")
+                    reader.report(field.value, "invites '\(text)' must be one of \(known)")
+                    continue
+                }
+                invites = policy
+            }
+        }
+        guard let homeserver, let userID else {
+            reader.report(node, "the matrix adapter needs homeserver and user_id")
+            return nil
+        }
+        if token == nil, password == nil {
+            reader.report(node, "the matrix adapter needs access_token or password")
+        }
+        return MatrixSettings(
+            homeserver: homeserver, userID: userID, accessToken: token, password: password, rooms: rooms,
+            invites: invites)
+    }
+
+    private func readMattermost(_ node: Node) -> MattermostSettings? {
+        var base: String?
+        var bot: SecretSource?
+        var tokens: [SecretSource] = []
+        for field in reader.mapping(node, "mattermost", allowed: ["url", "bot_token", "verification_tokens"]) {
+            switch field.key {
+            case "url": base = url(field.value, "url", example: "https://chat.example.org")
+            case "bot_token": bot = secret(field.value, "mattermost bot_token")
+            default:
+                let list: [Node]
+                if case .sequence(let sequence) = field.value { list = Array(sequence) } else { list = [field.value] }
+                tokens = list.compactMap { secret($0, "mattermost verification token") }
+            }
+        }
+        guard let base, let bot else {
+            reader.report(node, "the mattermost adapter needs url and bot_token")
+            return nil
+        }
+        if tokens.isEmpty {
+            reader.report(
+                node,
+                "the mattermost adapter needs verification_tokens: the slash command's and outgoing webhook's tokens")
+        }
+        return MattermostSettings(url: base, botToken: bot, verificationTokens: tokens)
+    }
+}

@@ -1,0 +1,321 @@
+import Foundation
+import ParleyCore
+import ParleyEngine
+import ParleyStore
+
+/// One message a test person saw from Parley on a platform.
+public struct ObservedMessage: Sendable, CustomStringConvertible {
+    /// Where it was posted: `room` for the shared room, `direct` for the direct conversation.
+    public var room: String
+    /// The thread it belongs to, where the platform has threads.
+    public var thread: String?
+    /// Its text as a person reads it (plain text, or the fallback text of a rich message).
+    public var text: String
+    /// True when the platform shows buttons with it.
+    public var hasButtons: Bool
+    /// How many bytes it took on the wire, for the platform's size limit.
+    public var size: Int
+
+    /// Creates an observation.
+    public init(room: String, thread: String? = nil, text: String, hasButtons: Bool = false, size: Int? = nil) {
+        self.room = room
+        self.thread = thread
+        self.text = text
+        self.hasButtons = hasButtons
+        self.size = size ?? text.utf8.count
+    }
+
+    public var description: String { "[\(room)\(thread.map { " thread \($0)" } ?? "")] \(text)" }
+}
+
+/// Where a test person speaks.
+public enum Venue: Sendable, Equatable {
+    /// The shared room the adapter is in.
+    case room
+    /// A direct conversation with Parley.
+    case direct
+}
+
+/// The two people of the suite: `alice` may run everything; `mallory` is not mapped to anyone.
+public enum Person: String, Sendable, CaseIterable {
+    case alice, mallory
+}
+
+/// What the conformance suite needs from one platform: a way to speak as a person and see what
+/// Parley posts. Each adapter's tests implement it against a real server or a strict fake.
+public protocol ConformanceDriver: Sendable {
+    /// The platform name (`irc`, `slack` …).
+    var platform: String { get }
+    /// The `adapters:` section for this platform (YAML, indented by two spaces under `adapters:`),
+    /// empty when the adapter is not configured through the file.
+    var adapterYAML: String { get }
+    /// The identity (`platform:id`) alice speaks with.
+    var aliceIdentity: String { get }
+    /// The most bytes one message may take on this platform.
+    var messageLimit: Int { get }
+    /// Whether the platform shows buttons (approvals then come with Approve/Deny).
+    var hasButtons: Bool { get }
+    /// Whether the platform has threads that replies should stay in.
+    var hasThreads: Bool { get }
+    /// Whether the platform has shared rooms (the terminal has only a direct conversation).
+    var hasRooms: Bool { get }
+    /// How a person mentions Parley on this platform, followed by `text`.
+    func mention(_ text: String) -> String
+    /// Starts the adapter over `engine` and whatever the test people need; returns once people can speak.
+    func start(engine: Engine) async throws
+    /// Says `text` as `person`; in a thread when `thread` is given and the platform has threads.
+    func say(_ text: String, as person: Person, in venue: Venue, thread: String?) async throws
+    /// What Parley posted that `person` can see, in order, since the driver started.
+    func seen(by person: Person) async -> [ObservedMessage]
+    /// The thread id the last message `person` said started, for platforms with threads.
+    func lastThread(of person: Person) async -> String?
+    /// Delivers the last message `person` said once more, as the platform does when it retries;
+    /// false when the platform never redelivers.
+    func redeliverLast(of person: Person) async throws -> Bool
+    /// Breaks the adapter's connection to the platform the way a server restart does; false when the
+    /// adapter holds no connection.
+    func dropConnection() async throws -> Bool
+    /// Stops everything the driver started.
+    func stop() async
+}
+
+extension ConformanceDriver {
+    public var hasRooms: Bool { true }
+
+    public func say(_ text: String, as person: Person, in venue: Venue = .room) async throws {
+        try await say(text, as: person, in: venue, thread: nil)
+    }
+}
+
+/// A conformance check that did not hold.
+public struct ConformanceFailure: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// The suite every adapter passes: the same configuration, the same people, the same checks.
+public struct ConformanceSuite: Sendable {
+    public let driver: any ConformanceDriver
+    /// How long to wait for a reply.
+    public var timeout: Duration = .seconds(20)
+
+    /// Creates a suite for a driver.
+    public init(driver: any ConformanceDriver) {
+        self.driver = driver
+    }
+
+    /// The configuration every platform is tested with.
+    public func yaml() -> String {
+        let adapters = driver.adapterYAML.isEmpty ? "" : "adapters:\n\(driver.adapterYAML)\n"
+        return adapters + """
+            users:
+              alice: { roles: [ops], identities: ["\(driver.aliceIdentity)"] }
+            roles:
+              ops: { allow: ["*"] }
+            commands:
+              deploy:
+                usage: "deploy {app} to {env:choice(staging,prod)}"
+                help: Deploy an application
+                action: { exec: ["printf", "deployed %s to %s\\\\n", "{{app}}", "{{env}}"] }
+                rules:
+                  - when: env == "prod"
+                    require: { approvals: 1 }
+              counter:
+                usage: counter
+                help: Counts each run in a file
+                action: { exec: ["sh", "-c", "echo run >> counted; wc -l < counted"] }
+              long:
+                usage: long
+                help: Prints many long lines
+                action: { exec: ["sh", "-c", "for i in $(seq 1 120); do echo \\"line $i: $(printf 'é%.0s' $(seq 1 60))\\"; done"] }
+            limits: { reply_lines: 400, reply_chars: 40000 }
+            """
+    }
+
+    /// An engine over a fresh data folder with the suite's configuration.
+    public func makeEngine(in directory: String = NSTemporaryDirectory() + "parley-conformance-" + UUID().uuidString)
+        throws -> Engine
+    {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config = try ConfigLoader(builtins: Builtins.declarations).load(
+            yaml: yaml(), file: "conformance.yaml", baseDirectory: directory)
+        return Engine(config: config, store: try SQLiteStore(dataDirectory: config.dataDirectory))
+    }
+
+    /// Runs every check, in order, over one engine and one started driver; stops at the first failure.
+    public func run() async throws {
+        let engine = try makeEngine()
+        try await driver.start(engine: engine)
+        do {
+            try await addressedMessageIsAnsweredInTheSameRoom()
+            try await chatterIsIgnored()
+            try await directMessagesNeedNoPrefix()
+            try await mentionsAddressParley()
+            try await identitiesMapToUsersAndStrangersAreRefusedWithTheReason()
+            try await longRepliesStayWithinThePlatformsLimit()
+            try await richRepliesHaveAReadableFallback()
+            try await approvalsOfferButtonsOrCommands()
+            try await threadsAreKept()
+            try await platformRetriesRunOnce()
+            try await reconnectsAfterTheConnectionDrops()
+        } catch {
+            await driver.stop()
+            throw error
+        }
+        await driver.stop()
+    }
+
+    // MARK: the checks
+
+    func addressedMessageIsAnsweredInTheSameRoom() async throws {
+        let mark = await driver.seen(by: .alice).count
+        try await driver.say("!deploy api to staging", as: .alice)
+        let reply = try await next(for: .alice, after: mark) { $0.text.contains("deployed api to staging") }
+        try expect(reply.room == roomName(.room), "the reply went to \(reply.room), not the room: \(reply)")
+    }
+
+    func chatterIsIgnored() async throws {
+        guard driver.hasRooms else { return }
+        try await driver.say("deploying by hand today, no bot needed", as: .alice)
+        let mark = await driver.seen(by: .alice).count
+        try await driver.say("!ping", as: .alice)
+        let first = try await next(for: .alice, after: mark) { _ in true }
+        try expect(first.text.lowercased().contains("pong"), "chatter got an answer before ping did: \(first)")
+    }
+
+    func directMessagesNeedNoPrefix() async throws {
+        let mark = await driver.seen(by: .alice).count
+        try await driver.say("deploy web to staging", as: .alice, in: .direct)
+        let reply = try await next(for: .alice, after: mark) { $0.text.contains("deployed web to staging") }
+        try expect(reply.room == roomName(.direct), "a direct message was answered in \(reply.room)")
+    }
+
+    func mentionsAddressParley() async throws {
+        let mark = await driver.seen(by: .alice).count
+        try await driver.say(driver.mention("deploy db to staging"), as: .alice)
+        _ = try await next(for: .alice, after: mark) { $0.text.contains("deployed db to staging") }
+    }
+
+    func identitiesMapToUsersAndStrangersAreRefusedWithTheReason() async throws {
+        var mark = await driver.seen(by: .alice).count
+        try await driver.say("!whoami", as: .alice)
+        let who = try await next(for: .alice, after: mark) { $0.text.contains("alice") }
+        try expect(who.text.contains("ops"), "whoami does not show alice's role: \(who)")
+        mark = await driver.seen(by: .mallory).count
+        try await driver.say("!deploy api to staging", as: .mallory)
+        let refusal = try await next(for: .mallory, after: mark) { $0.text.contains("denied") }
+        try expect(
+            refusal.text.contains("needs role ops") && refusal.text.contains("guest"),
+            "the refusal does not say why: \(refusal)")
+    }
+
+    func longRepliesStayWithinThePlatformsLimit() async throws {
+        let mark = await driver.seen(by: .alice).count
+        try await driver.say("!long", as: .alice)
+        let last = try await next(for: .alice, after: mark) { $0.text.contains("line 120") || $0.text.contains("run ") }
+        let parts = await driver.seen(by: .alice).dropFirst(mark)
+        for part in parts {
+            try expect(
+                part.size <= driver.messageLimit,
+                "a message of \(part.size) bytes is over the \(driver.messageLimit) limit")
+            try expect(!part.text.contains("\u{FFFD}"), "a message was cut inside a character: \(part)")
+        }
+        let all = parts.map(\.text).joined(separator: "\n")
+        try expect(
+            all.contains("line 1:") && (all.contains("line 120") || last.text.contains("run ")),
+            "a long reply neither arrived whole nor pointed to `run N`")
+    }
+
+    func richRepliesHaveAReadableFallback() async throws {
+        var mark = await driver.seen(by: .alice).count
+        try await driver.say("!help", as: .alice)
+        let table = try await next(for: .alice, after: mark) { $0.text.contains("deploy") }
+        try expect(table.text.contains("Deploy an application"), "help's table lost a cell: \(table)")
+        mark = await driver.seen(by: .alice).count
+        try await driver.say("!whoami", as: .alice)
+        let fields = try await next(for: .alice, after: mark) { $0.text.contains("alice") }
+        try expect(fields.text.contains("ops"), "whoami's fields lost a value: \(fields)")
+    }
+
+    func approvalsOfferButtonsOrCommands() async throws {
+        let mark = await driver.seen(by: .alice).count
+        try await driver.say("!deploy api to prod", as: .alice)
+        let request = try await next(for: .alice, after: mark) { $0.text.lowercased().contains("approv") }
+        if driver.hasButtons {
+            try expect(request.hasButtons, "the approval request has no buttons: \(request)")
+        } else {
+            try expect(
+                request.text.contains("approve "), "the approval request does not say how to approve: \(request)")
+        }
+    }
+
+    func threadsAreKept() async throws {
+        guard driver.hasThreads else { return }
+        try await driver.say("starting an incident thread", as: .alice)
+        guard let thread = await driver.lastThread(of: .alice) else {
+            throw ConformanceFailure(description: "the driver has threads but gave no thread id")
+        }
+        let mark = await driver.seen(by: .alice).count
+        try await driver.say("!deploy api to staging", as: .alice, in: .room, thread: thread)
+        let reply = try await next(for: .alice, after: mark) { $0.text.contains("deployed api to staging") }
+        try expect(reply.thread == thread, "a reply in thread \(thread) went to \(reply.thread ?? "the room")")
+    }
+
+    func platformRetriesRunOnce() async throws {
+        var mark = await driver.seen(by: .alice).count
+        try await driver.say("!counter", as: .alice)
+        let first = try await next(for: .alice, after: mark) {
+            Int($0.text.trimmingCharacters(in: .whitespaces)) != nil
+        }
+        guard try await driver.redeliverLast(of: .alice) else { return }
+        try await Task.sleep(for: .milliseconds(800))
+        mark = await driver.seen(by: .alice).count
+        try await driver.say("!counter", as: .alice)
+        let second = try await next(for: .alice, after: mark) {
+            Int($0.text.trimmingCharacters(in: .whitespaces)) != nil
+        }
+        let before = Int(first.text.trimmingCharacters(in: .whitespaces)) ?? 0
+        let after = Int(second.text.trimmingCharacters(in: .whitespaces)) ?? 0
+        try expect(after == before + 1, "a redelivered event ran again: counter went \(before) → \(after)")
+    }
+
+    func reconnectsAfterTheConnectionDrops() async throws {
+        guard try await driver.dropConnection() else { return }
+        let mark = await driver.seen(by: .alice).count
+        let deadline = ContinuousClock.now + .seconds(60)
+        // Messages said while Parley is away may be lost on platforms without history (IRC);
+        // once it is back, a command is answered.
+        while ContinuousClock.now < deadline {
+            try await driver.say("!ping", as: .alice)
+            if (try? await next(for: .alice, after: mark, within: .seconds(3)) { $0.text.lowercased().contains("pong") })
+                != nil
+            {
+                return
+            }
+        }
+        throw ConformanceFailure(description: "no answer within a minute of the connection dropping")
+    }
+
+    // MARK: helpers
+
+    func roomName(_ venue: Venue) -> String { venue == .room && driver.hasRooms ? "room" : "direct" }
+
+    /// The first message after `mark` that `matches`, waiting up to the timeout.
+    public func next(
+        for person: Person, after mark: Int, within: Duration? = nil,
+        matching matches: (ObservedMessage) -> Bool
+    ) async throws -> ObservedMessage {
+        let deadline = ContinuousClock.now + (within ?? timeout)
+        while ContinuousClock.now < deadline {
+            if let found = await driver.seen(by: person).dropFirst(mark).first(where: matches) { return found }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let seen = await driver.seen(by: person).dropFirst(mark).map(\.description).joined(separator: "\n")
+        throw ConformanceFailure(
+            description:
+                "\(driver.platform): \(person) saw no expected message; saw:\n\(seen.isEmpty ? "nothing" : seen)")
+    }
+
+    func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+        if !condition { throw ConformanceFailure(description: "\(driver.platform): \(message())") }
+    }
+}
