@@ -40,6 +40,14 @@ struct ServeCommand: AsyncParsableCommand {
         Task { await engine.resumeRunbooks() }
         var adapters: [any ChatAdapter] = []
         if let irc = config.irc { adapters.append(IRCAdapter(settings: irc, logger: logger)) }
+        if let slack = config.slack {
+            do {
+                adapters.append(try SlackAdapter(settings: slack, logger: logger))
+            } catch {
+                printError("parley: the Slack adapter cannot start: \(error)")
+                throw ExitCode(ExitStatus.config)
+            }
+        }
         let server = ParleyHTTPServer(engine: engine, store: store, adapters: adapters, logger: logger)
         let shown = config.server
         let dataDirectory = config.dataDirectory
