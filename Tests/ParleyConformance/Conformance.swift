@@ -51,6 +51,8 @@ public protocol ConformanceDriver: Sendable {
     var adapterYAML: String { get }
     /// The identity (`platform:id`) alice speaks with.
     var aliceIdentity: String { get }
+    /// More `users:` entries (YAML, indented by two spaces), for platforms where only users can speak.
+    var extraUsersYAML: String { get }
     /// The most bytes one message may take on this platform.
     var messageLimit: Int { get }
     /// Whether the platform shows buttons (approvals then come with Approve/Deny).
@@ -83,6 +85,7 @@ public protocol ConformanceDriver: Sendable {
 
 extension ConformanceDriver {
     public var hasRooms: Bool { true }
+    public var extraUsersYAML: String { "" }
 
     public func prepare() async throws {}
 
@@ -119,6 +122,7 @@ public struct ConformanceSuite: Sendable {
             users:
               alice: { roles: [ops], identities: ["\(driver.aliceIdentity)"] }
               bob: { roles: [lead], identities: ["local:bob-approver"] }
+            \(driver.extraUsersYAML)
             roles:
               ops: { allow: ["*"] }
               lead: { allow: [help, approve, deny] }
@@ -215,9 +219,7 @@ public struct ConformanceSuite: Sendable {
         mark = await driver.seen(by: .mallory).count
         try await driver.say("!deploy api to staging", as: .mallory)
         let refusal = try await next(for: .mallory, after: mark) { $0.text.contains("denied") }
-        try expect(
-            refusal.text.contains("needs role ops") && refusal.text.contains("guest"),
-            "the refusal does not say why: \(refusal)")
+        try expect(refusal.text.contains("needs role ops"), "the refusal does not say why: \(refusal)")
     }
 
     func longRepliesStayWithinThePlatformsLimit() async throws {
