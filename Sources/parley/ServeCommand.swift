@@ -48,6 +48,14 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitCode(ExitStatus.config)
             }
         }
+        if let mattermost = config.mattermost {
+            do {
+                adapters.append(try MattermostAdapter(settings: mattermost, logger: logger))
+            } catch {
+                printError("parley: the Mattermost adapter cannot start: \(error)")
+                throw ExitCode(ExitStatus.config)
+            }
+        }
         let server = ParleyHTTPServer(engine: engine, store: store, adapters: adapters, logger: logger)
         let shown = config.server
         let dataDirectory = config.dataDirectory
