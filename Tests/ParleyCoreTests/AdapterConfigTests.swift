@@ -5,7 +5,8 @@ import Testing
 
 @Suite struct AdapterConfigTests {
     let loader = ConfigLoader(
-        builtins: [], environment: ["SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "f00d", "MM_TOKEN": "t0k"])
+        builtins: [],
+        environment: ["SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "f00d", "MM_TOKEN": "t0k"])
 
     func issues(_ yaml: String) -> [String] {
         do {
@@ -88,7 +89,8 @@ import Testing
             "parley.yaml:13:3: unknown key 'teams' in adapters",
         ]
         for line in expected {
-            #expect(problems.contains { $0.hasPrefix(line) }, "missing: \(line)\nin:\n\(problems.joined(separator: "\n"))")
+            #expect(
+                problems.contains { $0.hasPrefix(line) }, "missing: \(line)\nin:\n\(problems.joined(separator: "\n"))")
         }
     }
 

@@ -13,6 +13,8 @@ public struct SlackAdapter: HTTPReceivingAdapter {
     let settings: SlackSettings
     let verifier: SlackSignature?
     let web: SlackWebClient
+    /// The client with the app-level token, for Socket Mode.
+    let appWeb: SlackWebClient?
     let logger: Logger
     let state = ConnectionState()
     let profile = SlackProfile()
@@ -31,6 +33,11 @@ public struct SlackAdapter: HTTPReceivingAdapter {
             SlackSignature(secret: try $0.resolve(environment: environment).get())
         }
         web = SlackWebClient(baseURL: settings.apiURL, token: token, http: http, logger: logger)
+        appWeb = try settings.appToken.map {
+            SlackWebClient(
+                baseURL: settings.apiURL, token: try $0.resolve(environment: environment).get(), http: http,
+                logger: logger)
+        }
     }
 
     public var isConnected: Bool { state.isConnected }
@@ -45,8 +52,13 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         ]
     }
 
-    /// Learns Parley's own user id (`auth.test`) and keeps checking the token; events arrive over HTTP.
+    /// Over HTTP: learns Parley's own user id (`auth.test`) and keeps checking the token while events
+    /// arrive as requests. In Socket Mode: holds the websocket events arrive on.
     public func run(engine: Engine) async throws {
+        if settings.socketMode, let appWeb {
+            await runSocketMode(engine: engine, appWeb: appWeb)
+            return
+        }
         var backoff = Duration.seconds(1)
         while !Task.isCancelled {
             do {
@@ -138,13 +150,20 @@ public struct SlackAdapter: HTTPReceivingAdapter {
 
     func command(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
         if let refusal = refusal(request) { return refusal }
-        let form = FormBody.decode(request.text)
+        switch slashCommand(FormBody.decode(request.text), engine: engine) {
+        case .success(let answer): return .json(answer)
+        case .failure(let reason): return .text(400, reason.message)
+        }
+    }
+
+    /// Starts a slash command (from a form over HTTP, or a Socket Mode payload); returns the immediate answer.
+    func slashCommand(_ form: [String: String], engine: Engine) -> Result<JSON, SlackRequestError> {
         guard let name = form["command"], let user = form["user_id"], let channel = form["channel_id"] else {
-            return .text(400, "a slash command needs command, user_id and channel_id")
+            return .failure(SlackRequestError(message: "a slash command needs command, user_id and channel_id"))
         }
         guard name == settings.slashCommand else {
             let text = "Parley answers \(settings.slashCommand) only."
-            return .json(["response_type": "ephemeral", "text": .string(text)] as JSON)
+            return .success(["response_type": "ephemeral", "text": .string(text)])
         }
         var text = form["text"]?.trimmingCharacters(in: .whitespaces) ?? ""
         if text.isEmpty { text = "help" }
@@ -171,7 +190,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
             }
         }
         let acknowledgement = "`\(SlackRenderer.escape("\(name) \(text)"))` …"
-        return .json(["response_type": "in_channel", "text": .string(acknowledgement)] as JSON)
+        return .success(["response_type": "in_channel", "text": .string(acknowledgement)])
     }
 
     func interaction(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
@@ -179,10 +198,19 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         guard let raw = FormBody.decode(request.text)["payload"], let payload = JSON(parsing: Array(raw.utf8)) else {
             return .text(400, "the body needs a JSON payload field")
         }
-        guard payload["type"].string == "block_actions" else { return .ok }
+        if case .failure(let reason) = interaction(payload, engine: engine) { return .text(400, reason.message) }
+        return .ok
+    }
+
+    /// Runs the command behind a pressed button, as the person who pressed it.
+    func interaction(_ payload: JSON, engine: Engine) -> Result<Void, SlackRequestError> {
+        guard payload["type"].string == "block_actions" else { return .success(()) }
         guard let user = payload["user"]["id"].string, let channel = payload["channel"]["id"].string,
             let action = payload["actions"][0].object, let command = action["value"]?.string
-        else { return .text(400, "block_actions needs user.id, channel.id and an action with a value") }
+        else {
+            return .failure(
+                SlackRequestError(message: "block_actions needs user.id, channel.id and an action with a value"))
+        }
         let message = payload["message"]
         let thread = message["thread_ts"].string ?? message["ts"].string
         let actionID = action["action_ts"]?.string ?? payload["trigger_id"].string ?? UUID().uuidString
@@ -190,7 +218,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
             sender: Identity(platform: platform, id: user), senderName: payload["user"]["username"].string,
             room: channel, thread: thread, eventID: "action:\(actionID)", text: command, isDirect: true)
         Task { await answer(inbound, engine: engine, channel: channel, thread: thread) }
-        return .ok
+        return .success(())
     }
 
     // MARK: replies
@@ -223,6 +251,11 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         if let ts { arguments["ts"] = .string(ts) }
         return .object(arguments)
     }
+}
+
+/// Why a request from Slack could not be used.
+struct SlackRequestError: Error {
+    var message: String
 }
 
 /// What the adapter learns about the workspace: its own user id and people's names.

@@ -37,6 +37,9 @@ final class FakeSlack: Sendable {
     }
 
     let token: String
+    static let appToken = "xapp-1-A0PNCHHK2-1234567890-abcdef"
+    /// Where `apps.connections.open` sends Socket Mode clients.
+    let socketURL = Mutex<String?>(nil)
     let botUserID = "UPARLEYBOT"
     let state = Mutex(State())
     let users: [String: String]
@@ -92,12 +95,24 @@ final class FakeSlack: Sendable {
         }
         if limited { return (429, ["ok": false, "error": "ratelimited"], ["Retry-After": "1"]) }
         guard let authorization = request.headers[.authorization] else { return fail("not_authed") }
+        if method == "apps.connections.open" {
+            // Only an app-level token opens connections; a bot token is the wrong kind.
+            guard authorization == "Bearer \(Self.appToken)" else {
+                return fail(authorization.hasPrefix("Bearer xoxb-") ? "not_allowed_token_type" : "invalid_auth")
+            }
+            guard let url = socketURL.withLock({ $0 }) else { return fail("internal_error") }
+            let ticket = state.withLock { state -> Int in
+                state.next += 1
+                return state.next
+            }
+            return (200, ["ok": true, "url": .string("\(url)?ticket=\(ticket)")], [:])
+        }
         guard authorization == "Bearer \(token)" else { return fail("invalid_auth") }
         let contentType = request.headers[.contentType] ?? ""
         let arguments: JSON
         if contentType.hasPrefix("application/json") {
             // Slack's read methods take form arguments only; JSON bodies reach them empty.
-            guard ["chat.postMessage", "chat.update", "auth.test"].contains(method) else {
+            guard ["chat.postMessage", "chat.update", "auth.test", "apps.connections.open"].contains(method) else {
                 return fail("invalid_arguments")
             }
             guard contentType == "application/json" || contentType == "application/json; charset=utf-8" else {
