@@ -7,6 +7,7 @@ import ParleyCore
 import ParleyEngine
 import ParleyStore
 import ServiceLifecycle
+import UnixSignals
 
 /// `parley serve`: the web console, the dashboard, the JSON API, health and metrics, in one process.
 public struct ParleyHTTPServer: Sendable {
@@ -67,11 +68,14 @@ public struct ParleyHTTPServer: Sendable {
     /// Runs until SIGTERM or SIGINT. On a stop, running commands get `shutdown_grace` to finish and are
     /// then stopped and recorded as interrupted, and the audit chain's head is signed.
     public func run(
+        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let app = application(onRunning: onRunning)
         let adapterServices = adapters.map {
-            ServiceGroupConfiguration.ServiceConfiguration(service: AdapterService(adapter: $0, engine: engine))
+            ServiceGroupConfiguration.ServiceConfiguration(
+                service: AdapterService(adapter: $0, engine: engine, logger: logger),
+                successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)
         }
         let drain = DrainService(engine: engine, grace: .seconds(settings.shutdownGraceSeconds), logger: logger)
         let sweeper = ApprovalSweeper(engine: engine, logger: logger)
@@ -79,7 +83,7 @@ public struct ParleyHTTPServer: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: app), .init(service: sweeper)] + adapterServices + [.init(service: drain)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
         try await group.run()
         await engine.shutdown()
     }
@@ -98,13 +102,33 @@ struct DrainService: Service {
     }
 }
 
-/// Runs a chat adapter until a stop; a failing adapter retries on its own and never stops the rest.
+/// Runs a chat adapter until a stop. An adapter that fails or ends is started again with backoff;
+/// it never stops the other adapters, the server or the engine.
 struct AdapterService: Service {
     let adapter: any ChatAdapter
     let engine: Engine
+    let logger: Logger
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown { try await adapter.run(engine: engine) }
+        try? await cancelWhenGracefulShutdown {
+            var backoff = Duration.seconds(1)
+            while !Task.isCancelled {
+                let started = ContinuousClock.now
+                do {
+                    try await adapter.run(engine: engine)
+                    guard !Task.isCancelled else { return }
+                    logger.warning("the \(adapter.platform) adapter stopped; starting it again in \(backoff)")
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.error("the \(adapter.platform) adapter failed: \(error); starting it again in \(backoff)")
+                }
+                // An adapter that ran for a while before it ended starts again quickly.
+                if ContinuousClock.now - started > .seconds(60) { backoff = .seconds(1) }
+                try await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(60))
+            }
+        }
     }
 }
 
