@@ -144,6 +144,9 @@ public struct RegexPattern: @unchecked Sendable, Equatable, CustomStringConverti
 
     public init(stringLiteral value: String) { self.init(value) }
 
+    /// Whether the pattern compiled.
+    public var isValid: Bool { expression != nil }
+
     func matches(_ text: String) -> Bool {
         expression?.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
