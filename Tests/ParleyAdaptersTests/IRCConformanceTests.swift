@@ -59,15 +59,34 @@ final class IRCConformanceDriver: ConformanceDriver {
         try await client.send(IRCMessage("PRIVMSG", [venue == .room ? channel : botNick, text]))
     }
 
+    /// Lines of one reply arrive back to back, or 400 ms apart once Parley's flood control holds
+    /// them back; lines this close together count as one message.
+    static let replyGap = Duration.seconds(1)
+
+    /// What Parley said, one message per reply: IRC has no multi-line messages, so a reply's lines
+    /// (arriving within `replyGap` of each other, to the same place) are put back together, and a
+    /// reply still arriving is not reported yet — so a suite's mark never falls inside a reply.
     func seen(by person: Person) async -> [ObservedMessage] {
         guard let client = people.withLock({ $0[person] }) else { return [] }
-        return client.lines.compactMap { line in
+        var messages: [ObservedMessage] = []
+        var last: ContinuousClock.Instant?
+        for (line, at) in client.connection.log.timedLines {
             guard let message = IRCMessage(line: line), message.command == "PRIVMSG", message.nick == botNick,
                 message.params.count == 2
-            else { return nil }
+            else { continue }
             let room = message.params[0].caseInsensitiveCompare(channel) == .orderedSame ? "room" : "direct"
-            return ObservedMessage(room: room, text: message.params[1], size: line.utf8.count + 2)
+            let size = line.utf8.count + 2
+            if let previous = last, at - previous < Self.replyGap, var reply = messages.last, reply.room == room {
+                reply.text += "\n" + message.params[1]
+                reply.size = max(reply.size, size)
+                messages[messages.count - 1] = reply
+            } else {
+                messages.append(ObservedMessage(room: room, text: message.params[1], size: size))
+            }
+            last = at
         }
+        if let last, ContinuousClock.now - last < Self.replyGap { messages.removeLast() }
+        return messages
     }
 
     func lastThread(of person: Person) async -> String? { nil }

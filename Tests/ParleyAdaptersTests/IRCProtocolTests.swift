@@ -44,9 +44,17 @@ import Testing
         #expect(IRCLines.split("a\n\nb") == ["a", " ", "b"])
     }
 
-    @Test func fieldsShareALineOnIRC() {
+    @Test func fieldsShareALineAndLongOutputPointsToTheRun() {
         let reply = Reply([.text("You are:"), .fields([ReplyField("user", "alice"), ReplyField("roles", "ops")])])
-        #expect(IRCLines.text(of: reply) == "You are:\nuser: alice · roles: ops")
+        #expect(IRCLines.lines(of: reply) == ["You are:", "user: alice · roles: ops"])
+        let output = (1...40).map { "line \($0)" }.joined(separator: "\n")
+        let long = IRCLines.lines(of: Reply([.code(output), .text("run #7 succeeded")]), runID: 7)
+        #expect(long.count == 16)
+        #expect(long[13] == "line 14")
+        #expect(long[14] == "… 26 more lines; `run 7` shows all")
+        #expect(long[15] == "run #7 succeeded")
+        let table = Reply([.table(header: ["a"], rows: (1...30).map { ["\($0)"] })])
+        #expect(IRCLines.lines(of: table).count == 31)
     }
 
     @Test func saslPlainIsSentInChunksOf400WithAPlusAfterAnExactMultiple() {

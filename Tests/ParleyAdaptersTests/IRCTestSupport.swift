@@ -13,12 +13,22 @@ import Testing
 
 /// Lines received on a connection, in order, and how many a script has taken.
 final class LineLog: Sendable {
-    private let state = Mutex<(lines: [String], taken: Int, closed: Bool)>(([], 0, false))
+    private let state = Mutex<(lines: [String], times: [ContinuousClock.Instant], taken: Int, closed: Bool)>(
+        ([], [], 0, false))
 
     var lines: [String] { state.withLock { $0.lines } }
+    /// Every line with the moment it arrived.
+    var timedLines: [(line: String, at: ContinuousClock.Instant)] {
+        state.withLock { state in state.lines.indices.map { (state.lines[$0], state.times[$0]) } }
+    }
     var isClosed: Bool { state.withLock { $0.closed } }
 
-    func append(_ line: String) { state.withLock { $0.lines.append(line) } }
+    func append(_ line: String) {
+        state.withLock {
+            $0.lines.append(line)
+            $0.times.append(.now)
+        }
+    }
     func markClosed() { state.withLock { $0.closed = true } }
 
     /// The first line not taken yet, taking it.

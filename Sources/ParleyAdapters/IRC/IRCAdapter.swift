@@ -20,8 +20,8 @@ public struct IRCAdapter: ChatAdapter {
 
     /// True between the server's welcome and the connection's end.
     public var isConnected: Bool { state.isConnected }
-    /// The most lines one reply may take in a channel; the rest points to `run ID`.
-    static let maxReplyLines = 15
+    /// The most lines of a program's output one reply shows; the rest points to `run ID`.
+    static let maxOutputLines = 15
     /// Without a server timestamp on the welcome, messages stamped this much before it are history a
     /// server or bouncer plays back, not commands to run now.
     static let historyMargin: TimeInterval = 300
@@ -70,7 +70,7 @@ public struct IRCAdapter: ChatAdapter {
         if Self.isChannel(room) && !current.channels.contains(room.lowercased()) {
             throw AdapterError.refused(platform: platform, reason: "Parley is not in \(room)")
         }
-        await deliver(IRCLines.text(of: reply), to: room, runID: nil)
+        await deliver(reply, to: room, runID: nil)
     }
 
     /// Closes the current connection as a server restart would; false when there is none. For tests.
@@ -183,22 +183,17 @@ public struct IRCAdapter: ChatAdapter {
 
     private func answer(_ inbound: Inbound, to room: String, engine: Engine) async {
         guard let response = await engine.handle(inbound) else { return }
-        await deliver(IRCLines.text(of: response.reply), to: room, runID: response.runID)
+        await deliver(response.reply, to: room, runID: response.runID)
     }
 
-    /// Sends text as PRIVMSG lines that fit once the server has put Parley's prefix in front.
-    private func deliver(_ text: String, to target: String, runID: Int64?) async {
+    /// Sends a reply as PRIVMSG lines that fit once the server has put Parley's prefix in front.
+    private func deliver(_ reply: Reply, to target: String, runID: Int64?) async {
         guard let current = link.current else {
             logger.warning("IRC reply to \(target) dropped: not connected")
             return
         }
-        var lines = IRCLines.split(text, limit: IRCLines.budget(source: current.source ?? current.nick, target: target))
-        if lines.count > Self.maxReplyLines {
-            let cut = lines.count - Self.maxReplyLines + 1
-            lines = Array(lines.prefix(Self.maxReplyLines - 1))
-            let more = "… \(cut) more line\(cut == 1 ? "" : "s")"
-            lines.append(runID.map { "\(more); `run \($0)` shows all" } ?? more)
-        }
+        let limit = IRCLines.budget(source: current.source ?? current.nick, target: target)
+        let lines = IRCLines.lines(of: reply, limit: limit, runID: runID, maxOutputLines: Self.maxOutputLines)
         for line in lines { await current.writer.send(IRCMessage("PRIVMSG", [target, line])) }
     }
 

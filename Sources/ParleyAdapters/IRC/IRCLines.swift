@@ -48,13 +48,29 @@ public enum IRCLines {
         return max(lineLimit - overhead, 32)
     }
 
-    /// A reply as IRC text: label and value pairs share one line when they fit, since every line is
-    /// a message of its own on IRC; everything else is the reply's plain text.
-    public static func text(of reply: Reply, limit: Int = 400) -> String {
-        reply.blocks.map { block in
-            guard case .fields(let fields) = block else { return block.plainText }
-            let line = fields.map { "\($0.label): \($0.value)" }.joined(separator: " · ")
-            return line.utf8.count <= limit ? line : block.plainText
-        }.joined(separator: "\n")
+    /// A reply as IRC lines of at most `limit` bytes. Label and value pairs share one line when they
+    /// fit, since every line is a message of its own on IRC; a program's output longer than
+    /// `maxOutputLines` shows its start and points to `run ID` (tables and text, which a person asked
+    /// for by name, are shown whole).
+    public static func lines(of reply: Reply, limit: Int = 400, runID: Int64? = nil, maxOutputLines: Int = 15)
+        -> [String]
+    {
+        var lines: [String] = []
+        for block in reply.blocks {
+            var text = block.plainText
+            if case .fields(let fields) = block {
+                let line = fields.map { "\($0.label): \($0.value)" }.joined(separator: " · ")
+                if line.utf8.count <= limit && !line.contains("\n") { text = line }
+            }
+            var part = split(text, limit: limit)
+            if case .code = block, part.count > maxOutputLines {
+                let cut = part.count - maxOutputLines + 1
+                part = Array(part.prefix(maxOutputLines - 1))
+                let more = "… \(cut) more line\(cut == 1 ? "" : "s")"
+                part.append(runID.map { "\(more); `run \($0)` shows all" } ?? more)
+            }
+            lines += part
+        }
+        return lines
     }
 }
