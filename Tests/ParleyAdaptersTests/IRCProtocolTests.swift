@@ -98,7 +98,12 @@ import Testing
                 "CAP REQ server-time"
             ])
         #expect(try plain.receive(IRCMessage("CAP", ["*", "NAK", "server-time"])).send.map(\.line) == ["CAP END"])
-        #expect(try plain.receive(IRCMessage("001", ["parley", "Welcome"])).registered)
+        #expect(try plain.receive(IRCMessage("433", ["*", "parley", "in use"])).send.map(\.line) == ["NICK parley_"])
+        #expect(throws: IRCRegistrationError.nickRefused(nick: "parley_", reason: "Erroneous nickname")) {
+            try plain.receive(IRCMessage("432", ["*", "parley_", "Erroneous nickname"]))
+        }
+        #expect(try plain.receive(IRCMessage("001", ["parley_", "Welcome"])).registered)
+        #expect(plain.nick == "parley_")
     }
 
     @Test func serverTimeIsReadWithAndWithoutFractions() {

@@ -6,6 +6,8 @@ public enum IRCRegistrationError: Error, Sendable, Equatable, CustomStringConver
     case saslUnavailable(String)
     /// The server refused the SASL login, with its numeric reply and text.
     case saslRefused(code: String, reason: String)
+    /// The server refuses the nick itself (too long, bad characters), with its text.
+    case nickRefused(nick: String, reason: String)
 
     public var description: String {
         switch self {
@@ -13,6 +15,8 @@ public enum IRCRegistrationError: Error, Sendable, Equatable, CustomStringConver
             return "SASL is configured but \(why); Parley does not register without the configured account"
         case .saslRefused(let code, let reason):
             return "the server refused the SASL login (\(code) \(reason)); check the sasl account and password"
+        case .nickRefused(let nick, let reason):
+            return "the server refuses the nick '\(nick)' (\(reason)); configure another nick"
         }
     }
 }
@@ -81,6 +85,8 @@ struct IRCRegistration {
             if sasl != nil { throw IRCRegistrationError.saslUnavailable("the server does not support CAP") }
             phase = .ended
             return Step()
+        case "432":
+            throw IRCRegistrationError.nickRefused(nick: nick, reason: message.params.last ?? "erroneous nickname")
         case "433":
             nick += "_"
             return Step(send: [IRCMessage("NICK", [nick])])
