@@ -1,81 +1,9 @@
 import Foundation
-import NIOCore
-import NIOExtras
-import NIOPosix
 import ParleyAdapters
 import ParleyCore
 import ParleyEngine
 import ParleyStore
-import Synchronization
 import Testing
-
-/// A person on IRC: connects, registers, joins, says things and collects what arrives.
-final class Inbox: Sendable {
-    let messages = Mutex<[IRCMessage]>([])
-}
-
-final class IRCPerson: Sendable {
-    let inbox: Inbox
-    let commands: AsyncStream<IRCMessage>.Continuation
-    let task: Task<Void, Never>
-
-    var received: [IRCMessage] { inbox.messages.withLock { $0 } }
-
-    init(nick: String, port: Int) async throws {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        let inbox = Inbox()
-        let (stream, continuation) = AsyncStream.makeStream(of: IRCMessage.self)
-        self.inbox = inbox
-        commands = continuation
-        task = Task {
-            try? await channel.executeThenClose { inbound, outbound in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await message in stream {
-                            try await outbound.write(ByteBuffer(string: message.line + "\r\n"))
-                        }
-                    }
-                    group.addTask {
-                        for try await buffer in inbound {
-                            guard let message = IRCMessage(line: String(buffer: buffer)) else { continue }
-                            if message.command == "PING" { continuation.yield(IRCMessage("PONG", message.params)) }
-                            inbox.messages.withLock { $0.append(message) }
-                        }
-                    }
-                    try await group.next()
-                    group.cancelAll()
-                }
-            }
-        }
-        try await send(IRCMessage("NICK", [nick]))
-        try await send(IRCMessage("USER", [nick, "0", "*", nick]))
-    }
-
-    func send(_ message: IRCMessage) async throws {
-        commands.yield(message)
-    }
-
-    /// Waits for a message matching `test`, up to `seconds`.
-    func wait(seconds: Double = 10, for test: (IRCMessage) -> Bool) async throws -> IRCMessage? {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if let found = received.first(where: test) { return found }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return nil
-    }
-
-    func close() {
-        commands.finish()
-        task.cancel()
-    }
-}
 
 @Suite(.serialized) struct IRCAdapterTests {
     /// The port of the ngircd `scripts/test` started, or nil (a failure when CI is set).
@@ -163,14 +91,48 @@ final class IRCPerson: Sendable {
             "the bot answered chatter")
     }
 
-    @Test func messagesParseAndNeverSmuggleASecondLine() throws {
-        let message = try #require(
-            IRCMessage(line: "@time=2026-11-26T10:00:00Z :alice!a@host PRIVMSG #ops :!deploy api to prod"))
-        #expect(message.tags["time"] == "2026-11-26T10:00:00Z")
-        #expect(message.nick == "alice")
-        #expect(message.params == ["#ops", "!deploy api to prod"])
-        #expect(IRCMessage("PRIVMSG", ["#ops", "line\r\nQUIT :bye"]).line == "PRIVMSG #ops :line  QUIT :bye")
-        #expect(IRCLines.split(String(repeating: "é", count: 300), limit: 400).map(\.utf8.count) == [400, 200])
-        #expect(IRCLines.split("a\n\nb") == ["a", " ", "b"])
+    @Test(.timeLimit(.minutes(1)))
+    func longRepliesAreSplitUnderTheLineLimitWithTheServersPrefixOnCharacterBoundaries() async throws {
+        guard let port = requireServer() else { return }
+        let channel = "#sp\(Int.random(in: 1000...9999))"
+        let nick = "psplit\(Int.random(in: 100...999))"
+        let aliceNick = "a\(Int.random(in: 100...999))"
+        let engine = try IRCNegotiationTests.engine(alice: aliceNick)
+        let bot = IRCAdapter(settings: IRCSettings(host: "127.0.0.1", port: port, nick: nick, channels: [channel]))
+        let adapter = Task { try await bot.run(engine: engine) }
+        defer { adapter.cancel() }
+        let alice = try await IRCPerson(nick: aliceNick, port: port)
+        defer { alice.close() }
+        #expect(try await alice.join(channel, expecting: nick), "the bot never joined \(channel)")
+        try await alice.send(IRCMessage("WHOIS", [nick]))
+        let whois = try #require(await alice.wait { $0.command == "311" })
+        let botSource = "\(nick)!\(whois.params[2])@\(whois.params[3])"
+
+        // Three bytes more than fit in one line once the server puts the bot's prefix in front; alice's
+        // shorter prefix leaves room for her `!echo `.
+        let size = 512 - ":\(botSource) PRIVMSG \(channel) :\r\n".utf8.count + 3
+        let kanji = String(repeating: "日", count: 100)
+        let text = kanji + String(repeating: "é", count: (size - 300) / 2) + ((size - 300) % 2 == 1 ? "a" : "")
+        #expect(text.utf8.count == size)
+        let said = IRCMessage("PRIVMSG", [channel, "!echo " + text])
+        try await alice.send(said)
+        let parts = try await waitForReply(from: nick, in: alice, totalling: text)
+        #expect(parts.count == 2, "expected the reply in two lines, got \(parts)")
+        for line in parts {
+            #expect(line.utf8.count + 2 <= 512, "a relayed line of \(line.utf8.count + 2) bytes")
+            #expect(!line.contains("\u{FFFD}"))
+        }
+    }
+
+    /// The raw lines of `nick`'s PRIVMSGs that alice received, once their texts add up to `text`.
+    func waitForReply(from nick: String, in person: IRCPerson, totalling text: String) async throws -> [String] {
+        var parts: [String] = []
+        _ = try await eventually {
+            parts = person.lines.filter {
+                IRCMessage(line: $0).map { $0.nick == nick && $0.command == "PRIVMSG" } ?? false
+            }
+            return parts.compactMap { IRCMessage(line: $0)?.params.last }.joined() == text
+        }
+        return parts
     }
 }

@@ -1,5 +1,6 @@
 /// One IRC protocol line (RFC 1459/2812, with IRCv3 tags): `@tags :prefix COMMAND params :trailing`.
 public struct IRCMessage: Sendable, Equatable {
+    /// IRCv3 message tags (`time`, `msgid` …), values unescaped.
     public var tags: [String: String]
     public var prefix: String?
     public var command: String
@@ -20,8 +21,9 @@ public struct IRCMessage: Sendable, Equatable {
         if rest.hasPrefix("@") {
             guard let space = rest.firstIndex(of: " ") else { return nil }
             for tag in rest[rest.index(after: rest.startIndex)..<space].split(separator: ";") {
-                let pair = tag.split(separator: "=", maxSplits: 1)
-                tags[String(pair[0])] = pair.count > 1 ? String(pair[1]) : ""
+                let pair = tag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard !pair[0].isEmpty else { continue }
+                tags[String(pair[0])] = pair.count > 1 ? IRCTagValue.unescape(pair[1]) : ""
             }
             rest = rest[space...].drop { $0 == " " }
         }
@@ -51,10 +53,18 @@ public struct IRCMessage: Sendable, Equatable {
         prefix.map { String($0.prefix { $0 != "!" && $0 != "@" }) }
     }
 
-    /// The line to send (without CR LF). Line breaks in parameters are replaced: a parameter can
-    /// never smuggle a second command.
+    /// The line to send (without CR LF), with its tags and prefix when it has them. Line breaks in
+    /// parameters are replaced: a parameter can never smuggle a second command.
     public var line: String {
-        var parts = [command]
+        var parts: [String] = []
+        if !tags.isEmpty {
+            let rendered = tags.sorted { $0.key < $1.key }.map { tag in
+                tag.value.isEmpty ? tag.key : tag.key + "=" + IRCTagValue.escape(tag.value)
+            }
+            parts.append("@" + rendered.joined(separator: ";"))
+        }
+        if let prefix { parts.append(":" + prefix) }
+        parts.append(command)
         for (index, param) in params.enumerated() {
             let clean = param.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
                 .replacingOccurrences(of: "\u{0}", with: "")
@@ -65,31 +75,44 @@ public struct IRCMessage: Sendable, Equatable {
     }
 }
 
-/// Splits reply text into IRC-sized lines: at most `limit` bytes each, cut on UTF-8 boundaries.
-public enum IRCLines {
-    public static func split(_ text: String, limit: Int = 400) -> [String] {
-        var lines: [String] = []
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var line = Substring(raw)
-            if line.isEmpty {
-                lines.append(" ")
-                continue
-            }
-            while !line.isEmpty {
-                var count = 0
-                var end = line.startIndex
-                for character in line {
-                    let size = character.utf8.count
-                    if count + size > limit { break }
-                    count += size
-                    end = line.index(after: end)
+/// The escaping of IRCv3 tag values: `;` `\:`, space `\s`, `\` `\\`, CR `\r`, LF `\n`.
+enum IRCTagValue {
+    /// The value a tag carries; an unknown escape stands for its character, a lone trailing `\` for nothing.
+    static func unescape(_ raw: Substring) -> String {
+        var value = String.UnicodeScalarView()
+        var escaping = false
+        for scalar in raw.unicodeScalars {
+            if escaping {
+                switch scalar {
+                case ":": value.append(";")
+                case "s": value.append(" ")
+                case "r": value.append("\r")
+                case "n": value.append("\n")
+                default: value.append(scalar)
                 }
-                if end == line.startIndex { end = line.index(after: end) }
-                lines.append(String(line[..<end]))
-                line = line[end...]
+                escaping = false
+            } else if scalar == "\\" {
+                escaping = true
+            } else {
+                value.append(scalar)
             }
         }
-        while lines.last == " " { lines.removeLast() }
-        return lines
+        return String(value)
+    }
+
+    /// The value as it is written on the wire.
+    static func escape(_ value: String) -> String {
+        var raw = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case ";": raw += "\\:"
+            case " ": raw += "\\s"
+            case "\\": raw += "\\\\"
+            case "\r": raw += "\\r"
+            case "\n": raw += "\\n"
+            default: raw.unicodeScalars.append(scalar)
+            }
+        }
+        return raw
     }
 }

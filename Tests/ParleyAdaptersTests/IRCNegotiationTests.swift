@@ -1,0 +1,166 @@
+import Foundation
+import ParleyCore
+import ParleyEngine
+import ParleyStore
+import Testing
+
+@testable import ParleyAdapters
+
+/// CAP, SASL and registration against a scripted server that checks every byte Parley sends.
+@Suite struct IRCNegotiationTests {
+    static func engine(alice: String = "alice") throws -> Engine {
+        let directory = NSTemporaryDirectory() + "parley-irc-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config = try ConfigLoader(builtins: Builtins.declarations).load(
+            yaml: """
+                users:
+                  alice: { roles: [ops], identities: ["irc:\(alice)"] }
+                roles: { ops: { allow: ["*"] } }
+                """, file: "test.yaml", baseDirectory: directory)
+        return Engine(config: config, store: try SQLiteStore(dataDirectory: config.dataDirectory))
+    }
+
+    static func settings(port: Int, sasl: Bool) -> IRCSettings {
+        IRCSettings(
+            host: "127.0.0.1", port: port, nick: "parley", channels: ["#ops"],
+            sasl: sasl ? SASLCredentials(account: "alice", password: .value("secret")) : nil)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func capabilitiesAndSASLPlainAreNegotiatedBeforeRegistration() async throws {
+        let server = try await ScriptedIRCServer.start()
+        defer { server.stop() }
+        let recorder = LogRecorder()
+        let bot = IRCAdapter(
+            settings: Self.settings(port: server.port, sasl: true), environment: [:], logger: recorder.logger())
+        await #expect(throws: AdapterError.notConnected("irc")) {
+            try await bot.post(.text("too early"), room: "#ops", thread: nil)
+        }
+        let engine = try Self.engine()
+        let running = Task { try await bot.run(engine: engine) }
+        defer { running.cancel() }
+
+        let client = try #require(await server.connection(0))
+        #expect(try await client.next() == "CAP LS 302")
+        #expect(try await client.next() == "NICK parley")
+        #expect(try await client.next() == "USER parley 0 * :Parley ChatOps")
+        client.send(":irc.test CAP * LS * :multi-prefix sasl=PLAIN,EXTERNAL")
+        client.send(":irc.test CAP * LS :server-time message-tags account-notify")
+        #expect(try await client.next() == "CAP REQ :message-tags server-time sasl")
+        client.send(":irc.test CAP parley ACK :message-tags server-time sasl")
+        #expect(try await client.next() == "AUTHENTICATE PLAIN")
+        client.send("AUTHENTICATE +")
+        #expect(try await client.next() == "AUTHENTICATE AGFsaWNlAHNlY3JldA==")
+        client.send(":irc.test 900 parley parley!parley@host alice :You are now logged in as alice")
+        client.send(":irc.test 903 parley :SASL authentication successful")
+        #expect(try await client.next() == "CAP END")
+        #expect(!bot.isConnected)
+        client.send("@time=2026-11-27T10:00:00.000Z :irc.test 001 parley :Welcome to the test network")
+        #expect(try await client.next() == "JOIN #ops")
+        client.send("@time=2026-11-27T10:00:00.100Z :parley!~parley@10.0.0.1 JOIN #ops")
+        #expect(try await eventually { bot.isConnected })
+
+        // Said before Parley registered (by the server's clock): history played back, not a command.
+        client.send("@time=2026-11-27T09:00:00.000Z;msgid=m0 :alice!a@h PRIVMSG #ops :!echo from history")
+        // The same message twice (same msgid, escaped in the tag) runs once.
+        let said = "@time=2026-11-27T10:00:01.000Z;msgid=m\\:1\\s :alice!a@h PRIVMSG #ops :!echo hello world"
+        client.send(said)
+        client.send(said)
+        #expect(try await client.next() == "PRIVMSG #ops :hello world")
+        client.send("@time=2026-11-27T10:00:02.000Z;msgid=m2 :alice!a@h PRIVMSG #ops :!echo second")
+        #expect(try await client.next() == "PRIVMSG #ops second")
+
+        try await bot.post(.text("deploy finished"), room: "#ops", thread: nil)
+        #expect(try await client.next() == "PRIVMSG #ops :deploy finished")
+        try await bot.post(.text("for you"), room: "alice", thread: nil)
+        #expect(try await client.next() == "PRIVMSG alice :for you")
+        await #expect(throws: AdapterError.refused(platform: "irc", reason: "Parley is not in #elsewhere")) {
+            try await bot.post(.text("nope"), room: "#elsewhere", thread: nil)
+        }
+        #expect(recorder.messages.contains { $0.contains("logged in as alice") })
+        #expect(!recorder.messages.contains { $0.contains("secret") || $0.contains("AGFsaWNl") })
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func serversWithoutCAPStillRegister() async throws {
+        let server = try await ScriptedIRCServer.start()
+        defer { server.stop() }
+        let bot = IRCAdapter(settings: Self.settings(port: server.port, sasl: false), environment: [:])
+        let engine = try Self.engine()
+        let running = Task { try await bot.run(engine: engine) }
+        defer { running.cancel() }
+
+        // An old server answers CAP with 421; the nick is taken, so Parley takes the next one.
+        let first = try #require(await server.connection(0))
+        #expect(try await first.next() == "CAP LS 302")
+        #expect(try await first.next() == "NICK parley")
+        #expect(try await first.next() == "USER parley 0 * :Parley ChatOps")
+        first.send(":irc.test 421 parley CAP :Unknown command")
+        first.send(":irc.test 433 * parley :Nickname already in use")
+        #expect(try await first.next() == "NICK parley_")
+        first.send(":irc.test 001 parley_ :Welcome")
+        #expect(try await first.next() == "JOIN #ops")
+        #expect(try await eventually { bot.isConnected })
+        first.send(":alice!a@h PRIVMSG parley_ :echo direct")
+        #expect(try await first.next() == "PRIVMSG alice direct")
+
+        // The server goes away; Parley is back within a second or two, on a server that ignores CAP.
+        first.close()
+        #expect(try await eventually { !bot.isConnected })
+        let second = try #require(await server.connection(1, seconds: 5))
+        #expect(try await second.next() == "CAP LS 302")
+        #expect(try await second.next() == "NICK parley")
+        #expect(try await second.next() == "USER parley 0 * :Parley ChatOps")
+        second.send(":irc.test 001 parley :Welcome")
+        #expect(try await second.next() == "JOIN #ops")
+        #expect(try await eventually { bot.isConnected })
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func serversWithCAPButNothingUsefulEndNegotiationAtOnce() async throws {
+        let server = try await ScriptedIRCServer.start()
+        defer { server.stop() }
+        let bot = IRCAdapter(settings: Self.settings(port: server.port, sasl: false), environment: [:])
+        let engine = try Self.engine()
+        let running = Task { try await bot.run(engine: engine) }
+        defer { running.cancel() }
+        let client = try #require(await server.connection(0))
+        for _ in 0..<3 { _ = try await client.next() }
+        client.send(":irc.test CAP * LS :multi-prefix")
+        #expect(try await client.next() == "CAP END")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aRefusedSASLLoginIsLoggedWithoutThePasswordAndRetriedLater() async throws {
+        let server = try await ScriptedIRCServer.start()
+        defer { server.stop() }
+        let recorder = LogRecorder()
+        var bot = IRCAdapter(
+            settings: Self.settings(port: server.port, sasl: true), environment: [:], logger: recorder.logger())
+        bot.backoff.afterRefusal = .seconds(2)
+        let engine = try Self.engine()
+        let running = Task { [bot] in try await bot.run(engine: engine) }
+        defer { running.cancel() }
+
+        let client = try #require(await server.connection(0))
+        for _ in 0..<3 { _ = try await client.next() }
+        client.send(":irc.test CAP * LS :sasl")
+        #expect(try await client.next() == "CAP REQ sasl")
+        client.send(":irc.test CAP * ACK :sasl")
+        #expect(try await client.next() == "AUTHENTICATE PLAIN")
+        client.send("AUTHENTICATE +")
+        #expect(try await client.next() == "AUTHENTICATE AGFsaWNlAHNlY3JldA==")
+        let refused = ContinuousClock.now
+        client.send(":irc.test 904 parley :SASL authentication failed")
+        #expect(try await client.next() == "QUIT :registration failed")
+        #expect(try await client.waitUntilClosed())
+        #expect(!bot.isConnected)
+
+        let again = try #require(await server.connection(1, seconds: 10))
+        #expect(ContinuousClock.now - refused >= .milliseconds(1900), "Parley retried a refused login at once")
+        #expect(try await again.next() == "CAP LS 302")
+        let log = recorder.messages.joined(separator: "\n")
+        #expect(log.contains("904 SASL authentication failed"), "\(log)")
+        #expect(!log.contains("secret") && !log.contains("AGFsaWNl"))
+    }
+}
