@@ -40,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         Task { await engine.resumeRunbooks() }
         var adapters: [any ChatAdapter] = []
         if let irc = config.irc { adapters.append(IRCAdapter(settings: irc, logger: logger)) }
+        if let matrix = config.matrix { adapters.append(MatrixAdapter(settings: matrix, logger: logger)) }
         let server = ParleyHTTPServer(engine: engine, store: store, adapters: adapters, logger: logger)
         let shown = config.server
         let dataDirectory = config.dataDirectory
