@@ -66,10 +66,13 @@ import Testing
 
         try await alice.say("!deploy api to staging", in: room)
         let reply = try #require(try await watcher.wait { $0.text.contains("deployed") })
-        #expect(reply.text == "deployed api to staging")
+        #expect(reply.text.hasPrefix("deployed api to staging\nrun #"))
         #expect(reply.room == room)
         #expect(reply.msgtype == "m.notice")
-        #expect(reply.html == "<pre><code>deployed api to staging</code></pre>")
+        #expect(reply.html?.hasPrefix("<pre><code>deployed api to staging</code></pre><p>run #") == true)
+
+        try await adapter.post(.text("posted on its own"), room: room, thread: nil)
+        #expect(try await watcher.wait { $0.text == "posted on its own" } != nil)
 
         // A mention pill's text is the bot's display name (its localpart here).
         try await mallory.say("\(bot.name): deploy api to prod", in: room)
@@ -80,7 +83,7 @@ import Testing
         try await alice.say("\(bot.userID) echo <b>escaped</b>", in: room)
         let echoed = try #require(try await watcher.wait { $0.text.contains("escaped") })
         #expect(echoed.html?.contains("&lt;b&gt;escaped&lt;/b&gt;") == true)
-        #expect(watcher.messages.count == 3, "chatter was answered: \(watcher.messages.map(\.text))")
+        #expect(watcher.messages.count == 4, "chatter was answered: \(watcher.messages.map(\.text))")
 
         // An invitation from someone Parley does not know is declined.
         let strangers = try await mallory.createRoom(invite: [bot])

@@ -56,7 +56,7 @@ final class MatrixConformanceDriver: ConformanceDriver {
         let direct = try await alice.createRoom(invite: [bot], direct: true)
         guard try await alice.waitUntil(bot.userID, joins: room),
             try await alice.waitUntil(bot.userID, joins: direct)
-        else { throw ConformanceFailure(description: "matrix: the bot did not accept alice's invitations") }
+        else { throw MatrixDriverError.botDidNotJoin }
         state.withLock {
             $0.room = room
             $0.direct = direct
@@ -109,6 +109,12 @@ final class MatrixConformanceDriver: ConformanceDriver {
         await running?.value
         watcher.stop()
     }
+}
+
+/// Why the driver could not set the rooms up.
+enum MatrixDriverError: Error {
+    /// The bot never accepted alice's invitations.
+    case botDidNotJoin
 }
 
 @Suite struct MatrixConformanceTests {

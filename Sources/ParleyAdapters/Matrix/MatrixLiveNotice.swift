@@ -55,7 +55,7 @@ final class MatrixLiveNotice: Sendable {
             let rendered = MatrixRendering.messages(Reply([.code(next.text)])).last
             guard let rendered else { continue }
             // Not cancelled with the loop: an event half-sent would leave its id unknown.
-            let posted = await Task { [outbox, room, thread] in
+            let posted = await Task { [outbox, room, thread] () -> String? in
                 if let eventID = next.eventID {
                     try? await outbox.edit(eventID, in: room, with: rendered)
                     return eventID

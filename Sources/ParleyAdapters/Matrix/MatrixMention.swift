@@ -23,7 +23,7 @@ struct MatrixMention: Sendable {
             guard let next = rest.first else { return replacement }
             guard next.isWhitespace || next == ":" || next == "," else { continue }
             let command = rest.drop { $0 == ":" || $0 == "," || $0.isWhitespace }
-            return replacement + " " + command
+            return replacement + " " + String(command)
         }
         return text
     }

@@ -23,7 +23,7 @@ public struct MatrixText: Sendable, Equatable {
 /// each well under the homeserver's 64 KiB event limit even when later edited.
 public enum MatrixRendering {
     /// The most JSON bytes the two texts of one message may take together.
-    static let messageBudget = 40_000
+    public static let messageBudget = 40_000
     /// The longest piece a single line is cut into.
     static let pieceBytes = 2_000
 

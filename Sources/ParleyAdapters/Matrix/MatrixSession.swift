@@ -60,6 +60,7 @@ actor MatrixSession {
             try position.save(since)
             logger.info("first Matrix sync: earlier messages are not handled")
         }
+        state.set(true)
         while true {
             try Task.checkCancellation()
             let batch = try await sync(since: since)
@@ -127,7 +128,8 @@ actor MatrixSession {
                 .GET, "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/messages",
                 query: [("dir", "b"), ("from", from), ("to", to), ("limit", "100")])
             let chunk = page["chunk"]?.elements ?? []
-            if let seen = chunk.firstIndex(where: { $0["event_id"]?.string.map(recentSet.contains) ?? false }) {
+            if let seen = chunk.firstIndex(where: { ($0["event_id"]?.string).map { recentSet.contains($0) } ?? false })
+            {
                 collected += chunk[..<seen]
                 break
             }
@@ -219,9 +221,9 @@ actor MatrixSession {
         let reply = thread.map { MatrixThread(root: $0, inReplyTo: eventID) }
         Task { [engine, outbox, logger] in
             let live = MatrixLiveNotice(outbox: outbox, room: room, thread: reply)
-            guard let response = await engine.handle(inbound, onOutput: { live.receive($0) }) else { return }
+            let response = await engine.handle(inbound, onOutput: { live.receive($0) })
             do {
-                try await live.finish(with: response.reply)
+                try await live.finish(with: response?.reply)
             } catch {
                 logger.error("cannot answer in \(room): \(error)")
             }
