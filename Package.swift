@@ -130,6 +130,7 @@ let package = Package(
                 "ParleyCore", "ParleyStore", "ParleyEngine", "ParleyAdapters", "ParleyServer", "ParleyConformance",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
     ],

@@ -56,3 +56,19 @@ public final class ConnectionState: Sendable {
     /// Whether the adapter is connected.
     public var isConnected: Bool { connected.withLock { $0 } }
 }
+
+/// A value an adapter's tasks share: set by one, read by any.
+public final class SharedValue<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+
+    /// Creates a holder with a first value.
+    public init(_ value: Value) {
+        self.value = Mutex(value)
+    }
+
+    /// The current value.
+    public var current: Value { value.withLock { $0 } }
+
+    /// Replaces the value.
+    public func set(_ newValue: Value) { value.withLock { $0 = newValue } }
+}

@@ -41,6 +41,22 @@ struct ServeCommand: AsyncParsableCommand {
         var adapters: [any ChatAdapter] = []
         if let irc = config.irc { adapters.append(IRCAdapter(settings: irc, logger: logger)) }
         if let matrix = config.matrix { adapters.append(MatrixAdapter(settings: matrix, logger: logger)) }
+        if let slack = config.slack {
+            do {
+                adapters.append(try SlackAdapter(settings: slack, logger: logger))
+            } catch {
+                printError("parley: the Slack adapter cannot start: \(error)")
+                throw ExitCode(ExitStatus.config)
+            }
+        }
+        if let mattermost = config.mattermost {
+            do {
+                adapters.append(try MattermostAdapter(settings: mattermost, logger: logger))
+            } catch {
+                printError("parley: the Mattermost adapter cannot start: \(error)")
+                throw ExitCode(ExitStatus.config)
+            }
+        }
         let server = ParleyHTTPServer(engine: engine, store: store, adapters: adapters, logger: logger)
         let shown = config.server
         let dataDirectory = config.dataDirectory

@@ -51,6 +51,8 @@ public protocol ConformanceDriver: Sendable {
     var adapterYAML: String { get }
     /// The identity (`platform:id`) alice speaks with.
     var aliceIdentity: String { get }
+    /// More `users:` entries (YAML, indented by two spaces), for platforms where only users can speak.
+    var extraUsersYAML: String { get }
     /// The most bytes one message may take on this platform.
     var messageLimit: Int { get }
     /// Whether the platform shows buttons (approvals then come with Approve/Deny).
@@ -61,6 +63,8 @@ public protocol ConformanceDriver: Sendable {
     var hasRooms: Bool { get }
     /// How a person mentions Parley on this platform, followed by `text`.
     func mention(_ text: String) -> String
+    /// Starts what the configuration must point at (a fake platform's port), before `adapterYAML` is read.
+    func prepare() async throws
     /// Starts the adapter over `engine` and whatever the test people need; returns once people can speak.
     func start(engine: Engine) async throws
     /// Says `text` as `person`; in a thread when `thread` is given and the platform has threads.
@@ -81,6 +85,9 @@ public protocol ConformanceDriver: Sendable {
 
 extension ConformanceDriver {
     public var hasRooms: Bool { true }
+    public var extraUsersYAML: String { "" }
+
+    public func prepare() async throws {}
 
     public func say(_ text: String, as person: Person, in venue: Venue = .room) async throws {
         try await say(text, as: person, in: venue, thread: nil)
@@ -90,6 +97,11 @@ extension ConformanceDriver {
 /// A conformance check that did not hold.
 public struct ConformanceFailure: Error, CustomStringConvertible {
     public var description: String
+
+    /// Creates a failure.
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// The suite every adapter passes: the same configuration, the same people, the same checks.
@@ -109,8 +121,11 @@ public struct ConformanceSuite: Sendable {
         return adapters + """
             users:
               alice: { roles: [ops], identities: ["\(driver.aliceIdentity)"] }
+              bob: { roles: [lead], identities: ["local:bob-approver"] }
+            \(driver.extraUsersYAML)
             roles:
               ops: { allow: ["*"] }
+              lead: { allow: [help, approve, deny] }
             commands:
               deploy:
                 usage: "deploy {app} to {env:choice(staging,prod)}"
@@ -118,7 +133,7 @@ public struct ConformanceSuite: Sendable {
                 action: { exec: ["printf", "deployed %s to %s\\\\n", "{{app}}", "{{env}}"] }
                 rules:
                   - when: env == "prod"
-                    require: { approvals: 1 }
+                    require: { approvals: 1, approvers: [lead] }
               counter:
                 usage: counter
                 help: Counts each run in a file
@@ -143,6 +158,7 @@ public struct ConformanceSuite: Sendable {
 
     /// Runs every check, in order, over one engine and one started driver; stops at the first failure.
     public func run() async throws {
+        try await driver.prepare()
         let engine = try makeEngine()
         try await driver.start(engine: engine)
         do {
@@ -203,9 +219,7 @@ public struct ConformanceSuite: Sendable {
         mark = await driver.seen(by: .mallory).count
         try await driver.say("!deploy api to staging", as: .mallory)
         let refusal = try await next(for: .mallory, after: mark) { $0.text.contains("denied") }
-        try expect(
-            refusal.text.contains("needs role ops") && refusal.text.contains("guest"),
-            "the refusal does not say why: \(refusal)")
+        try expect(refusal.text.contains("needs role ops"), "the refusal does not say why: \(refusal)")
     }
 
     func longRepliesStayWithinThePlatformsLimit() async throws {
@@ -263,18 +277,14 @@ public struct ConformanceSuite: Sendable {
     func platformRetriesRunOnce() async throws {
         var mark = await driver.seen(by: .alice).count
         try await driver.say("!counter", as: .alice)
-        let first = try await next(for: .alice, after: mark) {
-            Int($0.text.trimmingCharacters(in: .whitespaces)) != nil
-        }
+        let first = try await next(for: .alice, after: mark) { Self.count(in: $0) != nil }
         guard try await driver.redeliverLast(of: .alice) else { return }
         try await Task.sleep(for: .milliseconds(800))
         mark = await driver.seen(by: .alice).count
         try await driver.say("!counter", as: .alice)
-        let second = try await next(for: .alice, after: mark) {
-            Int($0.text.trimmingCharacters(in: .whitespaces)) != nil
-        }
-        let before = Int(first.text.trimmingCharacters(in: .whitespaces)) ?? 0
-        let after = Int(second.text.trimmingCharacters(in: .whitespaces)) ?? 0
+        let second = try await next(for: .alice, after: mark) { Self.count(in: $0) != nil }
+        let before = Self.count(in: first) ?? 0
+        let after = Self.count(in: second) ?? 0
         try expect(after == before + 1, "a redelivered event ran again: counter went \(before) → \(after)")
     }
 
@@ -297,6 +307,11 @@ public struct ConformanceSuite: Sendable {
 
     // MARK: helpers
 
+    /// The number `counter` printed: the reply's first line that is a number.
+    static func count(in message: ObservedMessage) -> Int? {
+        message.text.split(separator: "\n").lazy.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.first
+    }
+
     func roomName(_ venue: Venue) -> String { venue == .room && driver.hasRooms ? "room" : "direct" }
 
     /// The first message after `mark` that `matches`, waiting up to the timeout.
@@ -309,10 +324,13 @@ public struct ConformanceSuite: Sendable {
             if let found = await driver.seen(by: person).dropFirst(mark).first(where: matches) { return found }
             try await Task.sleep(for: .milliseconds(50))
         }
-        let seen = await driver.seen(by: person).dropFirst(mark).map(\.description).joined(separator: "\n")
+        let all = await driver.seen(by: person)
+        let seen = all.dropFirst(mark).map(\.description).joined(separator: "\n")
+        let before = all.prefix(mark).suffix(3).map(\.description).joined(separator: "\n")
         throw ConformanceFailure(
             description:
-                "\(driver.platform): \(person) saw no expected message; saw:\n\(seen.isEmpty ? "nothing" : seen)")
+                "\(driver.platform): \(person) saw no expected message; saw:\n\(seen.isEmpty ? "nothing" : seen)"
+                + "\nafter:\n\(before)")
     }
 
     func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {

@@ -1,0 +1,287 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Logging
+import ParleyCore
+import ParleyEngine
+import Synchronization
+
+/// The Mattermost adapter: slash commands and outgoing webhooks arrive as HTTP requests carrying a
+/// verification token; replies are posted and edited through REST v4 with a bot token; approvals
+/// come with interactive buttons whose callbacks are bound to their command by an HMAC.
+public struct MattermostAdapter: HTTPReceivingAdapter {
+    public let platform = "mattermost"
+    let settings: MattermostSettings
+    let client: MattermostClient
+    let tokens: [[UInt8]]
+    let actionKey: SymmetricKey
+    let logger: Logger
+    let state = ConnectionState()
+    let me = SharedValue<String?>(nil)
+
+    /// Creates an adapter; fails when a credential cannot be read.
+    public init(
+        settings: MattermostSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
+        http: HTTPClient = .shared, logger: Logger = Logger(label: "parley.mattermost")
+    ) throws {
+        self.settings = settings
+        self.logger = logger
+        let token = try settings.botToken.resolve(environment: environment).get()
+        tokens = try settings.verificationTokens.map { Array(try $0.resolve(environment: environment).get().utf8) }
+        actionKey = SymmetricKey(data: SHA256.hash(data: Data(("parley-mattermost-actions:" + token).utf8)))
+        client = MattermostClient(baseURL: settings.url, token: token, http: http, logger: logger)
+    }
+
+    public var isConnected: Bool { state.isConnected }
+
+    public var routes: [PlatformRoute] {
+        [
+            PlatformRoute(path: "/mattermost/command") { request, engine in await command(request, engine: engine) },
+            PlatformRoute(path: "/mattermost/webhook") { request, engine in await webhook(request, engine: engine) },
+            PlatformRoute(path: "/mattermost/actions") { request, engine in await action(request, engine: engine) },
+        ]
+    }
+
+    /// Checks the bot token (`users/me`) every few minutes; requests arrive over HTTP.
+    public func run(engine: Engine) async throws {
+        var backoff = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                let answer = try await client.request(.GET, "/users/me")
+                me.set(answer["id"].string)
+                if !state.isConnected { logger.info("connected to Mattermost as \(answer["username"].string ?? "?")") }
+                state.set(true)
+                backoff = .seconds(1)
+                try await Task.sleep(for: .seconds(300))
+            } catch is CancellationError {
+                break
+            } catch {
+                state.set(false)
+                logger.warning("Mattermost users/me failed: \(error); retrying in \(backoff)")
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(60))
+            }
+        }
+        state.set(false)
+    }
+
+    public func post(_ reply: Reply, room: String, thread: String?) async throws {
+        for post in MattermostRenderer.posts(for: reply) {
+            try await client.request(.POST, "/posts", body(post, channel: room, root: thread, engine: nil))
+        }
+    }
+
+    // MARK: requests
+
+    /// The fields of a form or JSON body (outgoing webhooks may send either).
+    static func fields(_ request: PlatformRequest) -> [String: String]? {
+        if request.header("content-type")?.hasPrefix("application/json") == true {
+            guard let object = JSON(parsing: request.body)?.object else { return nil }
+            return object.compactMapValues { $0.string }
+        }
+        return FormBody.decode(request.text)
+    }
+
+    /// True when the request carries one of the configured tokens; compared in constant time.
+    func verified(_ token: String?) -> Bool {
+        guard let token else { return false }
+        let given = Array(token.utf8)
+        var found = false
+        for expected in tokens where expected.count == given.count {
+            var difference: UInt8 = 0
+            for (left, right) in zip(expected, given) { difference |= left ^ right }
+            if difference == 0 { found = true }
+        }
+        return found
+    }
+
+    func command(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+        guard let form = Self.fields(request) else { return .text(400, "the body is neither a form nor JSON") }
+        guard verified(form["token"]) else {
+            logger.warning("refused a Mattermost slash command with a wrong token")
+            return .text(401, "invalid token")
+        }
+        guard let user = form["user_id"], let channel = form["channel_id"] else {
+            return .text(400, "a slash command needs user_id and channel_id")
+        }
+        var text = form["text"]?.trimmingCharacters(in: .whitespaces) ?? ""
+        if text.isEmpty { text = "help" }
+        let inbound = Inbound(
+            sender: Identity(platform: platform, id: user), senderName: form["user_name"], room: channel,
+            thread: form["root_id"].flatMap { $0.isEmpty ? nil : $0 },
+            eventID: form["trigger_id"].map { "slash:\($0)" }, text: text, isDirect: true)
+        Task { await answer(inbound, engine: engine) }
+        let echo = "`\(form["command"] ?? "/parley") \(text.replacingOccurrences(of: "`", with: "'"))` …"
+        return .json(["response_type": "in_channel", "text": .string(echo)] as JSON)
+    }
+
+    func webhook(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+        guard let form = Self.fields(request) else { return .text(400, "the body is neither a form nor JSON") }
+        guard verified(form["token"]) else {
+            logger.warning("refused a Mattermost outgoing webhook with a wrong token")
+            return .text(401, "invalid token")
+        }
+        guard let user = form["user_id"], let channel = form["channel_id"], let text = form["text"] else {
+            return .text(400, "an outgoing webhook needs user_id, channel_id and text")
+        }
+        guard user != me.current else { return .json([:] as JSON) }
+        let postID = form["post_id"]
+        Task {
+            // The payload does not say which thread the post is in; the post itself does.
+            var thread: String?
+            if let postID, let post = try? await client.request(.GET, "/posts/\(postID)") {
+                thread = post["root_id"].string.flatMap { $0.isEmpty ? nil : $0 }
+            }
+            let inbound = Inbound(
+                sender: Identity(platform: platform, id: user), senderName: form["user_name"], room: channel,
+                thread: thread, eventID: postID, text: text, isDirect: false)
+            await answer(inbound, engine: engine)
+        }
+        return .json([:] as JSON)
+    }
+
+    func action(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+        guard let payload = JSON(parsing: request.body), payload.object != nil else {
+            return .text(400, "the body is not a JSON object")
+        }
+        let context = payload["context"]
+        guard let user = payload["user_id"].string, let channel = payload["channel_id"].string,
+            let command = context["command"].string, let mac = context["mac"].string
+        else { return .text(400, "an action needs user_id, channel_id and a context with command and mac") }
+        guard mac == actionMAC(command: command, channel: channel) else {
+            logger.warning("refused a Mattermost button callback whose context was not made by Parley")
+            return .text(401, "this button was not made by Parley for this channel")
+        }
+        let postID = payload["post_id"].string
+        Task {
+            var thread = postID
+            if let postID, let post = try? await client.request(.GET, "/posts/\(postID)"),
+                let root = post["root_id"].string, !root.isEmpty
+            {
+                thread = root
+            }
+            let inbound = Inbound(
+                sender: Identity(platform: platform, id: user), senderName: payload["user_name"].string,
+                room: channel, thread: thread,
+                eventID: payload["trigger_id"].string.map { "action:\($0)" }, text: command, isDirect: true)
+            await answer(inbound, engine: engine)
+        }
+        return .json(["ephemeral_text": .string("Parley is on it: \(command)")] as JSON)
+    }
+
+    /// Binds a button's command to the channel it was posted in, with a key only Parley holds.
+    func actionMAC(command: String, channel: String) -> String {
+        HexDigest.hex(HMAC<SHA256>.authenticationCode(for: Data("\(channel)\n\(command)".utf8), using: actionKey))
+    }
+
+    // MARK: replies
+
+    func answer(_ inbound: Inbound, engine: Engine) async {
+        let live = MattermostLive(adapter: self, channel: inbound.room, thread: inbound.thread, engine: engine)
+        guard let response = await engine.handle(inbound, onOutput: { live.output($0) }) else { return }
+        await live.finish(MattermostRenderer.posts(for: response.reply))
+    }
+
+    func body(_ post: MattermostRenderer.Post, channel: String?, root: String?, engine: Engine?) -> JSON {
+        var fields: [String: JSON] = ["message": .string(post.message)]
+        if let channel { fields["channel_id"] = .string(channel) }
+        if let root { fields["root_id"] = .string(root) }
+        if !post.actions.isEmpty, let channel {
+            let base = engine?.config.server.displayURL ?? "http://127.0.0.1:8080"
+            let buttons = post.actions.enumerated().map { index, action -> JSON in
+                [
+                    "id": .string("parley\(index)"), "name": .string(action.label), "type": "button",
+                    "style": .string(action.style == "danger" ? "danger" : "primary"),
+                    "integration": [
+                        "url": .string(base + "/mattermost/actions"),
+                        "context": [
+                            "command": .string(action.command),
+                            "mac": .string(actionMAC(command: action.command, channel: channel)),
+                        ],
+                    ],
+                ]
+            }
+            fields["props"] = ["attachments": [["text": "", "actions": .array(buttons)]]]
+        }
+        return .object(fields)
+    }
+}
+
+/// The post that shows a command's output while it runs, patched at most once a second, then replaced
+/// by the reply.
+final class MattermostLive: Sendable {
+    let adapter: MattermostAdapter
+    let channel: String
+    let thread: String?
+    let engine: Engine
+    private let state = Mutex<(tail: Task<Void, Never>?, output: String, id: String?, last: ContinuousClock.Instant?)>(
+        (nil, "", nil, nil))
+
+    init(adapter: MattermostAdapter, channel: String, thread: String?, engine: Engine) {
+        self.adapter = adapter
+        self.channel = channel
+        self.thread = thread
+        self.engine = engine
+    }
+
+    func output(_ chunk: String) {
+        state.withLock { state in
+            state.output += chunk
+            let now = ContinuousClock.now
+            if let last = state.last, now - last < .seconds(1) { return }
+            state.last = now
+            let previous = state.tail
+            state.tail = Task {
+                await previous?.value
+                await self.show()
+            }
+        }
+    }
+
+    private func show() async {
+        let (text, id) = state.withLock { state in
+            (
+                state.output.split(separator: "\n", omittingEmptySubsequences: false).suffix(30).joined(
+                    separator: "\n"),
+                state.id
+            )
+        }
+        let post = MattermostRenderer.Post(message: "⏳ running…\n" + MattermostRenderer.fence(text), actions: [])
+        do {
+            if let id {
+                try await adapter.client.request(.PUT, "/posts/\(id)/patch", ["message": .string(post.message)])
+            } else {
+                let created = try await adapter.client.request(
+                    .POST, "/posts", adapter.body(post, channel: channel, root: thread, engine: engine))
+                state.withLock { $0.id = created["id"].string }
+            }
+        } catch {
+            adapter.logger.warning("cannot show live output in \(channel): \(error)")
+        }
+    }
+
+    func finish(_ posts: [MattermostRenderer.Post]) async {
+        let pending = state.withLock { state -> Task<Void, Never>? in
+            state.last = .now + .seconds(3600)
+            return state.tail
+        }
+        await pending?.value
+        var rest = posts[...]
+        if let id = state.withLock({ $0.id }), let first = rest.first, first.actions.isEmpty {
+            do {
+                try await adapter.client.request(.PUT, "/posts/\(id)/patch", ["message": .string(first.message)])
+                rest = rest.dropFirst()
+            } catch {
+                adapter.logger.warning("cannot update the live post in \(channel): \(error)")
+            }
+        }
+        for post in rest {
+            do {
+                try await adapter.client.request(
+                    .POST, "/posts", adapter.body(post, channel: channel, root: thread, engine: engine))
+            } catch {
+                adapter.logger.error("cannot post a reply in \(channel): \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,317 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ParleyCore
+import ParleyEngine
+import Synchronization
+
+/// The Slack adapter: Events API, slash commands and interactivity arrive as signed HTTP requests to
+/// Parley's server; replies go out through the Web API as Block Kit. Every request is answered at once
+/// and the command runs on in a task, well inside Slack's three seconds.
+public struct SlackAdapter: HTTPReceivingAdapter {
+    public let platform = "slack"
+    let settings: SlackSettings
+    let verifier: SlackSignature?
+    let web: SlackWebClient
+    let logger: Logger
+    let state = ConnectionState()
+    let profile = SlackProfile()
+    /// How often the live-output message is edited at most.
+    static let editInterval = Duration.seconds(1)
+
+    /// Creates an adapter; fails when a credential cannot be read.
+    public init(
+        settings: SlackSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
+        http: HTTPClient = .shared, logger: Logger = Logger(label: "parley.slack")
+    ) throws {
+        self.settings = settings
+        self.logger = logger
+        let token = try settings.botToken.resolve(environment: environment).get()
+        verifier = try settings.signingSecret.map {
+            SlackSignature(secret: try $0.resolve(environment: environment).get())
+        }
+        web = SlackWebClient(baseURL: settings.apiURL, token: token, http: http, logger: logger)
+    }
+
+    public var isConnected: Bool { state.isConnected }
+
+    public var routes: [PlatformRoute] {
+        [
+            PlatformRoute(path: "/slack/events") { request, engine in await events(request, engine: engine) },
+            PlatformRoute(path: "/slack/commands") { request, engine in await command(request, engine: engine) },
+            PlatformRoute(path: "/slack/interactivity") { request, engine in
+                await interaction(request, engine: engine)
+            },
+        ]
+    }
+
+    /// Learns Parley's own user id (`auth.test`) and keeps checking the token; events arrive over HTTP.
+    public func run(engine: Engine) async throws {
+        var backoff = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                let answer = try await web.call("auth.test", [:])
+                profile.setBotUserID(answer["user_id"].string)
+                if !state.isConnected {
+                    logger.info(
+                        "connected to Slack workspace \(answer["team"].string ?? "?") as \(answer["user"].string ?? "?")"
+                    )
+                }
+                state.set(true)
+                backoff = .seconds(1)
+                try await Task.sleep(for: .seconds(300))
+            } catch is CancellationError {
+                break
+            } catch {
+                state.set(false)
+                logger.warning("Slack auth.test failed: \(error); retrying in \(backoff)")
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(60))
+            }
+        }
+        state.set(false)
+    }
+
+    public func post(_ reply: Reply, room: String, thread: String?) async throws {
+        for message in SlackRenderer.messages(for: reply) {
+            try await web.call("chat.postMessage", Self.arguments(message, channel: room, thread: thread))
+        }
+    }
+
+    // MARK: requests
+
+    /// Checks the signature; nil when it holds, else the 401 to answer with.
+    func refusal(_ request: PlatformRequest) -> PlatformResponse? {
+        guard let verifier else { return .text(401, "this Parley takes Slack events over Socket Mode only") }
+        if case .failure(let failure) = verifier.verify(request) {
+            logger.warning("refused a Slack request to \(request.path): \(failure)")
+            return .text(401, "invalid request signature: \(failure)")
+        }
+        return nil
+    }
+
+    func events(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+        if let refusal = refusal(request) { return refusal }
+        guard let payload = JSON(parsing: request.body), payload.object != nil else {
+            return .text(400, "the body is not a JSON object")
+        }
+        switch payload["type"].string {
+        case "url_verification":
+            guard let challenge = payload["challenge"].string else {
+                return .text(400, "url_verification needs challenge")
+            }
+            return .json(["challenge": .string(challenge)] as JSON)
+        case "event_callback":
+            let event = payload["event"]
+            guard event.object != nil else { return .text(400, "event_callback needs an event object") }
+            if let retry = request.header("x-slack-retry-num") {
+                logger.debug(
+                    "Slack retry #\(retry) of \(payload["event_id"].string ?? "?"): \(request.header("x-slack-retry-reason") ?? "")"
+                )
+            }
+            Task { await handleEvent(event, engine: engine) }
+            return .ok
+        case .some:
+            return .ok
+        case nil:
+            return .text(400, "the body has no type")
+        }
+    }
+
+    func handleEvent(_ event: JSON, engine: Engine) async {
+        guard let type = event["type"].string, type == "message" || type == "app_mention",
+            event["subtype"] == .null || event["subtype"].string == "thread_broadcast",
+            event["bot_id"] == .null,
+            let user = event["user"].string, user != profile.botUserID,
+            let channel = event["channel"].string, let ts = event["ts"].string, let raw = event["text"].string
+        else { return }
+        // A mention arrives twice, as `message` and as `app_mention`: the message's own channel and ts
+        // identify it, so the engine runs it once, and a Slack retry is dropped the same way.
+        let text = SlackRenderer.plainText(
+            raw, botUserID: profile.botUserID, botName: engine.config.addressing.names.first ?? "parley")
+        let thread = event["thread_ts"].string
+        let inbound = Inbound(
+            sender: Identity(platform: platform, id: user), senderName: await displayName(user), room: channel,
+            thread: thread, eventID: "\(channel):\(ts)", text: text, isDirect: event["channel_type"].string == "im")
+        await answer(inbound, engine: engine, channel: channel, thread: thread)
+    }
+
+    func command(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+        if let refusal = refusal(request) { return refusal }
+        let form = FormBody.decode(request.text)
+        guard let name = form["command"], let user = form["user_id"], let channel = form["channel_id"] else {
+            return .text(400, "a slash command needs command, user_id and channel_id")
+        }
+        guard name == settings.slashCommand else {
+            let text = "Parley answers \(settings.slashCommand) only."
+            return .json(["response_type": "ephemeral", "text": .string(text)] as JSON)
+        }
+        var text = form["text"]?.trimmingCharacters(in: .whitespaces) ?? ""
+        if text.isEmpty { text = "help" }
+        let inbound = Inbound(
+            sender: Identity(platform: platform, id: user), senderName: form["user_name"], room: channel,
+            eventID: form["trigger_id"].map { "slash:\($0)" }, text: text, isDirect: true)
+        let responseURL = form["response_url"]
+        Task {
+            guard let response = await engine.handle(inbound) else { return }
+            let messages = SlackRenderer.messages(for: response.reply)
+            for message in messages {
+                do {
+                    guard let responseURL else { throw SlackAPIError(method: "response_url", error: "none given") }
+                    var body = Self.arguments(message, channel: nil, thread: nil)
+                    if case .object(var members) = body {
+                        members["response_type"] = "in_channel"
+                        body = .object(members)
+                    }
+                    try await web.respond(to: responseURL, body)
+                } catch {
+                    logger.warning("cannot answer \(name) through response_url (\(error)); posting instead")
+                    _ = try? await web.call("chat.postMessage", Self.arguments(message, channel: channel, thread: nil))
+                }
+            }
+        }
+        let acknowledgement = "`\(SlackRenderer.escape("\(name) \(text)"))` …"
+        return .json(["response_type": "in_channel", "text": .string(acknowledgement)] as JSON)
+    }
+
+    func interaction(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+        if let refusal = refusal(request) { return refusal }
+        guard let raw = FormBody.decode(request.text)["payload"], let payload = JSON(parsing: Array(raw.utf8)) else {
+            return .text(400, "the body needs a JSON payload field")
+        }
+        guard payload["type"].string == "block_actions" else { return .ok }
+        guard let user = payload["user"]["id"].string, let channel = payload["channel"]["id"].string,
+            let action = payload["actions"][0].object, let command = action["value"]?.string
+        else { return .text(400, "block_actions needs user.id, channel.id and an action with a value") }
+        let message = payload["message"]
+        let thread = message["thread_ts"].string ?? message["ts"].string
+        let actionID = action["action_ts"]?.string ?? payload["trigger_id"].string ?? UUID().uuidString
+        let inbound = Inbound(
+            sender: Identity(platform: platform, id: user), senderName: payload["user"]["username"].string,
+            room: channel, thread: thread, eventID: "action:\(actionID)", text: command, isDirect: true)
+        Task { await answer(inbound, engine: engine, channel: channel, thread: thread) }
+        return .ok
+    }
+
+    // MARK: replies
+
+    /// Runs a message and posts the reply; output that streams in is shown in one message, edited at most
+    /// once a second, which the reply then replaces.
+    func answer(_ inbound: Inbound, engine: Engine, channel: String, thread: String?) async {
+        let live = LiveMessage(adapter: self, channel: channel, thread: thread)
+        let response = await engine.handle(inbound) { chunk in live.output(chunk) }
+        guard let response else { return }
+        await live.finish(SlackRenderer.messages(for: response.reply))
+    }
+
+    func displayName(_ user: String) async -> String? {
+        if let name = profile.name(of: user) { return name }
+        guard let answer = try? await web.call("users.info", form: ["user": user]) else { return nil }
+        let profileJSON = answer["user"]["profile"]
+        let name = profileJSON["display_name"].string.flatMap { $0.isEmpty ? nil : $0 } ?? answer["user"]["name"].string
+        if let name { profile.remember(name, for: user) }
+        return name
+    }
+
+    static func arguments(_ message: SlackRenderer.Message, channel: String?, thread: String?, ts: String? = nil)
+        -> JSON
+    {
+        var arguments: [String: JSON] = ["text": .string(message.text)]
+        if !message.blocks.isEmpty { arguments["blocks"] = .array(message.blocks) }
+        if let channel { arguments["channel"] = .string(channel) }
+        if let thread { arguments["thread_ts"] = .string(thread) }
+        if let ts { arguments["ts"] = .string(ts) }
+        return .object(arguments)
+    }
+}
+
+/// What the adapter learns about the workspace: its own user id and people's names.
+final class SlackProfile: Sendable {
+    private let state = Mutex<(bot: String?, names: [String: String])>((nil, [:]))
+
+    var botUserID: String? { state.withLock { $0.bot } }
+    func setBotUserID(_ id: String?) { state.withLock { $0.bot = id } }
+    func name(of user: String) -> String? { state.withLock { $0.names[user] } }
+    func remember(_ name: String, for user: String) {
+        state.withLock { if $0.names.count < 10_000 { $0.names[user] = name } }
+    }
+}
+
+/// The message that shows a command's output while it runs: posted on the first output, edited as more
+/// arrives, and replaced by the reply. Operations run one after another in the order they were asked.
+final class LiveMessage: Sendable {
+    let adapter: SlackAdapter
+    let channel: String
+    let thread: String?
+    private let state = Mutex<
+        (tail: Task<Void, Never>?, output: String, ts: String?, lastEdit: ContinuousClock.Instant?)
+    >(
+        (nil, "", nil, nil))
+
+    init(adapter: SlackAdapter, channel: String, thread: String?) {
+        self.adapter = adapter
+        self.channel = channel
+        self.thread = thread
+    }
+
+    func output(_ chunk: String) {
+        state.withLock { state in
+            state.output += chunk
+            let now = ContinuousClock.now
+            if let last = state.lastEdit, now - last < SlackAdapter.editInterval { return }
+            state.lastEdit = now
+            let previous = state.tail
+            state.tail = Task {
+                await previous?.value
+                await self.show()
+            }
+        }
+    }
+
+    private func show() async {
+        let (text, ts) = state.withLock { state -> (String, String?) in
+            let lines = state.output.split(separator: "\n", omittingEmptySubsequences: false).suffix(30)
+            return (lines.joined(separator: "\n"), state.ts)
+        }
+        let message = SlackRenderer.messages(for: Reply([.text("⏳ running…"), .code(text)]))[0]
+        do {
+            if let ts {
+                try await adapter.web.call(
+                    "chat.update", SlackAdapter.arguments(message, channel: channel, thread: nil, ts: ts))
+            } else {
+                let answer = try await adapter.web.call(
+                    "chat.postMessage", SlackAdapter.arguments(message, channel: channel, thread: thread))
+                state.withLock { $0.ts = answer["ts"].string }
+            }
+        } catch {
+            adapter.logger.warning("cannot show live output in \(channel): \(error)")
+        }
+    }
+
+    /// Waits for pending edits, then puts the reply in place of the live message and posts the rest.
+    func finish(_ messages: [SlackRenderer.Message]) async {
+        let pending = state.withLock { state -> Task<Void, Never>? in
+            state.lastEdit = .now + .seconds(3600)
+            return state.tail
+        }
+        await pending?.value
+        var rest = messages[...]
+        if let ts = state.withLock({ $0.ts }), let first = rest.popFirst() {
+            do {
+                try await adapter.web.call(
+                    "chat.update", SlackAdapter.arguments(first, channel: channel, thread: nil, ts: ts))
+            } catch {
+                adapter.logger.warning("cannot update the live message in \(channel): \(error)")
+                rest.insert(first, at: rest.startIndex)
+            }
+        }
+        for message in rest {
+            do {
+                try await adapter.web.call(
+                    "chat.postMessage", SlackAdapter.arguments(message, channel: channel, thread: thread))
+            } catch {
+                adapter.logger.error("cannot post a reply in \(channel): \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import ParleyAdapters
+import Synchronization
+
+/// A local stand-in for Mattermost's REST API v4, as strict as the real server about the bot token,
+/// JSON bodies, ids, message length and interactive attachments. Records posts as people would see them.
+final class FakeMattermost: Sendable {
+    struct Post: Sendable {
+        var id: String
+        var channel: String
+        var root: String?
+        var message: String
+        var userID: String
+        var buttons: [JSON]
+    }
+
+    struct State {
+        var posts: [Post] = []
+        var calls: [(path: String, at: ContinuousClock.Instant, status: Int)] = []
+        var rateLimit = 0
+    }
+
+    let token: String
+    let botID = "parleybot00000000000000000"
+    let state = Mutex(State())
+
+    init(token: String) {
+        self.token = token
+    }
+
+    /// Mattermost ids: 26 lowercase letters and digits.
+    static func isID(_ text: String) -> Bool {
+        text.count == 26 && text.allSatisfy { ($0.isLetter && $0.isLowercase && $0.isASCII) || $0.isNumber }
+    }
+
+    static func newID() -> String {
+        String((0..<26).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+    }
+
+    var posts: [Post] { state.withLock { $0.posts } }
+    func rateLimitNext(_ count: Int) { state.withLock { $0.rateLimit = count } }
+    func calls(_ path: String) -> [(at: ContinuousClock.Instant, status: Int)] {
+        state.withLock { $0.calls.filter { $0.path == path }.map { ($0.at, $0.status) } }
+    }
+
+    /// A post a person made (so the adapter can look it up); returns its id.
+    func personPosted(channel: String, user: String, message: String, root: String? = nil) -> String {
+        let id = Self.newID()
+        state.withLock {
+            $0.posts.append(Post(id: id, channel: channel, root: root, message: message, userID: user, buttons: []))
+        }
+        return id
+    }
+
+    /// What the bot posted, in order.
+    var botPosts: [Post] { posts.filter { $0.userID == botID } }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/api/v4/users/me") { request, _ in
+            self.respond("users/me", request, body: []) { _ in
+                (200, ["id": .string(self.botID), "username": "parley", "is_bot": true])
+            }
+        }
+        router.get("/api/v4/posts/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return self.respond("posts/get", request, body: []) { _ in
+                guard let post = self.state.withLock({ $0.posts.first { $0.id == id } }) else {
+                    return (404, ["id": "app.post.get.app_error", "message": "Unable to get the post."])
+                }
+                return (200, Self.json(post))
+            }
+        }
+        router.post("/api/v4/posts") { request, _ in
+            let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+            return self.respond("posts/create", request, body: body, json: true) { json in
+                guard let channel = json["channel_id"].string, Self.isID(channel) else {
+                    return (400, ["id": "api.context.invalid_param.app_error", "message": "Invalid channel_id"])
+                }
+                if let root = json["root_id"].string, !root.isEmpty, !Self.isID(root) {
+                    return (400, ["id": "api.context.invalid_param.app_error", "message": "Invalid root_id"])
+                }
+                if let problem = Self.problem(json) { return (400, ["message": .string(problem)]) }
+                let post = Post(
+                    id: Self.newID(), channel: channel, root: json["root_id"].string.flatMap { $0.isEmpty ? nil : $0 },
+                    message: json["message"].string ?? "", userID: self.botID,
+                    buttons: json["props"]["attachments"][0]["actions"].array ?? [])
+                self.state.withLock { $0.posts.append(post) }
+                return (201, Self.json(post))
+            }
+        }
+        router.put("/api/v4/posts/:id/patch") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+            return self.respond("posts/patch", request, body: body, json: true) { json in
+                if let problem = Self.problem(json) { return (400, ["message": .string(problem)]) }
+                return self.state.withLock { state -> (Int, JSON) in
+                    guard let index = state.posts.firstIndex(where: { $0.id == id }) else {
+                        return (404, ["message": "Unable to get the post."])
+                    }
+                    guard state.posts[index].userID == self.botID else {
+                        return (403, ["message": "You do not have the appropriate permissions."])
+                    }
+                    if let message = json["message"].string { state.posts[index].message = message }
+                    return (200, Self.json(state.posts[index]))
+                }
+            }
+        }
+        return router
+    }
+
+    static func problem(_ json: JSON) -> String? {
+        let message = json["message"].string ?? ""
+        guard message.unicodeScalars.count <= 16383 else { return "Message too long" }
+        let actions = json["props"]["attachments"][0]["actions"]
+        if actions != .null {
+            guard let buttons = actions.array else { return "Invalid attachments" }
+            for button in buttons {
+                guard button["name"].string?.isEmpty == false, button["integration"]["url"].string != nil,
+                    button["integration"]["context"].object != nil
+                else { return "Invalid action: needs name and integration url" }
+            }
+        }
+        return nil
+    }
+
+    static func json(_ post: Post) -> JSON {
+        [
+            "id": .string(post.id), "channel_id": .string(post.channel), "root_id": .string(post.root ?? ""),
+            "message": .string(post.message), "user_id": .string(post.userID),
+        ]
+    }
+
+    private func respond(
+        _ path: String, _ request: Request, body: [UInt8], json: Bool = false, handler: (JSON) -> (Int, JSON)
+    ) -> Response {
+        let (status, answer): (Int, JSON) = {
+            let limited = state.withLock { state -> Bool in
+                guard state.rateLimit > 0 else { return false }
+                state.rateLimit -= 1
+                return true
+            }
+            if limited { return (429, ["message": "Too many requests"]) }
+            guard request.headers[.authorization] == "Bearer \(token)" else {
+                return (401, ["id": "api.context.session_expired.app_error", "message": "Invalid or expired session"])
+            }
+            guard json else { return handler(.null) }
+            guard request.headers[.contentType]?.hasPrefix("application/json") == true,
+                let parsed = JSON(parsing: body), parsed.object != nil
+            else { return (400, ["message": "Invalid or missing JSON body"]) }
+            return handler(parsed)
+        }()
+        state.withLock { $0.calls.append((path, .now, status)) }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        if status == 429 { headers[.retryAfter] = "1" }
+        return Response(
+            status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.encoded)))
+    }
+}

@@ -1,0 +1,160 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import ParleyAdapters
+import ParleyCore
+import ParleyEngine
+import ParleyServer
+import ParleyStore
+import Synchronization
+import Testing
+
+/// Signs requests with Slack's official Python SDK (`slack_sdk.signature.SignatureVerifier`), run from
+/// the test venv that `scripts/test` prepares (`PARLEY_TEST_PYTHON`).
+enum SlackSDK {
+    static let script = """
+        import sys
+        from slack_sdk.signature import SignatureVerifier
+        body = sys.stdin.buffer.read().decode("utf-8")
+        print(SignatureVerifier(sys.argv[1]).generate_signature(timestamp=sys.argv[2], body=body))
+        """
+
+    /// The Python with slack_sdk, or nil (a test failure when CI is set).
+    static func python() -> String? {
+        if let python = ProcessInfo.processInfo.environment["PARLEY_TEST_PYTHON"],
+            FileManager.default.isExecutableFile(atPath: python)
+        {
+            return python
+        }
+        if ProcessInfo.processInfo.environment["CI"] != nil {
+            Issue.record("PARLEY_TEST_PYTHON is not set: scripts/test prepares a venv with slack-sdk")
+        }
+        return nil
+    }
+
+    /// `v0=…` for a body at a timestamp, as the SDK computes it.
+    static func sign(python: String, secret: String, timestamp: String, body: [UInt8]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script, secret, timestamp]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(body))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw SlackSDKError() }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    struct SlackSDKError: Error {}
+}
+
+/// A Parley server with the Slack adapter, pointed at a fake Slack Web API; people speak by sending
+/// requests signed with Slack's SDK, as Slack would.
+final class SlackHarness: Sendable {
+    static let secret = "8f742231b10e8888abcd99yyyzzz85a5"
+    static let token = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"
+    let python: String
+    let fake: FakeSlack
+    let fakeServer: LiveServer
+    private let running = Mutex<
+        (engine: Engine, adapter: SlackAdapter, parley: LiveServer, task: Task<Void, any Error>)?
+    >(nil)
+
+    /// The `adapters:` entry that points Slack at the fake.
+    var adapterYAML: String {
+        """
+          slack:
+            signing_secret: "\(Self.secret)"
+            bot_token: "\(Self.token)"
+            api_url: "http://127.0.0.1:\(fakeServer.port)/api"
+        """
+    }
+
+    /// Starts the fake Slack.
+    init(python: String, users: [String: String] = [:]) async throws {
+        self.python = python
+        fake = FakeSlack(token: Self.token, users: users)
+        fakeServer = try await LiveServer(router: fake.router())
+    }
+
+    /// Starts the adapter over an engine configured with `adapterYAML`, and Parley's server for it.
+    func start(engine: Engine) async throws {
+        _ = try await engine.start()
+        let adapter = try SlackAdapter(settings: try #require(engine.config.slack))
+        let server = ParleyHTTPServer(
+            engine: engine, store: try SQLiteStore(dataDirectory: engine.config.dataDirectory), adapters: [adapter],
+            logger: Logger(label: "test.parley") { _ in SwiftLogNoOpLogHandler() })
+        let parley = try await LiveServer { onRunning in server.application(onRunning: onRunning) }
+        let task = Task { try await adapter.run(engine: engine) }
+        running.withLock { $0 = (engine, adapter, parley, task) }
+    }
+
+    var engine: Engine { running.withLock { $0!.engine } }
+    var parleyPort: Int { running.withLock { $0?.parley.port ?? 0 } }
+
+    func stop() {
+        running.withLock { running in
+            running?.task.cancel()
+            running?.parley.stop()
+        }
+        fakeServer.stop()
+    }
+
+    /// Sends a request to Parley as Slack would, signed by the SDK (at `timestamp`, now by default).
+    @discardableResult
+    func send(
+        _ path: String, body: String, contentType: String = "application/json", timestamp: Int? = nil,
+        signature: String? = nil, headers: [String: String] = [:]
+    ) async throws -> (status: Int, body: String) {
+        let stamp = String(timestamp ?? Int(Date().timeIntervalSince1970))
+        let bytes = Array(body.utf8)
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(parleyPort)\(path)")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.headers.add(name: "X-Slack-Request-Timestamp", value: stamp)
+        request.headers.add(
+            name: "X-Slack-Signature",
+            value: try signature ?? SlackSDK.sign(python: python, secret: Self.secret, timestamp: stamp, body: bytes))
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: bytes))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let answer = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: answer))
+    }
+
+    /// An Events API callback for a message.
+    static func messageEvent(
+        user: String, channel: String, text: String, ts: String, thread: String? = nil, type: String = "message",
+        channelType: String = "channel", eventID: String? = nil
+    ) -> String {
+        var event: [String: JSON] = [
+            "type": .string(type), "user": .string(user), "channel": .string(channel), "text": .string(text),
+            "ts": .string(ts), "channel_type": .string(channelType), "event_ts": .string(ts),
+        ]
+        if let thread { event["thread_ts"] = .string(thread) }
+        let payload: JSON = [
+            "token": "legacy-verification-token", "team_id": "T061EG9R6", "api_app_id": "A0PNCHHK2",
+            "type": "event_callback", "event_id": .string(eventID ?? "Ev\(ts.replacingOccurrences(of: ".", with: ""))"),
+            "event_time": .number(Date().timeIntervalSince1970.rounded()), "event": .object(event),
+        ]
+        return String(decoding: payload.encoded, as: UTF8.self)
+    }
+
+    /// Waits until a posted message matches.
+    func waitForMessage(
+        within: Duration = .seconds(15), _ matches: (FakeSlack.Posted) -> Bool
+    ) async throws -> FakeSlack.Posted? {
+        let deadline = ContinuousClock.now + within
+        while ContinuousClock.now < deadline {
+            if let found = fake.messages.first(where: matches) { return found }
+            try await Task.sleep(for: .milliseconds(30))
+        }
+        return nil
+    }
+}
