@@ -20,6 +20,9 @@ import Testing
                   deploy:
                     usage: "deploy {app} to {env:choice(staging,prod)}"
                     action: { exec: ["printf", "deployed %s to %s\\\\n", "{{app}}", "{{env}}"] }
+                  slow:
+                    usage: slow
+                    action: { exec: ["sh", "-c", "echo step 1; sleep 2.5; echo step 2"] }
                 """, file: "test.yaml", baseDirectory: directory)
         return Engine(config: config, store: try SQLiteStore(dataDirectory: config.dataDirectory))
     }
@@ -94,7 +97,7 @@ import Testing
                 .GET,
                 "/_matrix/client/v3/rooms/\(MatrixClient.encode(strangers))/state/m.room.member/\(MatrixClient.encode(bot.userID))"
             )
-            membership = state?["membership"]?.string
+            membership = state?["membership"].string
             try await Task.sleep(for: .milliseconds(200))
         }
         #expect(membership == "leave", "the bot did not decline a stranger's invitation")
@@ -136,6 +139,36 @@ import Testing
         try await Task.sleep(for: .seconds(1))
         let texts = watcher.messages.map(\.text)
         #expect(texts == ["one", "while-stopped", "after"], "replayed or skipped: \(texts)")
+    }
+
+    @Test func liveOutputIsEditedInPlaceInTheThreadItWasAskedIn() async throws {
+        guard let server = MatrixTestHomeserver.required() else { return }
+        let bot = try await server.register("parleybot")
+        let alice = try await server.register("alice")
+        let carol = try await server.register("carol")
+        // Three people: a room, not a direct chat, so chatter is not taken for a command.
+        let room = try await alice.createRoom(invite: [bot, carol])
+        try await bot.join(room)
+        try await carol.join(room)
+        let watcher = MatrixWatcher(as: alice, watching: bot.userID)
+        defer { watcher.stop() }
+        let engine = try makeEngine(alice: alice)
+        let settings = MatrixSettings(homeserver: server.url, userID: bot.userID, accessToken: .value(bot.token))
+        let adapter = MatrixAdapter(settings: settings, syncTimeout: .seconds(5))
+        let running = start(adapter, engine)
+        defer { running.cancel() }
+        try await waitConnected(adapter)
+
+        let root = try await alice.say("the deploy is stuck, looking", in: room)
+        try await alice.say("!slow", in: room, thread: root)
+        let live = try #require(try await watcher.wait { $0.text.contains("step 1") })
+        #expect(live.thread == root)
+        let final = try #require(try await watcher.wait { $0.text.contains("succeeded") })
+        #expect(final.eventID == live.eventID, "the final reply did not replace the live notice")
+        #expect(final.text.hasPrefix("step 1\nstep 2\nrun #"))
+        #expect(final.edits >= 1)
+        #expect(final.thread == root)
+        #expect(watcher.messages.count == 1, "\(watcher.messages.map(\.text))")
     }
 
     @Test func aBurstLargerThanOneSyncIsBackFilledAndEachCommandAnswered() async throws {

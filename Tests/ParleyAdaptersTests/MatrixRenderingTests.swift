@@ -37,7 +37,7 @@ struct MatrixRenderingTests {
         let messages = MatrixRendering.messages(reply)
         #expect(messages.count > 1)
         for message in messages {
-            let size = try MatrixJSON.object(["b": .string(message.plain), "f": .string(message.html)]).encoded().count
+            let size = JSON.object(["b": .string(message.plain), "f": .string(message.html)]).encoded.count
             #expect(size <= 40_100, "a message of \(size) bytes")
             #expect(message.html.hasPrefix("<pre><code>") && message.html.hasSuffix("</code></pre>"))
         }

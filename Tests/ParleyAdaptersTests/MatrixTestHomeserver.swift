@@ -30,7 +30,7 @@ struct MatrixTestHomeserver: Sendable {
         let name = "\(prefix)\(UInt32.random(in: 100_000...999_999))"
         let password = "pw-\(UUID().uuidString)"
         let anonymous = MatrixClient(homeserver: url)
-        let nonce = try #require(try await anonymous.request(.GET, "/_synapse/admin/v1/register")["nonce"]?.string)
+        let nonce = try #require(try await anonymous.request(.GET, "/_synapse/admin/v1/register")["nonce"].string)
         let message = Data("\(nonce)\0\(name)\0\(password)\0notadmin".utf8)
         let mac = HMAC<Insecure.SHA1>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.utf8)))
         let answer = try await anonymous.request(
@@ -39,8 +39,8 @@ struct MatrixTestHomeserver: Sendable {
                 "nonce": .string(nonce), "username": .string(name), "password": .string(password), "admin": false,
                 "mac": .string(mac.map { String(format: "%02x", $0) }.joined()),
             ])
-        let token = try #require(answer["access_token"]?.string)
-        let userID = try #require(answer["user_id"]?.string)
+        let token = try #require(answer["access_token"].string)
+        let userID = try #require(answer["user_id"].string)
         return MatrixPerson(
             userID: userID, name: name, password: password, token: token, client: anonymous.signedIn(with: token))
     }
@@ -56,7 +56,7 @@ struct MatrixPerson: Sendable {
 
     /// Creates a room, inviting `invite`; a direct chat when `direct`.
     func createRoom(invite: [MatrixPerson], direct: Bool = false, alias: String? = nil) async throws -> String {
-        var body: MatrixJSON = [
+        var body: JSON = [
             "invite": .array(invite.map { .string($0.userID) }), "is_direct": .bool(direct),
             "preset": direct ? "trusted_private_chat" : "public_chat",
         ]
@@ -65,7 +65,7 @@ struct MatrixPerson: Sendable {
             body = .object(members)
         }
         let answer = try await client.request(.POST, "/_matrix/client/v3/createRoom", body: body)
-        return try #require(answer["room_id"]?.string)
+        return try #require(answer["room_id"].string)
     }
 
     /// Joins a room (an id or an alias).
@@ -76,7 +76,7 @@ struct MatrixPerson: Sendable {
     /// Says `text` in `room`, in `thread` when given; returns the event id.
     @discardableResult
     func say(_ text: String, in room: String, thread: String? = nil) async throws -> String {
-        var content: [String: MatrixJSON] = ["msgtype": "m.text", "body": .string(text)]
+        var content: [String: JSON] = ["msgtype": "m.text", "body": .string(text)]
         if let thread {
             content["m.relates_to"] = [
                 "rel_type": "m.thread", "event_id": .string(thread), "is_falling_back": true,
@@ -86,14 +86,14 @@ struct MatrixPerson: Sendable {
         let path =
             "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/send/m.room.message/\(UUID().uuidString)"
         let answer = try await client.request(.PUT, path, body: .object(content))
-        return try #require(answer["event_id"]?.string)
+        return try #require(answer["event_id"].string)
     }
 
     /// The user ids joined to `room`.
     func members(of room: String) async throws -> Set<String> {
         let answer = try await client.request(
             .GET, "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/joined_members")
-        return Set((answer["joined"]?.members ?? [:]).keys)
+        return Set((answer["joined"].object ?? [:]).keys)
     }
 
     /// Waits until `user` has joined `room`; false after `seconds`.
@@ -118,6 +118,8 @@ struct MatrixSeenMessage: Sendable {
     var html: String?
     /// The largest event content (in JSON bytes) that carried this message or one of its edits.
     var size: Int
+    /// How many times it was edited (`m.replace`).
+    var edits = 0
 }
 
 /// Follows `/sync` as a person and keeps every message posted by `sender`, edits applied in place.
@@ -144,10 +146,10 @@ final class MatrixWatcher: Sendable {
                     try? await Task.sleep(for: .milliseconds(200))
                     continue
                 }
-                since = batch["next_batch"]?.string
-                for (room, joined) in batch["rooms"]?["join"]?.members ?? [:] {
-                    for event in joined["timeline"]?["events"]?.elements ?? [] {
-                        guard event["type"]?.string == "m.room.message", event["sender"]?.string == sender else {
+                since = batch["next_batch"].string
+                for (room, joined) in batch["rooms"]["join"].object ?? [:] {
+                    for event in joined["timeline"]["events"].array ?? [] {
+                        guard event["type"].string == "m.room.message", event["sender"].string == sender else {
                             continue
                         }
                         seen.messages.withLock { Self.apply(event, in: room, to: &$0) }
@@ -157,24 +159,27 @@ final class MatrixWatcher: Sendable {
         }
     }
 
-    private static func apply(_ event: MatrixJSON, in room: String, to seen: inout [MatrixSeenMessage]) {
-        guard let content = event["content"], let eventID = event["event_id"]?.string else { return }
-        let size = (try? content.encoded().count) ?? 0
+    private static func apply(_ event: JSON, in room: String, to seen: inout [MatrixSeenMessage]) {
+        let content = event["content"]
+        guard let eventID = event["event_id"].string else { return }
+        let size = content.encoded.count
         let relation = content["m.relates_to"]
-        if relation?["rel_type"]?.string == "m.replace", let original = relation?["event_id"]?.string,
-            let index = seen.firstIndex(where: { $0.eventID == original }), let new = content["m.new_content"]
+        let new = content["m.new_content"]
+        if relation["rel_type"].string == "m.replace", let original = relation["event_id"].string,
+            let index = seen.firstIndex(where: { $0.eventID == original })
         {
-            seen[index].text = new["body"]?.string ?? ""
-            seen[index].html = new["formatted_body"]?.string
+            seen[index].text = new["body"].string ?? ""
+            seen[index].html = new["formatted_body"].string
             seen[index].size = max(seen[index].size, size)
+            seen[index].edits += 1
             return
         }
         seen.append(
             MatrixSeenMessage(
-                room: room, eventID: eventID, sender: event["sender"]?.string ?? "",
-                thread: relation?["rel_type"]?.string == "m.thread" ? relation?["event_id"]?.string : nil,
-                msgtype: content["msgtype"]?.string ?? "", text: content["body"]?.string ?? "",
-                html: content["formatted_body"]?.string, size: size))
+                room: room, eventID: eventID, sender: event["sender"].string ?? "",
+                thread: relation["rel_type"].string == "m.thread" ? relation["event_id"].string : nil,
+                msgtype: content["msgtype"].string ?? "", text: content["body"].string ?? "",
+                html: content["formatted_body"].string, size: size))
     }
 
     /// Everything seen so far, in order.

@@ -82,14 +82,14 @@ public struct MatrixAdapter: ChatAdapter {
         } else if let cached = connection.token {
             token = cached
         } else if let password = settings.password {
-            let body: MatrixJSON = [
+            let body: JSON = [
                 "type": "m.login.password",
                 "identifier": ["type": "m.id.user", "user": .string(settings.userID)],
                 "password": .string(try password.resolve(environment: environment).get()),
                 "initial_device_display_name": "Parley",
             ]
             let answer = try await anonymous.request(.POST, "/_matrix/client/v3/login", body: body)
-            guard let issued = answer["access_token"]?.string else {
+            guard let issued = answer["access_token"].string else {
                 throw MatrixError(status: 200, code: "M_UNKNOWN", message: "the login answer has no access_token")
             }
             token = issued
@@ -99,7 +99,7 @@ public struct MatrixAdapter: ChatAdapter {
         }
         let client = anonymous.signedIn(with: token)
         let whoami = try await client.request(.GET, "/_matrix/client/v3/account/whoami")
-        let userID = whoami["user_id"]?.string ?? settings.userID
+        let userID = whoami["user_id"].string ?? settings.userID
         logger.info("signed in to \(settings.homeserver) as \(userID)")
         return (client, userID)
     }

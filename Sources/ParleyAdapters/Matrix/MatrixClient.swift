@@ -53,9 +53,9 @@ public struct MatrixClient: Sendable {
     /// refusal. A 429 is waited out (`retry_after_ms`, or `Retry-After`) and tried again.
     @discardableResult
     public func request(
-        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: MatrixJSON? = nil,
+        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSON? = nil,
         timeout: Duration = .seconds(30)
-    ) async throws -> MatrixJSON {
+    ) async throws -> JSON {
         var attempt = 0
         while true {
             do {
@@ -76,28 +76,28 @@ public struct MatrixClient: Sendable {
     }
 
     private func once(
-        _ method: HTTPMethod, _ path: String, query: [(String, String)], body: MatrixJSON?, timeout: Duration
-    ) async throws -> MatrixJSON {
+        _ method: HTTPMethod, _ path: String, query: [(String, String)], body: JSON?, timeout: Duration
+    ) async throws -> JSON {
         var request = HTTPClientRequest(url: homeserver + path + Self.queryString(query))
         request.method = method
         if let accessToken { request.headers.add(name: "Authorization", value: "Bearer \(accessToken)") }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try body.encoded()))
+            request.body = .bytes(ByteBuffer(bytes: body.encoded))
         }
         let seconds = Int64(timeout.components.seconds) + 1
         let response = try await http.execute(request, timeout: .seconds(seconds))
         let bytes = try await response.body.collect(upTo: 32 << 20)
         let data = Data(bytes.readableBytesView)
-        let json = (try? MatrixJSON.decode(data)) ?? .null
+        let json = JSON(parsing: data) ?? .null
         let status = Int(response.status.code)
         if (200..<300).contains(status) { return json }
         let error = MatrixError(
-            status: status, code: json["errcode"]?.string ?? "M_UNKNOWN",
-            message: json["error"]?.string ?? response.status.reasonPhrase)
+            status: status, code: json["errcode"].string ?? "M_UNKNOWN",
+            message: json["error"].string ?? response.status.reasonPhrase)
         if status == 429 {
             let wait =
-                json["retry_after_ms"]?.int.map { Duration.milliseconds($0) }
+                json["retry_after_ms"].int.map { Duration.milliseconds($0) }
                 ?? response.headers.first(name: "Retry-After").flatMap(Int.init).map { Duration.seconds($0) }
                 ?? .seconds(1)
             throw RateLimited(wait: min(wait, .seconds(120)), error: error)

@@ -12,7 +12,7 @@ struct MatrixOutbox: Sendable {
 
     /// Sends one event's content; returns its event id.
     @discardableResult
-    func send(_ content: MatrixJSON, to room: String) async throws -> String {
+    func send(_ content: JSON, to room: String) async throws -> String {
         let transaction = "parley-" + UUID().uuidString
         let path =
             "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/send/m.room.message/\(transaction)"
@@ -20,7 +20,7 @@ struct MatrixOutbox: Sendable {
         var attempt = 1
         while true {
             do {
-                return try await client.request(.PUT, path, body: content)["event_id"]?.string ?? ""
+                return try await client.request(.PUT, path, body: content)["event_id"].string ?? ""
             } catch let error as MatrixError where !error.isTransient {
                 throw error
             } catch is CancellationError {
@@ -48,7 +48,7 @@ struct MatrixOutbox: Sendable {
     func edit(_ eventID: String, in room: String, with text: MatrixText) async throws {
         var fallback = text.plain
         if fallback.utf8.count > 1_000 { fallback = String(fallback.prefix(500)) + " …" }
-        let content: MatrixJSON = [
+        let content: JSON = [
             "msgtype": "m.notice", "body": .string("* " + fallback),
             "m.new_content": text.notice,
             "m.relates_to": ["rel_type": "m.replace", "event_id": .string(eventID)],
@@ -57,7 +57,7 @@ struct MatrixOutbox: Sendable {
     }
 
     /// `content` placed in a thread: related to its root, as a reply to the message answered.
-    static func placed(_ content: MatrixJSON, in thread: MatrixThread?) -> MatrixJSON {
+    static func placed(_ content: JSON, in thread: MatrixThread?) -> JSON {
         guard let thread, case .object(var members) = content else { return content }
         members["m.relates_to"] = [
             "rel_type": "m.thread", "event_id": .string(thread.root), "is_falling_back": true,

@@ -9,7 +9,7 @@ public struct MatrixText: Sendable, Equatable {
     public var html: String
 
     /// The content of an `m.notice` with both forms.
-    public var notice: MatrixJSON {
+    public var notice: JSON {
         [
             "msgtype": "m.notice", "body": .string(plain), "format": "org.matrix.custom.html",
             "formatted_body": .string(html),

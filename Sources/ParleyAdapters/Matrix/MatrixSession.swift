@@ -46,7 +46,7 @@ actor MatrixSession {
         let profile = try? await client.request(
             .GET, "/_matrix/client/v3/profile/\(MatrixClient.encode(userID))/displayname")
         mention = MatrixMention(
-            userID: userID, displayName: profile?["displayname"]?.string,
+            userID: userID, displayName: profile?["displayname"].string,
             addressingName: engine.config.addressing.names.first ?? "parley")
         for room in settings.rooms { await join(room, reason: "configured") }
         var since: String
@@ -66,7 +66,7 @@ actor MatrixSession {
             let batch = try await sync(since: since)
             state.set(true)
             await decideInvitations(in: batch)
-            for (room, joined) in batch["rooms"]?["join"]?.members ?? [:] {
+            for (room, joined) in batch["rooms"]["join"].object ?? [:] {
                 try await handle(joined, in: room, since: since)
             }
             since = try nextBatch(of: batch)
@@ -74,17 +74,17 @@ actor MatrixSession {
         }
     }
 
-    private func nextBatch(of batch: MatrixJSON) throws -> String {
-        guard let token = batch["next_batch"]?.string else {
+    private func nextBatch(of batch: JSON) throws -> String {
+        guard let token = batch["next_batch"].string else {
             throw MatrixError(status: 200, code: "M_UNKNOWN", message: "the sync answer has no next_batch")
         }
         return token
     }
 
-    private func sync(since: String?) async throws -> MatrixJSON {
-        let filter: MatrixJSON = [
+    private func sync(since: String?) async throws -> JSON {
+        let filter: JSON = [
             "room": [
-                "timeline": ["limit": .int(since == nil ? 1 : timelineLimit)],
+                "timeline": ["limit": .number(Double(since == nil ? 1 : timelineLimit))],
                 "state": ["lazy_load_members": true],
                 "ephemeral": ["not_types": ["*"]],
                 "account_data": ["not_types": ["*"]],
@@ -92,7 +92,7 @@ actor MatrixSession {
             "presence": ["not_types": ["*"]],
             "account_data": ["not_types": ["*"]],
         ]
-        var query = [("filter", String(decoding: try filter.encoded(), as: UTF8.self))]
+        var query = [("filter", String(decoding: filter.encoded, as: UTF8.self))]
         if let since {
             query += [("since", since), ("timeout", String(syncTimeout.components.seconds * 1000))]
         }
@@ -102,13 +102,13 @@ actor MatrixSession {
 
     // MARK: rooms
 
-    private func handle(_ joined: MatrixJSON, in room: String, since: String) async throws {
-        var events = joined["timeline"]?["events"]?.elements ?? []
-        let stateEvents = joined["state"]?["events"]?.elements ?? []
-        if (events + stateEvents).contains(where: { $0["type"]?.string == "m.room.member" }) {
+    private func handle(_ joined: JSON, in room: String, since: String) async throws {
+        var events = joined["timeline"]["events"].array ?? []
+        let stateEvents = joined["state"]["events"].array ?? []
+        if (events + stateEvents).contains(where: { $0["type"].string == "m.room.member" }) {
             memberCounts[room] = nil
         }
-        if joined["timeline"]?["limited"]?.bool == true, let gapEnd = joined["timeline"]?["prev_batch"]?.string {
+        if joined["timeline"]["limited"].bool == true, let gapEnd = joined["timeline"]["prev_batch"].string {
             events = try await history(of: room, from: gapEnd, to: since) + events
         }
         // In a room Parley has just joined, what was said before it came in is not for it.
@@ -120,31 +120,30 @@ actor MatrixSession {
 
     /// The events a limited timeline left out, oldest first: from `from` back to the previous
     /// batch's position `to`, or to an event already handled.
-    private func history(of room: String, from: String, to: String) async throws -> [MatrixJSON] {
-        var collected: [MatrixJSON] = []
+    private func history(of room: String, from: String, to: String) async throws -> [JSON] {
+        var collected: [JSON] = []
         var from = from
         for _ in 0..<100 {
             let page = try await client.request(
                 .GET, "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/messages",
                 query: [("dir", "b"), ("from", from), ("to", to), ("limit", "100")])
-            let chunk = page["chunk"]?.elements ?? []
-            if let seen = chunk.firstIndex(where: { ($0["event_id"]?.string).map { recentSet.contains($0) } ?? false })
-            {
+            let chunk = page["chunk"].array ?? []
+            if let seen = chunk.firstIndex(where: { ($0["event_id"].string).map { recentSet.contains($0) } ?? false }) {
                 collected += chunk[..<seen]
                 break
             }
             collected += chunk
-            guard let end = page["end"]?.string, !chunk.isEmpty, end != from else { break }
+            guard let end = page["end"].string, !chunk.isEmpty, end != from else { break }
             from = end
         }
         logger.info("back-filled \(collected.count) event(s) a limited sync left out in \(room)")
         return collected.reversed()
     }
 
-    private func isOwnJoin(_ event: MatrixJSON) -> Bool {
-        event["type"]?.string == "m.room.member" && event["state_key"]?.string == userID
-            && event["content"]?["membership"]?.string == "join"
-            && event["unsigned"]?["prev_content"]?["membership"]?.string != "join"
+    private func isOwnJoin(_ event: JSON) -> Bool {
+        event["type"].string == "m.room.member" && event["state_key"].string == userID
+            && event["content"]["membership"].string == "join"
+            && event["unsigned"]["prev_content"]["membership"].string != "join"
     }
 
     private func join(_ room: String, reason: String) async {
@@ -156,12 +155,12 @@ actor MatrixSession {
         }
     }
 
-    private func decideInvitations(in batch: MatrixJSON) async {
-        for (room, invite) in batch["rooms"]?["invite"]?.members ?? [:] {
-            let inviter = invite["invite_state"]?["events"]?.elements.first {
-                $0["type"]?.string == "m.room.member" && $0["state_key"]?.string == userID
-                    && $0["content"]?["membership"]?.string == "invite"
-            }?["sender"]?.string
+    private func decideInvitations(in batch: JSON) async {
+        for (room, invite) in batch["rooms"]["invite"].object ?? [:] {
+            let inviter = (invite["invite_state"]["events"].array ?? []).first {
+                $0["type"].string == "m.room.member" && $0["state_key"].string == userID
+                    && $0["content"]["membership"].string == "invite"
+            }?["sender"].string
             if accepts(inviter) {
                 await join(room, reason: "invited by \(inviter ?? "someone")")
             } else {
@@ -187,7 +186,7 @@ actor MatrixSession {
         if let count = memberCounts[room] { return count }
         let answer = try? await client.request(
             .GET, "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/joined_members")
-        guard let count = answer?["joined"]?.members.count else { return 0 }
+        guard let count = answer?["joined"].object?.count else { return 0 }
         memberCounts[room] = count
         return count
     }
@@ -204,16 +203,16 @@ actor MatrixSession {
         return true
     }
 
-    private func consider(_ event: MatrixJSON, in room: String) async {
-        guard event["type"]?.string == "m.room.message", let eventID = event["event_id"]?.string,
-            let sender = event["sender"]?.string, sender != userID, remember(eventID),
-            let content = event["content"], content["msgtype"]?.string == "m.text",
-            let body = content["body"]?.string
+    private func consider(_ event: JSON, in room: String) async {
+        let content = event["content"]
+        guard event["type"].string == "m.room.message", let eventID = event["event_id"].string,
+            let sender = event["sender"].string, sender != userID, remember(eventID),
+            content["msgtype"].string == "m.text", let body = content["body"].string
         else { return }
         let relation = content["m.relates_to"]
         // An edit of a command is not a new command.
-        if relation?["rel_type"]?.string == "m.replace" { return }
-        let thread = relation?["rel_type"]?.string == "m.thread" ? relation?["event_id"]?.string : nil
+        if relation["rel_type"].string == "m.replace" { return }
+        let thread = relation["rel_type"].string == "m.thread" ? relation["event_id"].string : nil
         let inbound = Inbound(
             sender: Identity(platform: "matrix", id: sender), room: room, thread: thread, eventID: eventID,
             text: mention.rewrite(MatrixMention.withoutReplyFallback(body)),
