@@ -47,11 +47,18 @@ import Testing
         let directory = NSTemporaryDirectory() + "parley-matrix-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try bot.password.write(toFile: directory + "/bot-password", atomically: true, encoding: .utf8)
+        // A display name for the mention pill, and a public room listed in the configuration by alias.
+        try await bot.client.request(
+            .PUT, "/_matrix/client/v3/profile/\(MatrixClient.encode(bot.userID))/displayname",
+            body: ["displayname": "Ops Bot"])
+        let alias = "ops\(UInt32.random(in: 100_000...999_999))"
+        let listed = try await alice.createRoom(invite: [], alias: alias)
+        let serverName = bot.userID.split(separator: ":", maxSplits: 1)[1]
         let engine = try makeEngine(
             alice: alice,
             adapterYAML: """
                 adapters:
-                  matrix: { homeserver: "\(server.url)", user_id: "\(bot.userID)", password: "file:bot-password", invites: known }
+                  matrix: { homeserver: "\(server.url)", user_id: "\(bot.userID)", password: "file:bot-password", invites: known, rooms: ["#\(alias):\(serverName)"] }
 
                 """, directory: directory)
         let settings = try #require(engine.config.matrix)
@@ -60,6 +67,7 @@ import Testing
         let running = start(adapter, engine)
         defer { running.cancel() }
         try await waitConnected(adapter)
+        #expect(try await alice.waitUntil(bot.userID, joins: listed), "the bot did not join the configured room")
 
         let room = try await alice.createRoom(invite: [bot, mallory])
         try await mallory.join(room)
@@ -77,8 +85,8 @@ import Testing
         try await adapter.post(.text("posted on its own"), room: room, thread: nil)
         #expect(try await watcher.wait { $0.text == "posted on its own" } != nil)
 
-        // A mention pill's text is the bot's display name (its localpart here).
-        try await mallory.say("\(bot.name): deploy api to prod", in: room)
+        // A mention pill's plain text is the bot's display name.
+        try await mallory.say("Ops Bot: deploy api to prod", in: room)
         let refusal = try #require(try await watcher.wait { $0.text.hasPrefix("denied") })
         #expect(refusal.text == "denied: deploy needs role ops; you have guest")
 
