@@ -179,6 +179,35 @@ import Testing
         #expect(watcher.messages.count == 1, "\(watcher.messages.map(\.text))")
     }
 
+    @Test func repliesTheHomeserverRateLimitsAreWaitedOutNotLost() async throws {
+        guard let server = MatrixTestHomeserver.required() else { return }
+        let admin = try await server.register("admin", admin: true)
+        let bot = try await server.register("parleybot")
+        let alice = try await server.register("alice")
+        // Synapse lets the bot send one message a second from now on: most replies meet a 429 first.
+        try await admin.client.request(
+            .POST, "/_synapse/admin/v1/users/\(MatrixClient.encode(bot.userID))/override_ratelimit",
+            body: ["messages_per_second": 1, "burst_count": 1])
+        let room = try await alice.createRoom(invite: [bot])
+        try await bot.join(room)
+        let watcher = MatrixWatcher(as: alice, watching: bot.userID)
+        defer { watcher.stop() }
+        let engine = try makeEngine(alice: alice)
+        let settings = MatrixSettings(homeserver: server.url, userID: bot.userID, accessToken: .value(bot.token))
+        let adapter = MatrixAdapter(settings: settings, syncTimeout: .seconds(5))
+        let running = start(adapter, engine)
+        defer { running.cancel() }
+        try await waitConnected(adapter)
+
+        for index in 1...5 { try await alice.say("!echo limited \(index)", in: room) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while watcher.messages.count < 5, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let answered = watcher.messages.map(\.text).sorted()
+        #expect(answered == (1...5).map { "limited \($0)" }, "answered: \(answered)")
+    }
+
     @Test func aBurstLargerThanOneSyncIsBackFilledAndEachCommandAnswered() async throws {
         guard let server = MatrixTestHomeserver.required() else { return }
         let bot = try await server.register("parleybot")

@@ -26,17 +26,18 @@ struct MatrixTestHomeserver: Sendable {
     }
 
     /// A new account, registered through Synapse's shared-secret admin API; its name starts with `prefix`.
-    func register(_ prefix: String) async throws -> MatrixPerson {
+    func register(_ prefix: String, admin: Bool = false) async throws -> MatrixPerson {
         let name = "\(prefix)\(UInt32.random(in: 100_000...999_999))"
         let password = "pw-\(UUID().uuidString)"
         let anonymous = MatrixClient(homeserver: url)
         let nonce = try #require(try await anonymous.request(.GET, "/_synapse/admin/v1/register")["nonce"].string)
-        let message = Data("\(nonce)\0\(name)\0\(password)\0notadmin".utf8)
+        let message = Data("\(nonce)\0\(name)\0\(password)\0\(admin ? "admin" : "notadmin")".utf8)
         let mac = HMAC<Insecure.SHA1>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.utf8)))
         let answer = try await anonymous.request(
             .POST, "/_synapse/admin/v1/register",
             body: [
-                "nonce": .string(nonce), "username": .string(name), "password": .string(password), "admin": false,
+                "nonce": .string(nonce), "username": .string(name), "password": .string(password),
+                "admin": .bool(admin),
                 "mac": .string(mac.map { String(format: "%02x", $0) }.joined()),
             ])
         let token = try #require(answer["access_token"].string)
