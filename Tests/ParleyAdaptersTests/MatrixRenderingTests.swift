@@ -1,10 +1,23 @@
 import Foundation
-import ParleyAdapters
 import ParleyCore
 import Testing
 
-/// How replies look in Matrix, without a homeserver.
+@testable import ParleyAdapters
+
+/// How replies look in Matrix and how mentions are read, without a homeserver.
 struct MatrixRenderingTests {
+    @Test func mentionPillsBecomeTheAddressingTheEngineReads() {
+        let mention = MatrixMention(userID: "@parley:example.org", displayName: "Ops Bot", addressingName: "parley")
+        #expect(mention.rewrite("Ops Bot: deploy api to prod") == "@parley deploy api to prod")
+        #expect(mention.rewrite("@parley:example.org deploy api") == "@parley deploy api")
+        #expect(mention.rewrite("@parley:example.org: deploy api") == "@parley deploy api")
+        #expect(mention.rewrite("ops bot, status") == "@parley status")
+        #expect(mention.rewrite("Ops Bot is down again") == "Ops Bot is down again")
+        #expect(mention.rewrite("parley: help") == "@parley help")
+        #expect(mention.rewrite("deploy api") == "deploy api")
+        #expect(MatrixMention.withoutReplyFallback("> <@bob:example.org> earlier\n> more\n\n!ping") == "!ping")
+    }
+
     @Test func richRepliesBecomeEscapedHTMLWithThePlainTextAsFallback() throws {
         let reply = Reply([
             .text("Deploy <api> & \"web\""),

@@ -21,7 +21,9 @@ struct MatrixMention: Sendable {
         for form in forms where trimmed.lowercased().hasPrefix(form.lowercased()) {
             let rest = trimmed.dropFirst(form.count)
             guard let next = rest.first else { return replacement }
-            guard next.isWhitespace || next == ":" || next == "," else { continue }
+            // "@parley deploy" and "Parley Bot: deploy" are mentions; "Parley Bot is down" is not.
+            let separated = next == ":" || next == "," || (form.hasPrefix("@") && next.isWhitespace)
+            guard separated else { continue }
             let command = rest.drop { $0 == ":" || $0 == "," || $0.isWhitespace }
             return replacement + " " + String(command)
         }
