@@ -120,6 +120,7 @@ let package = Package(
             name: "ParleyAdaptersTests",
             dependencies: [
                 "ParleyCore", "ParleyStore", "ParleyEngine", "ParleyAdapters", "ParleyConformance",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),

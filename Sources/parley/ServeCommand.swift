@@ -40,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         Task { await engine.resumeRunbooks() }
         var adapters: [any ChatAdapter] = []
         if let irc = config.irc { adapters.append(IRCAdapter(settings: irc, logger: logger)) }
+        if let matrix = config.matrix { adapters.append(MatrixAdapter(settings: matrix, logger: logger)) }
         if let slack = config.slack {
             do {
                 adapters.append(try SlackAdapter(settings: slack, logger: logger))

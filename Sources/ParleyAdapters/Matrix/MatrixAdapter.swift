@@ -1,0 +1,124 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ParleyCore
+import ParleyEngine
+import Synchronization
+
+/// The Matrix adapter: logs in to a homeserver, long-polls `/sync` from where it last stopped,
+/// turns room messages into `Inbound`s and answers with HTML notices, edited live while a command
+/// prints; reconnects with backoff.
+public struct MatrixAdapter: ChatAdapter {
+    public let platform = "matrix"
+    let settings: MatrixSettings
+    let environment: [String: String]
+    let logger: Logger
+    let http: HTTPClient
+    /// The most events one sync returns per room; a room with more is back-filled from its history.
+    let timelineLimit: Int
+    /// How long one `/sync` waits for something to happen.
+    let syncTimeout: Duration
+    let state = ConnectionState()
+    let connection = MatrixConnection()
+
+    /// True while `/sync` succeeds.
+    public var isConnected: Bool { state.isConnected }
+
+    /// Creates an adapter.
+    public init(
+        settings: MatrixSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
+        timelineLimit: Int = 50, syncTimeout: Duration = .seconds(30), http: HTTPClient = .shared,
+        logger: Logger = Logger(label: "parley.matrix")
+    ) {
+        self.settings = settings
+        self.environment = environment
+        self.timelineLimit = timelineLimit
+        self.syncTimeout = syncTimeout
+        self.http = http
+        self.logger = logger
+    }
+
+    public func run(engine: Engine) async throws {
+        var backoff = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                let client = try await signIn()
+                let session = MatrixSession(
+                    client: client.client, userID: client.userID, adapter: self, engine: engine)
+                connection.set(session.outbox)
+                try await session.run()
+            } catch is CancellationError {
+                break
+            } catch let error as MatrixError where error.code == "M_UNKNOWN_TOKEN" {
+                connection.forgetToken()
+                logger.warning("the homeserver no longer knows Parley's access token: \(error); signing in again")
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning("Matrix sync with \(settings.homeserver) failed: \(error); retrying in \(backoff)")
+            }
+            // A session that synced before failing starts the backoff over.
+            if state.isConnected { backoff = .seconds(1) }
+            state.set(false)
+            connection.set(nil)
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(60))
+        }
+        state.set(false)
+        connection.set(nil)
+    }
+
+    public func post(_ reply: Reply, room: String, thread: String?) async throws {
+        guard let outbox = connection.outbox else { throw AdapterError.notConnected(platform) }
+        try await outbox.send(reply, to: room, thread: thread.map { MatrixThread(root: $0) })
+    }
+
+    /// An access token from the settings, or one from logging in with the password (kept for the
+    /// reconnects that follow, so each one does not add a device).
+    private func signIn() async throws -> (client: MatrixClient, userID: String) {
+        let anonymous = MatrixClient(homeserver: settings.homeserver, http: http, logger: logger)
+        let token: String
+        if let configured = settings.accessToken {
+            token = try configured.resolve(environment: environment).get()
+        } else if let cached = connection.token {
+            token = cached
+        } else if let password = settings.password {
+            let body: JSON = [
+                "type": "m.login.password",
+                "identifier": ["type": "m.id.user", "user": .string(settings.userID)],
+                "password": .string(try password.resolve(environment: environment).get()),
+                "initial_device_display_name": "Parley",
+            ]
+            let answer = try await anonymous.request(.POST, "/_matrix/client/v3/login", body: body)
+            guard let issued = answer["access_token"].string else {
+                throw MatrixError(status: 200, code: "M_UNKNOWN", message: "the login answer has no access_token")
+            }
+            token = issued
+            connection.remember(token: issued)
+        } else {
+            throw MatrixError(status: 0, code: "M_MISSING_TOKEN", message: "no access_token or password configured")
+        }
+        let client = anonymous.signedIn(with: token)
+        let whoami = try await client.request(.GET, "/_matrix/client/v3/account/whoami")
+        let userID = whoami["user_id"].string ?? settings.userID
+        logger.info("signed in to \(settings.homeserver) as \(userID)")
+        return (client, userID)
+    }
+}
+
+/// What the running session shares with `post(_:room:thread:)`: how to send, and a token that
+/// logging in with a password issued.
+final class MatrixConnection: Sendable {
+    private struct State {
+        var outbox: MatrixOutbox?
+        var token: String?
+    }
+
+    private let state = Mutex(State())
+
+    var outbox: MatrixOutbox? { state.withLock { $0.outbox } }
+    var token: String? { state.withLock { $0.token } }
+
+    func set(_ outbox: MatrixOutbox?) { state.withLock { $0.outbox = outbox } }
+    func remember(token: String) { state.withLock { $0.token = token } }
+    func forgetToken() { state.withLock { $0.token = nil } }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import Logging
+import ParleyCore
+import ParleyEngine
+
+/// One signed-in connection: the `/sync` loop, invitations, and the messages it hands the engine.
+///
+/// Batches are handled one at a time and the position is saved after each, so a restart goes on
+/// from the last batch handled. Each message is answered in its own task: a long command never
+/// holds up the next message.
+actor MatrixSession {
+    let client: MatrixClient
+    let userID: String
+    let settings: MatrixSettings
+    let engine: Engine
+    let logger: Logger
+    let state: ConnectionState
+    let timelineLimit: Int
+    let syncTimeout: Duration
+    let outbox: MatrixOutbox
+    let position: MatrixSyncPosition
+    private var mention: MatrixMention
+    private var memberCounts: [String: Int] = [:]
+    private var recent: [String] = []
+    private var recentSet: Set<String> = []
+    /// How many handled event ids are remembered to drop an event seen twice (history and timeline).
+    static let remembered = 2_000
+
+    init(client: MatrixClient, userID: String, adapter: MatrixAdapter, engine: Engine) {
+        self.client = client
+        self.userID = userID
+        self.settings = adapter.settings
+        self.engine = engine
+        self.logger = adapter.logger
+        self.state = adapter.state
+        self.timelineLimit = adapter.timelineLimit
+        self.syncTimeout = adapter.syncTimeout
+        self.outbox = MatrixOutbox(client: client, logger: adapter.logger)
+        self.position = MatrixSyncPosition(dataDirectory: engine.config.dataDirectory, userID: userID)
+        self.mention = MatrixMention(
+            userID: userID, displayName: nil, addressingName: engine.config.addressing.names.first ?? "parley")
+    }
+
+    /// Syncs until cancelled or an error ends the connection.
+    func run() async throws {
+        let profile = try? await client.request(
+            .GET, "/_matrix/client/v3/profile/\(MatrixClient.encode(userID))/displayname")
+        mention = MatrixMention(
+            userID: userID, displayName: profile?["displayname"].string,
+            addressingName: engine.config.addressing.names.first ?? "parley")
+        for room in settings.rooms { await join(room, reason: "configured") }
+        var since: String
+        if let saved = position.load() {
+            since = saved
+        } else {
+            // The very first start: what was said before Parley existed is not for it.
+            let first = try await sync(since: nil)
+            await decideInvitations(in: first)
+            since = try nextBatch(of: first)
+            try position.save(since)
+            logger.info("first Matrix sync: earlier messages are not handled")
+        }
+        state.set(true)
+        while true {
+            try Task.checkCancellation()
+            let batch = try await sync(since: since)
+            state.set(true)
+            await decideInvitations(in: batch)
+            for (room, joined) in batch["rooms"]["join"].object ?? [:] {
+                try await handle(joined, in: room, since: since)
+            }
+            since = try nextBatch(of: batch)
+            try position.save(since)
+        }
+    }
+
+    private func nextBatch(of batch: JSON) throws -> String {
+        guard let token = batch["next_batch"].string else {
+            throw MatrixError(status: 200, code: "M_UNKNOWN", message: "the sync answer has no next_batch")
+        }
+        return token
+    }
+
+    private func sync(since: String?) async throws -> JSON {
+        let filter: JSON = [
+            "room": [
+                "timeline": ["limit": .number(Double(since == nil ? 1 : timelineLimit))],
+                "state": ["lazy_load_members": true],
+                "ephemeral": ["not_types": ["*"]],
+                "account_data": ["not_types": ["*"]],
+            ],
+            "presence": ["not_types": ["*"]],
+            "account_data": ["not_types": ["*"]],
+        ]
+        var query = [("filter", String(decoding: filter.encoded, as: UTF8.self))]
+        if let since {
+            query += [("since", since), ("timeout", String(syncTimeout.components.seconds * 1000))]
+        }
+        return try await client.request(
+            .GET, "/_matrix/client/v3/sync", query: query, timeout: syncTimeout + .seconds(30))
+    }
+
+    // MARK: rooms
+
+    private func handle(_ joined: JSON, in room: String, since: String) async throws {
+        var events = joined["timeline"]["events"].array ?? []
+        let stateEvents = joined["state"]["events"].array ?? []
+        if (events + stateEvents).contains(where: { $0["type"].string == "m.room.member" }) {
+            memberCounts[room] = nil
+        }
+        if joined["timeline"]["limited"].bool == true, let gapEnd = joined["timeline"]["prev_batch"].string {
+            events = try await history(of: room, from: gapEnd, to: since) + events
+        }
+        // In a room Parley has just joined, what was said before it came in is not for it.
+        if let joinedAt = events.lastIndex(where: isOwnJoin) {
+            events = Array(events[events.index(after: joinedAt)...])
+        }
+        for event in events { await consider(event, in: room) }
+    }
+
+    /// The events a limited timeline left out, oldest first: from `from` back to the previous
+    /// batch's position `to`, or to an event already handled.
+    private func history(of room: String, from: String, to: String) async throws -> [JSON] {
+        var collected: [JSON] = []
+        var from = from
+        for _ in 0..<100 {
+            let page = try await client.request(
+                .GET, "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/messages",
+                query: [("dir", "b"), ("from", from), ("to", to), ("limit", "100")])
+            let chunk = page["chunk"].array ?? []
+            if let seen = chunk.firstIndex(where: { ($0["event_id"].string).map { recentSet.contains($0) } ?? false }) {
+                collected += chunk[..<seen]
+                break
+            }
+            collected += chunk
+            guard let end = page["end"].string, !chunk.isEmpty, end != from else { break }
+            from = end
+        }
+        logger.info("back-filled \(collected.count) event(s) a limited sync left out in \(room)")
+        return collected.reversed()
+    }
+
+    private func isOwnJoin(_ event: JSON) -> Bool {
+        event["type"].string == "m.room.member" && event["state_key"].string == userID
+            && event["content"]["membership"].string == "join"
+            && event["unsigned"]["prev_content"]["membership"].string != "join"
+    }
+
+    private func join(_ room: String, reason: String) async {
+        do {
+            try await client.request(.POST, "/_matrix/client/v3/join/\(MatrixClient.encode(room))", body: [:])
+            logger.info("joined \(room) (\(reason))")
+        } catch {
+            logger.warning("cannot join \(room): \(error)")
+        }
+    }
+
+    private func decideInvitations(in batch: JSON) async {
+        for (room, invite) in batch["rooms"]["invite"].object ?? [:] {
+            let inviter = (invite["invite_state"]["events"].array ?? []).first {
+                $0["type"].string == "m.room.member" && $0["state_key"].string == userID
+                    && $0["content"]["membership"].string == "invite"
+            }?["sender"].string
+            if accepts(inviter) {
+                await join(room, reason: "invited by \(inviter ?? "someone")")
+            } else {
+                logger.info(
+                    "declined an invitation to \(room) from \(inviter ?? "someone") (invites: \(settings.invites))")
+                _ = try? await client.request(
+                    .POST, "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/leave", body: [:])
+            }
+        }
+    }
+
+    private func accepts(_ inviter: String?) -> Bool {
+        switch settings.invites {
+        case .anyone: return true
+        case .none: return false
+        case .known:
+            guard let inviter else { return false }
+            return !engine.directory.principal(for: Identity(platform: "matrix", id: inviter)).isGuest
+        }
+    }
+
+    private func joinedMembers(of room: String) async -> Int {
+        if let count = memberCounts[room] { return count }
+        let answer = try? await client.request(
+            .GET, "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/joined_members")
+        guard let count = answer?["joined"].object?.count else { return 0 }
+        memberCounts[room] = count
+        return count
+    }
+
+    // MARK: messages
+
+    /// True the first time an event id is seen in this session.
+    private func remember(_ eventID: String) -> Bool {
+        guard recentSet.insert(eventID).inserted else { return false }
+        recent.append(eventID)
+        if recent.count > Self.remembered {
+            recentSet.remove(recent.removeFirst())
+        }
+        return true
+    }
+
+    private func consider(_ event: JSON, in room: String) async {
+        let content = event["content"]
+        guard event["type"].string == "m.room.message", let eventID = event["event_id"].string,
+            let sender = event["sender"].string, sender != userID, remember(eventID),
+            content["msgtype"].string == "m.text", let body = content["body"].string
+        else { return }
+        let relation = content["m.relates_to"]
+        // An edit of a command is not a new command.
+        if relation["rel_type"].string == "m.replace" { return }
+        let thread = relation["rel_type"].string == "m.thread" ? relation["event_id"].string : nil
+        let inbound = Inbound(
+            sender: Identity(platform: "matrix", id: sender), room: room, thread: thread, eventID: eventID,
+            text: mention.rewrite(MatrixMention.withoutReplyFallback(body)),
+            isDirect: await joinedMembers(of: room) == 2)
+        let reply = thread.map { MatrixThread(root: $0, inReplyTo: eventID) }
+        Task { [engine, outbox, logger] in
+            let live = MatrixLiveNotice(outbox: outbox, room: room, thread: reply)
+            let response = await engine.handle(inbound, onOutput: { live.receive($0) })
+            do {
+                try await live.finish(with: response?.reply)
+            } catch {
+                logger.error("cannot answer in \(room): \(error)")
+            }
+        }
+    }
+}
