@@ -61,7 +61,7 @@ public protocol MetadataStore: Sendable {
 
 /// Everything Parley persists.
 public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore, MetadataStore, AuthStore, LockStore,
-    StepStore
+    StepStore, AlertStore
 {}
 
 /// Why the store could not do what was asked.

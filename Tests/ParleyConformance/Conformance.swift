@@ -119,6 +119,7 @@ public struct ConformanceSuite: Sendable {
     public func yaml() -> String {
         let adapters = driver.adapterYAML.isEmpty ? "" : "adapters:\n\(driver.adapterYAML)\n"
         return adapters + """
+            server: { listen: "127.0.0.1:0" }
             users:
               alice: { roles: [ops], identities: ["\(driver.aliceIdentity)"] }
               bob: { roles: [lead], identities: ["local:bob-approver"] }
@@ -158,21 +159,29 @@ public struct ConformanceSuite: Sendable {
 
     /// Runs every check, in order, over one engine and one started driver; stops at the first failure.
     public func run() async throws {
-        try await driver.prepare()
+        let driver = self.driver
+        try await Self.within(.seconds(60), name: "\(driver.platform): prepare") { try await driver.prepare() }
         let engine = try makeEngine()
-        try await driver.start(engine: engine)
+        try await Self.within(.seconds(60), name: "\(driver.platform): start") {
+            try await driver.start(engine: engine)
+        }
+        let checks: [(String, @Sendable () async throws -> Void)] = [
+            ("an addressed message is answered in the same room", addressedMessageIsAnsweredInTheSameRoom),
+            ("chatter is ignored", chatterIsIgnored),
+            ("direct messages need no prefix", directMessagesNeedNoPrefix),
+            ("mentions address Parley", mentionsAddressParley),
+            ("identities map to users", identitiesMapToUsersAndStrangersAreRefusedWithTheReason),
+            ("long replies stay within the limit", longRepliesStayWithinThePlatformsLimit),
+            ("rich replies have a fallback", richRepliesHaveAReadableFallback),
+            ("approvals offer buttons or commands", approvalsOfferButtonsOrCommands),
+            ("threads are kept", threadsAreKept),
+            ("platform retries run once", platformRetriesRunOnce),
+            ("the adapter reconnects", reconnectsAfterTheConnectionDrops),
+        ]
         do {
-            try await addressedMessageIsAnsweredInTheSameRoom()
-            try await chatterIsIgnored()
-            try await directMessagesNeedNoPrefix()
-            try await mentionsAddressParley()
-            try await identitiesMapToUsersAndStrangersAreRefusedWithTheReason()
-            try await longRepliesStayWithinThePlatformsLimit()
-            try await richRepliesHaveAReadableFallback()
-            try await approvalsOfferButtonsOrCommands()
-            try await threadsAreKept()
-            try await platformRetriesRunOnce()
-            try await reconnectsAfterTheConnectionDrops()
+            for (name, check) in checks {
+                try await Self.within(.seconds(120), name: "\(driver.platform): \(name)", check)
+            }
         } catch {
             await driver.stop()
             throw error
@@ -306,6 +315,25 @@ public struct ConformanceSuite: Sendable {
     }
 
     // MARK: helpers
+
+    /// Runs a check, failing it (instead of hanging the suite) when it takes longer than `limit`.
+    static func within(_ limit: Duration, name: String, _ check: @escaping @Sendable () async throws -> Void)
+        async throws
+    {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await check()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return false
+            }
+            let finished = try await group.next() ?? false
+            group.cancelAll()
+            if !finished { throw ConformanceFailure(description: "\(name) did not finish within \(limit)") }
+        }
+    }
 
     /// The number `counter` printed: the reply's first line that is a number.
     static func count(in message: ObservedMessage) -> Int? {

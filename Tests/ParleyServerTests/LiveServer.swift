@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 /// A Hummingbird application running in the background on a free 127.0.0.1 port, until `stop()`.
 final class LiveServer: Sendable {
@@ -11,13 +12,31 @@ final class LiveServer: Sendable {
     init(_ make: (@escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol) async throws {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = make { port in continuation.yield(port) }
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let failure = Mutex<String?>(nil)
+        task = Task {
+            // A server that cannot start ends the wait for its port instead of leaving it hanging.
+            defer { continuation.finish() }
+            do {
+                try await app.runService(gracefulShutdownSignals: [])
+            } catch {
+                failure.withLock { $0 = "\(error)" }
+                throw error
+            }
+        }
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(30))
+            continuation.finish()
+        }
+        defer { timeout.cancel() }
         var found: Int?
         for await port in ports {
             found = port
             break
         }
-        guard let found else { throw CancellationError() }
+        guard let found else {
+            task.cancel()
+            throw LiveServerError(reason: failure.withLock { $0 } ?? "no port within 30 s")
+        }
         port = found
     }
 
@@ -34,4 +53,10 @@ final class LiveServer: Sendable {
     func stop() {
         task.cancel()
     }
+}
+
+/// A test server did not start within 30 seconds.
+struct LiveServerError: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { "the test server did not start: \(reason)" }
 }

@@ -156,7 +156,7 @@ public enum AlertPayloads {
     }
 
     /// RFC 3339 with any number of fractional digits; Go's zero time (`0001-01-01…`) is no date.
-    static func date(_ value: Any?) -> Date? {
+    public static func date(_ value: Any?) -> Date? {
         guard var text = value as? String, !text.isEmpty, !text.hasPrefix("0001-01-01") else { return nil }
         if let dot = text.firstIndex(of: "."), let end = text[dot...].firstIndex(where: { !$0.isNumber && $0 != "." }) {
             let digits = text[text.index(after: dot)..<end]

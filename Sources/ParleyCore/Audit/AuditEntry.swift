@@ -17,6 +17,9 @@ public enum AuditKind: String, Sendable, Codable, CaseIterable {
     case configLoaded = "config_loaded"
     case userChanged = "user_changed"
     case roleChanged = "role_changed"
+    case alertReceived = "alert_received"
+    case webhookRefused = "webhook_refused"
+    case scheduled
 }
 
 /// An entry before it joins the chain: the store gives it its number, time and hashes.

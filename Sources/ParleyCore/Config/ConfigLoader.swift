@@ -16,7 +16,7 @@ public struct ConfigLoader: Sendable {
 
     static let topLevelKeys = [
         "data_dir", "prefix", "bot_name", "users", "groups", "roles", "secrets", "commands", "limits", "approvals",
-        "audit", "server", "adapters",
+        "audit", "server", "adapters", "alerts", "schedules",
     ]
 
     /// Reads and validates a file.
@@ -90,6 +90,10 @@ public struct ConfigLoader: Sendable {
             reader.report(reference.node, "a rule of '\(reference.command)' names unknown role '\(reference.role)'")
         }
         ConfigChecks(config: config, builtins: builtins, reader: reader).checkApprovers(approvalReferences)
+        let alerts = AlertsReader(
+            reader: reader, adapters: AdapterReader(reader: reader, baseDirectory: baseDirectory), config: config)
+        if let node = sections["alerts"]?.value { config.alerts = alerts.readAlerts(node) }
+        if let node = sections["schedules"]?.value { config.schedules = alerts.readSchedules(node) }
         let issues = reader.issues.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
         guard issues.isEmpty else { throw ConfigError(issues: issues) }
         return config

@@ -35,6 +35,11 @@ public struct ParleyConfig: Sendable {
     /// The Mattermost adapter's settings, when Mattermost is configured.
     public var mattermost: MattermostSettings?
 
+    /// Alert sources, routes and automations.
+    public var alerts = AlertSettings()
+    /// Commands that run on a schedule.
+    public var schedules: [Schedule] = []
+
     /// Every credential the adapters use, so that they are masked like declared secrets.
     public var adapterSecrets: [SecretSource] {
         var all: [SecretSource] = []
@@ -42,6 +47,8 @@ public struct ParleyConfig: Sendable {
         if let slack { all += [slack.signingSecret, slack.botToken, slack.appToken].compactMap { $0 } }
         if let matrix { all += [matrix.accessToken, matrix.password].compactMap { $0 } }
         if let mattermost { all += [mattermost.botToken] + mattermost.verificationTokens }
+        all += [alerts.alertmanagerToken].compactMap { $0 }
+        all += alerts.sources.flatMap { [$0.token, $0.basicPassword, $0.secret].compactMap { $0 } }
         return all
     }
 

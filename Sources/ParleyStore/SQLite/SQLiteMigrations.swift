@@ -154,6 +154,50 @@ enum SQLiteMigrations {
         migrator.registerMigration("2026-11-26 approval plan hash") { db in
             try db.alter(table: "approval") { table in table.add(column: "planHash", .text) }
         }
+        migrator.registerMigration("2026-11-27 alerts and schedules") { db in
+            try db.create(table: "alert") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("fingerprint", .text).notNull().unique()
+                table.column("source", .text).notNull()
+                table.column("status", .text).notNull()
+                table.column("labels", .text).notNull()
+                table.column("annotations", .text).notNull()
+                table.column("startsAt", .datetime)
+                table.column("endsAt", .datetime)
+                table.column("url", .text)
+                table.column("firstSeen", .datetime).notNull()
+                table.column("lastSeen", .datetime).notNull()
+                table.column("received", .integer).notNull()
+                table.column("acknowledgedBy", .text)
+                table.column("acknowledgedAt", .datetime)
+                table.column("acknowledgement", .text)
+            }
+            try db.create(index: "alertLastSeen", on: "alert", columns: ["lastSeen"])
+            try db.create(table: "alertEvent") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("alertID", .integer).notNull()
+                table.column("receivedAt", .datetime).notNull()
+                table.column("status", .text).notNull()
+                table.column("labels", .text).notNull()
+                table.column("annotations", .text).notNull()
+            }
+            try db.create(table: "alertMessage") { table in
+                table.column("fingerprint", .text).notNull()
+                table.column("room", .text).notNull()
+                table.column("messageRef", .text)
+                table.column("postedAt", .datetime).notNull()
+                table.column("count", .integer).notNull()
+                table.column("status", .text).notNull()
+                table.primaryKey(["fingerprint", "room"])
+            }
+            try db.create(table: "scheduledRun") { table in
+                table.column("name", .text).notNull()
+                table.column("fireTime", .datetime).notNull()
+                table.column("owner", .text).notNull()
+                table.column("claimedAt", .datetime).notNull()
+                table.primaryKey(["name", "fireTime"])
+            }
+        }
         return migrator
     }
 }

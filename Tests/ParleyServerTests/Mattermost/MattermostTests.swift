@@ -11,7 +11,7 @@ import Testing
     static let alice = "alice000000000000000000000"
     static let bob = "bob00000000000000000000000"
     static let yaml = """
-        server: { public_url: "https://parley.example.org" }
+        server: { public_url: "https://parley.example.org", listen: "127.0.0.1:0" }
         users:
           alice: { roles: [ops], identities: ["mattermost:\(alice)"] }
           bob: { roles: [lead], identities: ["mattermost:\(bob)"] }

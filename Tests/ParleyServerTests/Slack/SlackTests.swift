@@ -8,6 +8,7 @@ import Testing
 
 @Suite(.serialized) struct SlackTests {
     static let yaml = """
+        server: { listen: "127.0.0.1:0" }
         users:
           alice: { roles: [ops], identities: ["slack:UALICE"] }
           bob: { roles: [lead], identities: ["slack:UBOB"] }

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import ParleyCore
+import ParleyStore
+import Synchronization
+
+/// Runs the commands rules attach to firing alerts, as their service identity: the same parsing,
+/// policy, gates and audit as a person's command, at most once per cooldown for each alert.
+final class AlertAutomations: Sendable {
+    let engine: Engine
+    let messenger: any RoomMessenger
+    let logger: Logger
+    private let lastRun = Mutex<[String: Date]>([:])
+
+    init(engine: Engine, messenger: any RoomMessenger, logger: Logger) {
+        self.engine = engine
+        self.messenger = messenger
+        self.logger = logger
+    }
+
+    func consider(_ records: [AlertRecord], rules: [AlertAutomation]) {
+        guard !rules.isEmpty else { return }
+        let now = Date()
+        for record in records where record.status == .firing {
+            let alert = record.alert
+            var labels = alert.labels
+            labels["source"] = labels["source"] ?? alert.source
+            for (index, rule) in rules.enumerated() where rule.matchers.allSatisfy({ $0.matches(labels) }) {
+                let key = "\(index)\u{1F}\(alert.fingerprint)"
+                let due = lastRun.withLock { runs -> Bool in
+                    if let last = runs[key], now.timeIntervalSince(last) < Double(rule.cooldownSeconds) { return false }
+                    runs[key] = now
+                    return true
+                }
+                guard due else { continue }
+                let context: [String: Any] = [
+                    "labels": alert.labels, "annotations": alert.annotations, "fingerprint": alert.fingerprint,
+                    "source": alert.source,
+                ]
+                let command = rule.command.render(context)
+                Task { await run(command, rule: rule, alert: alert) }
+            }
+        }
+    }
+
+    private func run(_ command: String, rule: AlertAutomation, alert: Alert) async {
+        logger.info("alert \(alert.name) runs `\(command)` as \(rule.identity)")
+        let inbound = Inbound(
+            sender: rule.identity, room: rule.room ?? "alerts", eventID: nil, text: command, isDirect: true)
+        guard let response = await engine.handle(inbound) else { return }
+        guard let room = rule.room else { return }
+        var reply = response.reply
+        reply.blocks.insert(.text("🤖 \(alert.name): `\(command)`"), at: 0)
+        do {
+            _ = try await messenger.send(reply, to: room, thread: nil)
+        } catch {
+            logger.warning("cannot post the result of `\(command)` to \(room): \(error)")
+        }
+    }
+}

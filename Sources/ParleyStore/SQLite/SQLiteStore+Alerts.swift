@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+import ParleyCore
+
+/// An alert as a row of the `alert` table (labels and annotations as JSON).
+struct AlertRow: Codable, FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "alert"
+    var id: Int64?
+    var fingerprint: String
+    var source: String
+    var status: String
+    var labels: String
+    var annotations: String
+    var startsAt: Date?
+    var endsAt: Date?
+    var url: String?
+    var firstSeen: Date
+    var lastSeen: Date
+    var received: Int
+    var acknowledgedBy: String?
+    var acknowledgedAt: Date?
+    var acknowledgement: String?
+
+    mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
+    static func json(_ map: [String: String]) -> String {
+        String(decoding: (try? encoder.encode(map)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    static func map(_ text: String) -> [String: String] {
+        (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+    }
+
+    var record: AlertRecord {
+        var record = AlertRecord(
+            id: id,
+            alert: Alert(
+                source: source, fingerprint: fingerprint, status: AlertStatus(rawValue: status) ?? .firing,
+                labels: Self.map(labels), annotations: Self.map(annotations), startsAt: startsAt, endsAt: endsAt,
+                url: url),
+            firstSeen: firstSeen, lastSeen: lastSeen, received: received)
+        record.acknowledgedBy = acknowledgedBy
+        record.acknowledgedAt = acknowledgedAt
+        record.acknowledgement = acknowledgement
+        return record
+    }
+}
+
+struct AlertMessageRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "alertMessage"
+    var fingerprint: String
+    var room: String
+    var messageRef: String?
+    var postedAt: Date
+    var count: Int
+    var status: String
+}
+
+extension SQLiteStore {
+    public func recordAlerts(_ alerts: [Alert], at date: Date) async throws -> [AlertRecord] {
+        try await pool.write { db in
+            var records: [AlertRecord] = []
+            records.reserveCapacity(alerts.count)
+            let labels = alerts.map { AlertRow.json($0.labels) }
+            let annotations = alerts.map { AlertRow.json($0.annotations) }
+            for (index, alert) in alerts.enumerated() {
+                var row: AlertRow
+                if var existing = try AlertRow.filter(Column("fingerprint") == alert.fingerprint).fetchOne(db) {
+                    // A resolved alert that fires again is news: whoever took it last time has not yet.
+                    if existing.status == AlertStatus.resolved.rawValue, alert.status == .firing {
+                        existing.acknowledgedBy = nil
+                        existing.acknowledgedAt = nil
+                        existing.acknowledgement = nil
+                        existing.firstSeen = date
+                    }
+                    existing.status = alert.status.rawValue
+                    existing.labels = labels[index]
+                    existing.annotations = annotations[index]
+                    existing.startsAt = alert.startsAt ?? existing.startsAt
+                    existing.endsAt = alert.endsAt
+                    existing.url = alert.url ?? existing.url
+                    existing.lastSeen = date
+                    existing.received += 1
+                    try existing.update(db)
+                    row = existing
+                } else {
+                    row = AlertRow(
+                        id: nil, fingerprint: alert.fingerprint, source: alert.source, status: alert.status.rawValue,
+                        labels: labels[index], annotations: annotations[index], startsAt: alert.startsAt,
+                        endsAt: alert.endsAt, url: alert.url, firstSeen: date, lastSeen: date, received: 1)
+                    try row.insert(db)
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO alertEvent (alertID, receivedAt, status, labels, annotations) VALUES (?, ?, ?, ?, ?)
+                        """, arguments: [row.id, date, alert.status.rawValue, labels[index], annotations[index]])
+                records.append(row.record)
+            }
+            return records
+        }
+    }
+
+    public func alerts(_ query: AlertQuery) async throws -> [AlertRecord] {
+        try await pool.read { db in
+            var request = AlertRow.all()
+            if let status = query.status { request = request.filter(Column("status") == status.rawValue) }
+            if let acknowledged = query.acknowledged {
+                request = request.filter(
+                    acknowledged ? Column("acknowledgedBy") != nil : Column("acknowledgedBy") == nil)
+            }
+            return try request.order(Column("lastSeen").desc, Column("id").desc).limit(query.limit).fetchAll(db)
+                .map(\.record)
+        }
+    }
+
+    public func alert(id: Int64) async throws -> AlertRecord? {
+        try await pool.read { db in try AlertRow.fetchOne(db, key: id)?.record }
+    }
+
+    public func acknowledgeAlert(id: Int64, by user: String, note: String?, at date: Date) async throws -> AlertRecord?
+    {
+        try await pool.write { db in
+            guard var row = try AlertRow.fetchOne(db, key: id) else { return nil }
+            row.acknowledgedBy = user
+            row.acknowledgedAt = date
+            row.acknowledgement = note
+            try row.update(db)
+            return row.record
+        }
+    }
+
+    public func alertEventCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM alertEvent") ?? 0 }
+    }
+
+    public func alertMessage(fingerprint: String, room: String) async throws -> AlertMessageRecord? {
+        try await pool.read { db in
+            try AlertMessageRow.fetchOne(db, key: ["fingerprint": fingerprint, "room": room]).map {
+                AlertMessageRecord(
+                    fingerprint: $0.fingerprint, room: $0.room, messageRef: $0.messageRef, postedAt: $0.postedAt,
+                    count: $0.count, status: AlertStatus(rawValue: $0.status) ?? .firing)
+            }
+        }
+    }
+
+    public func saveAlertMessage(_ record: AlertMessageRecord) async throws {
+        try await pool.write { db in
+            try AlertMessageRow(
+                fingerprint: record.fingerprint, room: record.room, messageRef: record.messageRef,
+                postedAt: record.postedAt, count: record.count, status: record.status.rawValue
+            ).save(db)
+        }
+    }
+
+    public func claimScheduledRun(name: String, at fireTime: Date, by owner: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO scheduledRun (name, fireTime, owner, claimedAt) VALUES (?, ?, ?, ?)",
+                arguments: [name, fireTime, owner, Date()])
+            return db.changesCount == 1
+        }
+    }
+
+    public func lastScheduledRun(name: String) async throws -> Date? {
+        try await pool.read { db in
+            try Date.fetchOne(db, sql: "SELECT MAX(fireTime) FROM scheduledRun WHERE name = ?", arguments: [name])
+        }
+    }
+}
