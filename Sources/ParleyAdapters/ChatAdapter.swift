@@ -14,6 +14,11 @@ public protocol ChatAdapter: Sendable {
     /// Posts a message nobody asked for in a room (an approval's outcome, an alert), in a thread when
     /// given. Adapters that cannot post on their own throw `AdapterError.cannotPost`.
     func post(_ reply: Reply, room: String, thread: String?) async throws
+    /// Posts like `post` and returns the platform's id for the (first) message, for later edits and
+    /// thread replies; nil where the platform has none (IRC).
+    func send(_ reply: Reply, room: String, thread: String?) async throws -> String?
+    /// Replaces a message Parley posted; false where the platform cannot edit messages.
+    func edit(_ reference: String, room: String, with reply: Reply) async throws -> Bool
 }
 
 extension ChatAdapter {
@@ -23,6 +28,13 @@ extension ChatAdapter {
     public func post(_ reply: Reply, room: String, thread: String?) async throws {
         throw AdapterError.cannotPost(platform)
     }
+
+    public func send(_ reply: Reply, room: String, thread: String?) async throws -> String? {
+        try await post(reply, room: room, thread: thread)
+        return nil
+    }
+
+    public func edit(_ reference: String, room: String, with reply: Reply) async throws -> Bool { false }
 }
 
 /// Why an adapter could not do what was asked.

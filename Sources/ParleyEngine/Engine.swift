@@ -48,13 +48,22 @@ public final class Engine: Sendable {
             store: store, masker: vault.masker, signingKey: key, checkpointEvery: config.audit.checkpointEvery)
         self.store = store
         self.logger = logger
+        let alertmanager = config.alerts.alertmanagerURL.map { url in
+            AlertmanagerClient(
+                baseURL: url, token: try? config.alerts.alertmanagerToken?.resolve(environment: environment).get())
+        }
         let services = BuiltinServices(
             catalogue: catalogue, policy: policy, directory: directory, store: store, replyLimits: config.replyLimits,
-            masker: vault.masker)
+            masker: vault.masker, alertmanager: alertmanager)
         var byName: [String: BuiltinCommand] = [:]
         for builtin in Builtins.all { byName[builtin.declaration.id] = builtin }
         let runbooks = RunbookExecutor(steps: store, actions: executors, audit: audit, masker: vault.masker)
         self.executors = [BuiltinExecutor(builtins: byName, services: services), runbooks] + executors
+    }
+
+    /// True the first time a delivery id is seen (webhook sources that retry, such as GitHub).
+    public func isNewDelivery(_ key: String) async throws -> Bool {
+        try await store.firstSighting(of: key)
     }
 
     /// Call once at start: audits the configuration and any user or role changes since the last start,

@@ -18,17 +18,27 @@ public struct ParleyHTTPServer: Sendable {
     let adapters: [any ChatAdapter]
     /// The server's metrics.
     public let metrics = ServerMetrics()
+    /// Alerts from the webhooks, routed to the adapters' rooms.
+    public let alerts: AlertCenter
+    /// The configured schedules, posting through the adapters.
+    public let scheduler: Scheduler
+    let environment: [String: String]
 
     /// Creates a server over an engine and its store.
     public init(
         engine: Engine, store: any ParleyStorage, adapters: [any ChatAdapter] = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment,
         logger: Logger = Logger(label: "parley.server")
     ) {
         self.engine = engine
         self.adapters = adapters
         self.store = store
         self.settings = engine.config.server
+        self.environment = environment
         self.logger = logger
+        let messenger = AdapterMessenger(adapters: adapters)
+        alerts = AlertCenter(engine: engine, messenger: messenger, logger: logger)
+        scheduler = Scheduler(engine: engine, messenger: messenger, logger: logger)
     }
 
     /// The HTTP router: pages, API, operations.
@@ -43,6 +53,7 @@ public struct ParleyHTTPServer: Sendable {
         DashboardRoutes(engine: engine, store: store, settings: settings).register(on: router)
         Assets.register(on: router)
         AdapterRoutes(engine: engine, adapters: adapters, maxBodyBytes: settings.maxBodyBytes).register(on: router)
+        HookRoutes(engine: engine, center: alerts, environment: environment, logger: logger).register(on: router)
         return router
     }
 
@@ -79,10 +90,12 @@ public struct ParleyHTTPServer: Sendable {
         }
         let drain = DrainService(engine: engine, grace: .seconds(settings.shutdownGraceSeconds), logger: logger)
         let sweeper = ApprovalSweeper(engine: engine, logger: logger)
+        let background = BackgroundService(alerts: alerts, scheduler: scheduler)
         // Services stop in reverse order: the drain runs first, while requests can still finish.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: app), .init(service: sweeper)] + adapterServices + [.init(service: drain)],
+                services: [.init(service: app), .init(service: sweeper), .init(service: background)] + adapterServices
+                    + [.init(service: drain)],
                 gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
         try await group.run()
         await engine.shutdown()
@@ -99,6 +112,22 @@ struct DrainService: Service {
         try? await gracefulShutdown()
         logger.info("stopping: waiting up to \(grace) for running commands")
         await engine.shutdown(grace: grace)
+    }
+}
+
+/// The alert notifier's edit loop and the scheduler, until a stop.
+struct BackgroundService: Service {
+    let alerts: AlertCenter
+    let scheduler: Scheduler
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await alerts.run() }
+                group.addTask { await scheduler.run() }
+                await group.waitForAll()
+            }
+        }
     }
 }
 

@@ -68,8 +68,19 @@ public struct MatrixAdapter: ChatAdapter {
     }
 
     public func post(_ reply: Reply, room: String, thread: String?) async throws {
+        _ = try await send(reply, room: room, thread: thread)
+    }
+
+    public func send(_ reply: Reply, room: String, thread: String?) async throws -> String? {
         guard let outbox = connection.outbox else { throw AdapterError.notConnected(platform) }
-        try await outbox.send(reply, to: room, thread: thread.map { MatrixThread(root: $0) })
+        return try await outbox.send(reply, to: room, thread: thread.map { MatrixThread(root: $0) }).first
+    }
+
+    public func edit(_ reference: String, room: String, with reply: Reply) async throws -> Bool {
+        guard let outbox = connection.outbox else { throw AdapterError.notConnected(platform) }
+        guard let text = MatrixRendering.messages(reply).first else { return false }
+        try await outbox.edit(reference, in: room, with: text)
+        return true
     }
 
     /// An access token from the settings, or one from logging in with the password (kept for the

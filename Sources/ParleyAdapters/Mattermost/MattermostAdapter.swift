@@ -66,9 +66,23 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     }
 
     public func post(_ reply: Reply, room: String, thread: String?) async throws {
+        _ = try await send(reply, room: room, thread: thread)
+    }
+
+    public func send(_ reply: Reply, room: String, thread: String?) async throws -> String? {
+        var first: String?
         for post in MattermostRenderer.posts(for: reply) {
-            try await client.request(.POST, "/posts", body(post, channel: room, root: thread, engine: nil))
+            let created = try await client.request(
+                .POST, "/posts", body(post, channel: room, root: thread, engine: nil))
+            if first == nil { first = created["id"].string }
         }
+        return first
+    }
+
+    public func edit(_ reference: String, room: String, with reply: Reply) async throws -> Bool {
+        guard let post = MattermostRenderer.posts(for: reply).first else { return false }
+        try await client.request(.PUT, "/posts/\(reference)/patch", ["message": .string(post.message)])
+        return true
     }
 
     // MARK: requests

@@ -85,9 +85,22 @@ public struct SlackAdapter: HTTPReceivingAdapter {
     }
 
     public func post(_ reply: Reply, room: String, thread: String?) async throws {
+        _ = try await send(reply, room: room, thread: thread)
+    }
+
+    public func send(_ reply: Reply, room: String, thread: String?) async throws -> String? {
+        var first: String?
         for message in SlackRenderer.messages(for: reply) {
-            try await web.call("chat.postMessage", Self.arguments(message, channel: room, thread: thread))
+            let answer = try await web.call("chat.postMessage", Self.arguments(message, channel: room, thread: thread))
+            if first == nil { first = answer["ts"].string }
         }
+        return first
+    }
+
+    public func edit(_ reference: String, room: String, with reply: Reply) async throws -> Bool {
+        guard let message = SlackRenderer.messages(for: reply).first else { return false }
+        try await web.call("chat.update", Self.arguments(message, channel: room, thread: nil, ts: reference))
+        return true
     }
 
     // MARK: requests

@@ -114,6 +114,13 @@ public enum AlertPayloads {
             let value = template.render(root)
             if !value.isEmpty { labels[name] = value }
         }
+        for path in mapping.alertname.referencedPaths.sorted() {
+            var value: Any? = root
+            for key in path.split(separator: ".") { value = (value as? [String: Any])?[String(key)] }
+            if value == nil || value is NSNull {
+                throw PayloadError("the payload has no \(path), which the alert name (\(mapping.alertname)) needs")
+            }
+        }
         let name = mapping.alertname.render(root)
         guard !name.isEmpty else { throw PayloadError("the alert name template rendered empty: \(mapping.alertname)") }
         labels["alertname"] = name

@@ -49,6 +49,8 @@ struct BuiltinServices: Sendable {
     let store: any ParleyStorage
     let replyLimits: ReplyLimits
     let masker: SecretMasker
+    /// Alertmanager's API, when `alerts.alertmanager_url` is configured.
+    let alertmanager: AlertmanagerClient?
 }
 
 /// Runs built-in commands.

@@ -8,57 +8,60 @@ public enum Builtins {
     public static let version = "0.1.0"
 
     /// Every built-in command.
-    public static let all: [BuiltinCommand] = [
-        BuiltinCommand(
-            "help [{command}]", help: "List the commands you may run, or explain one",
-            examples: ["help", "help deploy"]
-        ) { call in
-            if let name = call["command"] { return HelpText.command(name, for: call) }
-            return HelpText.overview(for: call)
-        },
-        BuiltinCommand("ping", help: "Check that Parley is listening") { _ in .text("pong") },
-        BuiltinCommand("echo {message:text}", help: "Repeat a message back", examples: ["echo hello"]) { call in
-            .text(call["message"] ?? "")
-        },
-        BuiltinCommand("whoami", help: "Show which Parley user and roles you are") { call in
-            let principal = call.principal
-            var fields = [ReplyField("identity", principal.identity.description)]
-            if let user = principal.userName {
-                fields.append(ReplyField("user", user))
-            } else {
-                fields.append(ReplyField("user", "none: this identity is not mapped, so you are a guest"))
-            }
-            fields.append(ReplyField("roles", principal.roles.joined(separator: ", ")))
-            return Reply([.fields(fields)])
-        },
-        BuiltinCommand("version", help: "Show Parley's version") { _ in .text("Parley \(Builtins.version)") },
-        BuiltinCommand(
-            "runs [--all] [--user {user}] [--command {command}] [--status {status:choice(running,succeeded,failed,timed_out,interrupted,rejected)}] [--limit {limit:int(1..100)}]",
-            help: "List recent runs (built-in commands are left out unless --all)",
-            examples: ["runs", "runs --user alice --status failed"]
-        ) { call in
-            try await RunViews.list(call)
-        },
-        BuiltinCommand("run {id:int(1..)}", help: "Show one run's status and output", examples: ["run 12"]) { call in
-            try await RunViews.detail(call)
-        },
-        BuiltinCommand(
-            "approve {id}", help: "Approve someone else's pending request", examples: ["approve K7QX"], body: nil),
-        BuiltinCommand(
-            "deny {id} [{reason:text}]", help: "Refuse a pending request (or withdraw your own)",
-            examples: ["deny K7QX not during the freeze"], body: nil),
-        BuiltinCommand("yes {code}", help: "Confirm a command you asked for", examples: ["yes 4821"], body: nil),
-        BuiltinCommand("approvals", help: "List pending approval requests", body: nil),
-        BuiltinCommand(
-            "cancel {run:int(1..)}", help: "Stop a running command and everything it started", examples: ["cancel 12"],
-            body: nil),
-        BuiltinCommand(
-            "audit [--user {user}] [--command {command}] [--kind {kind}] [--limit {limit:int(1..100)}]",
-            help: "Show recent audit log entries", examples: ["audit --user alice --limit 20"]
-        ) { call in
-            try await AuditView.recent(call)
-        },
-    ]
+    public static let all: [BuiltinCommand] =
+        [
+            BuiltinCommand(
+                "help [{command}]", help: "List the commands you may run, or explain one",
+                examples: ["help", "help deploy"]
+            ) { call in
+                if let name = call["command"] { return HelpText.command(name, for: call) }
+                return HelpText.overview(for: call)
+            },
+            BuiltinCommand("ping", help: "Check that Parley is listening") { _ in .text("pong") },
+            BuiltinCommand("echo {message:text}", help: "Repeat a message back", examples: ["echo hello"]) { call in
+                .text(call["message"] ?? "")
+            },
+            BuiltinCommand("whoami", help: "Show which Parley user and roles you are") { call in
+                let principal = call.principal
+                var fields = [ReplyField("identity", principal.identity.description)]
+                if let user = principal.userName {
+                    fields.append(ReplyField("user", user))
+                } else {
+                    fields.append(ReplyField("user", "none: this identity is not mapped, so you are a guest"))
+                }
+                fields.append(ReplyField("roles", principal.roles.joined(separator: ", ")))
+                return Reply([.fields(fields)])
+            },
+            BuiltinCommand("version", help: "Show Parley's version") { _ in .text("Parley \(Builtins.version)") },
+            BuiltinCommand(
+                "runs [--all] [--user {user}] [--command {command}] [--status {status:choice(running,succeeded,failed,timed_out,interrupted,rejected)}] [--limit {limit:int(1..100)}]",
+                help: "List recent runs (built-in commands are left out unless --all)",
+                examples: ["runs", "runs --user alice --status failed"]
+            ) { call in
+                try await RunViews.list(call)
+            },
+            BuiltinCommand("run {id:int(1..)}", help: "Show one run's status and output", examples: ["run 12"]) {
+                call in
+                try await RunViews.detail(call)
+            },
+            BuiltinCommand(
+                "approve {id}", help: "Approve someone else's pending request", examples: ["approve K7QX"], body: nil),
+            BuiltinCommand(
+                "deny {id} [{reason:text}]", help: "Refuse a pending request (or withdraw your own)",
+                examples: ["deny K7QX not during the freeze"], body: nil),
+            BuiltinCommand("yes {code}", help: "Confirm a command you asked for", examples: ["yes 4821"], body: nil),
+            BuiltinCommand("approvals", help: "List pending approval requests", body: nil),
+            BuiltinCommand(
+                "cancel {run:int(1..)}", help: "Stop a running command and everything it started",
+                examples: ["cancel 12"],
+                body: nil),
+            BuiltinCommand(
+                "audit [--user {user}] [--command {command}] [--kind {kind}] [--limit {limit:int(1..100)}]",
+                help: "Show recent audit log entries", examples: ["audit --user alice --limit 20"]
+            ) { call in
+                try await AuditView.recent(call)
+            },
+        ] + AlertCommands.all
 
     /// Built-ins anyone may send: the engine answers them itself and checks inside
     /// whether the asker may act on that request or run (approver roles, requester, command grants).

@@ -1,0 +1,171 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ParleyAdapters
+import ParleyCore
+import ParleyEngine
+
+/// `/hooks/…`: monitoring and CI/CD webhooks. Every request is authenticated (bearer token, basic
+/// auth or HMAC signature) before its body is read as alerts; a valid payload is stored before the
+/// response is sent.
+struct HookRoutes {
+    let engine: Engine
+    let center: AlertCenter
+    let environment: [String: String]
+    let logger: Logger
+    /// Alertmanager batches many alerts in one request: allow more than the API's body limit.
+    static let maxBodyBytes = 8 << 20
+    /// How far a generic source's `X-Parley-Timestamp` may be from now.
+    static let window: TimeInterval = 300
+
+    /// A source's credentials, read once.
+    struct Credentials: Sendable {
+        var token: [UInt8]?
+        var basic: [UInt8]?
+        var secret: [UInt8]?
+    }
+
+    func register(on router: Router<ParleyRequestContext>) {
+        for source in engine.config.alerts.sources {
+            let credentials = Credentials(
+                token: (try? source.token?.resolve(environment: environment).get()).map { Array($0.utf8) },
+                basic: source.basicUser.flatMap { user in
+                    (try? source.basicPassword?.resolve(environment: environment).get()).map {
+                        Array("Basic \(Data("\(user):\($0)".utf8).base64EncodedString())".utf8)
+                    }
+                },
+                secret: (try? source.secret?.resolve(environment: environment).get()).map { Array($0.utf8) })
+            router.post(RouterPath(source.path)) { request, _ -> Response in
+                await handle(request, source: source, credentials: credentials)
+            }
+        }
+    }
+
+    func handle(_ request: Request, source: AlertSource, credentials: Credentials) async -> Response {
+        let body: [UInt8]
+        do {
+            body = Array(buffer: try await request.body.collect(upTo: Self.maxBodyBytes))
+        } catch {
+            return Self.answer(.contentTooLarge, ["error": "the body is larger than \(Self.maxBodyBytes) bytes"])
+        }
+        if let refusal = authenticate(request, body: body, source: source, credentials: credentials) {
+            logger.warning("refused a webhook to \(source.path): \(refusal)")
+            _ = try? await engine.audit.append(
+                AuditDraft(
+                    kind: .webhookRefused, actor: "source:\(source.name)", identity: "source:\(source.name)",
+                    command: source.path, outcome: "refused", detail: refusal))
+            return Self.answer(.unauthorized, ["error": refusal])
+        }
+        let alerts: [Alert]
+        do {
+            switch source.kind {
+            case .alertmanager: alerts = try AlertPayloads.alertmanager(body)
+            case .grafana: alerts = try AlertPayloads.alertmanager(body, source: "grafana")
+            case .generic:
+                guard let mapping = source.mapping else { return Self.answer(.internalServerError, [:]) }
+                alerts = [try AlertPayloads.generic(body, mapping: mapping)]
+            case .github:
+                let event = Self.header(request, "x-github-event") ?? ""
+                if event == "ping" { return Self.answer(.ok, ["status": "pong"]) }
+                if let delivery = Self.header(request, "x-github-delivery"),
+                    (try? await engine.isNewDelivery("github:\(delivery)")) == false
+                {
+                    return Self.answer(.ok, ["status": "already received", "stored": "0"])
+                }
+                alerts = try AlertPayloads.github(event: event, body).map { [$0] } ?? []
+                if alerts.isEmpty { return Self.answer(.ok, ["status": "ignored: not a finished CI/CD result"]) }
+            }
+        } catch {
+            return Self.answer(.badRequest, ["error": error.reason])
+        }
+        do {
+            let result = try await center.ingest(alerts, from: source.name)
+            return Self.answer(
+                .ok, ["status": "stored", "stored": "\(result.stored)", "firing": "\(result.firing)"])
+        } catch {
+            logger.error("cannot store alerts from \(source.name): \(error)")
+            return Self.answer(.serviceUnavailable, ["error": "cannot store the alerts right now; retry"])
+        }
+    }
+
+    /// Nil when the request carries the source's credentials, else why not.
+    func authenticate(_ request: Request, body: [UInt8], source: AlertSource, credentials: Credentials) -> String? {
+        let authorization = request.headers[.authorization].map { Array($0.utf8) }
+        if let token = credentials.token, let given = authorization,
+            Self.same(given, Array("Bearer ".utf8) + token)
+        {
+            return nil
+        }
+        if let basic = credentials.basic, let given = authorization, Self.same(given, basic) { return nil }
+        if let secret = credentials.secret {
+            let key = SymmetricKey(data: secret)
+            if source.kind == .github {
+                guard let signature = Self.header(request, "x-hub-signature-256") else {
+                    return "missing X-Hub-Signature-256"
+                }
+                let expected = "sha256=" + HexDigest.hex(HMAC<SHA256>.authenticationCode(for: body, using: key))
+                return Self.same(Array(signature.utf8), Array(expected.utf8))
+                    ? nil : "X-Hub-Signature-256 does not match"
+            }
+            guard let signature = Self.header(request, "x-parley-signature"),
+                let stamp = Self.header(request, "x-parley-timestamp")
+            else {
+                return credentials.token == nil && credentials.basic == nil
+                    ? "missing X-Parley-Signature or X-Parley-Timestamp" : "missing or wrong credentials"
+            }
+            guard let seconds = Double(stamp), abs(Date().timeIntervalSince1970 - seconds) <= Self.window else {
+                return "X-Parley-Timestamp is not within 5 minutes of now"
+            }
+            let mac = HMAC<SHA256>.authenticationCode(for: Array("\(stamp).".utf8) + body, using: key)
+            return Self.same(Array(signature.utf8), Array(("sha256=" + HexDigest.hex(mac)).utf8))
+                ? nil : "X-Parley-Signature does not match"
+        }
+        return authorization == nil ? "missing Authorization" : "wrong credentials"
+    }
+
+    /// A header's value by its lower-case name.
+    static func header(_ request: Request, _ name: String) -> String? {
+        request.headers.first { $0.name.canonicalName == name }?.value
+    }
+
+    /// Compares in time that does not depend on where the values differ.
+    static func same(_ left: [UInt8], _ right: [UInt8]) -> Bool {
+        guard left.count == right.count else { return false }
+        var difference: UInt8 = 0
+        for (a, b) in zip(left, right) { difference |= a ^ b }
+        return difference == 0
+    }
+
+    static func answer(_ status: HTTPResponse.Status, _ fields: [String: String]) -> Response {
+        JSONBody.response(fields, status: status)
+    }
+}
+
+/// Posts to `platform:room` through the adapter of that platform.
+struct AdapterMessenger: RoomMessenger {
+    let adapters: [String: any ChatAdapter]
+
+    init(adapters: [any ChatAdapter]) {
+        self.adapters = Dictionary(adapters.map { ($0.platform, $0) }) { first, _ in first }
+    }
+
+    func adapter(for room: String) throws -> (any ChatAdapter, String) {
+        let parts = room.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let adapter = adapters[String(parts[0])] else {
+            throw AdapterError.cannotPost(String(parts.first ?? ""))
+        }
+        return (adapter, String(parts[1]))
+    }
+
+    func send(_ reply: Reply, to room: String, thread: String?) async throws -> String? {
+        let (adapter, id) = try adapter(for: room)
+        return try await adapter.send(reply, room: id, thread: thread)
+    }
+
+    func edit(_ reference: String, in room: String, with reply: Reply) async throws -> Bool {
+        let (adapter, id) = try adapter(for: room)
+        return try await adapter.edit(reference, room: id, with: reply)
+    }
+}
