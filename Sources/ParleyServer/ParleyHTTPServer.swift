@@ -46,7 +46,8 @@ public struct ParleyHTTPServer: Sendable {
         let router = Router(context: ParleyRequestContext.self)
         router.middlewares.add(MetricsMiddleware(metrics: metrics))
         router.middlewares.add(JSONErrorMiddleware())
-        router.middlewares.add(AuthenticationMiddleware(store: store))
+        let platformPaths = adapters.compactMap { $0 as? any HTTPReceivingAdapter }.flatMap { $0.routes.map(\.path) }
+        router.middlewares.add(AuthenticationMiddleware(store: store, selfAuthenticating: ["/hooks/"] + platformPaths))
         OperationsRoutes(engine: engine, store: store, metrics: metrics, adapters: adapters).register(on: router)
         APIRoutes(engine: engine, store: store, metrics: metrics, config: engine.config).register(on: router)
         LoginRoutes(engine: engine, store: store, settings: settings).register(on: router)
