@@ -65,7 +65,7 @@ struct AlertFixture {
         """
         server: { listen: "127.0.0.1:0" }
         adapters:
-          mattermost: { url: "http://127.0.0.1:1", bot_token: x, verification_tokens: [y] }
+          mattermost: { url: "http://127.0.0.1:1", bot_token: mm-bot-token-unused, verification_tokens: [mm-verification-unused] }
         alerts:
           sources:
             alertmanager:
