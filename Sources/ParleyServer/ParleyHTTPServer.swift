@@ -52,6 +52,7 @@ public struct ParleyHTTPServer: Sendable {
         APIRoutes(engine: engine, store: store, metrics: metrics, config: engine.config).register(on: router)
         LoginRoutes(engine: engine, store: store, settings: settings).register(on: router)
         DashboardRoutes(engine: engine, store: store, settings: settings).register(on: router)
+        AlertsPage(engine: engine, store: store, settings: settings, environment: environment).register(on: router)
         Assets.register(on: router)
         AdapterRoutes(engine: engine, adapters: adapters, maxBodyBytes: settings.maxBodyBytes).register(on: router)
         HookRoutes(engine: engine, center: alerts, environment: environment, logger: logger).register(on: router)

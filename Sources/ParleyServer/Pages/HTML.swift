@@ -35,7 +35,7 @@ enum HTML {
         let nav: String
         if let user {
             nav = """
-                <nav><a href="/">Console</a><a href="/runs">Runs</a><a href="/approvals">Approvals</a>\
+                <nav><a href="/">Console</a><a href="/runs">Runs</a><a href="/approvals">Approvals</a><a href="/alerts">Alerts</a>\
                 <a href="/audit">Audit</a><a href="/users">Users</a>\
                 <form method="post" action="/logout" class="logout"><input type="hidden" name="csrf" value="\(escape(csrf ?? ""))">\
                 <span>\(escape(user))</span> <button type="submit">Sign out</button></form></nav>

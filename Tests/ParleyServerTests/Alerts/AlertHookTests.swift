@@ -239,3 +239,40 @@ import Testing
         #expect(runs.contains { $0.userName == "alertbot" && $0.text == "cleanup db1" })
     }
 }
+
+@Suite struct AlertsPageTests {
+    @Test func theAlertsPageShowsFiringTakenAndResolvedAndTakingIsAudited() async throws {
+        let fixture = try await AlertFixture()
+        try await fixture.store.setPasswordHash(try PasswordHasher.hash("correct horse battery"), userName: "alice")
+        _ = try await fixture.server.alerts.ingest(
+            [
+                Alert(source: "alertmanager", status: .firing, labels: ["alertname": "HighCPU", "instance": "<web1>"]),
+                Alert(source: "alertmanager", status: .resolved, labels: ["alertname": "DiskFull", "instance": "db1"]),
+            ], from: "alertmanager")
+        try await fixture.server.application().test(.router) { client in
+            #expect(try await client.execute(uri: "/alerts", method: .get).status == .seeOther)
+            let session = try #require(try await client.signIn("alice", "correct horse battery"))
+            let page = try await client.execute(uri: "/alerts", method: .get, headers: [.cookie: session.cookie])
+            #expect(page.status == .ok)
+            #expect(page.text.contains("HighCPU"))
+            #expect(page.text.contains("&lt;web1&gt;"), "labels are escaped")
+            #expect(!page.text.contains("<web1>"))
+            #expect(page.text.contains("DiskFull"))
+            let firing = try #require(try await fixture.store.alerts(AlertQuery(status: .firing)).first?.id)
+            let take = try await client.execute(
+                uri: "/alerts/\(firing)/ack", method: .post,
+                headers: [.cookie: session.cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=\(session.csrf)"))
+            #expect(take.status == .seeOther)
+            let forged = try await client.execute(
+                uri: "/alerts/\(firing)/ack", method: .post,
+                headers: [.cookie: session.cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=forged"))
+            #expect(forged.status != .seeOther)
+            let taken = try await fixture.store.alert(id: firing)
+            #expect(taken?.acknowledgedBy == "alice")
+            let audited = try await fixture.store.auditEntries(AuditQuery(limit: 50))
+            #expect(audited.contains { $0.command == "ack" && $0.actor == "alice" })
+        }
+    }
+}
