@@ -7,92 +7,97 @@ import Testing
     let example = ParleyBinary.repository.appendingPathComponent("examples/parley.yaml").path
 
     /// A data directory with a few dozen audit entries from real commands.
-    func populated() throws -> String {
+    func populated() async throws -> String {
         let data = try scratch().path
         let script =
             "status api\nlogs tail web --lines 2\nhelp\nscale web to 2\nwhoami\necho \u{1B}[31mred\ndeploy api to moon\n"
-        let result = try ParleyBinary.run(["chat", "--config", example, "--data-dir", data], stdin: script)
+        let result = try await ParleyBinary.run(["chat", "--config", example, "--data-dir", data], stdin: script)
         #expect(result.status == 0, "\(result.error)")
         return data
     }
 
-    func sqlite(_ data: String, _ sql: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sqlite3", data + "/parley.sqlite", sql]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "sqlite3 failed on: \(sql)")
+    func sqlite(_ data: String, _ sql: String) async throws {
+        let status = try await offThread {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["sqlite3", data + "/parley.sqlite", sql]
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        #expect(status == 0, "sqlite3 failed on: \(sql)")
     }
 
-    func verify(_ data: String) throws -> ParleyBinary.Result {
-        try ParleyBinary.run(["audit", "verify", "--config", example, "--data-dir", data])
+    func verify(_ data: String) async throws -> ParleyBinary.Result {
+        try await ParleyBinary.run(["audit", "verify", "--config", example, "--data-dir", data])
     }
 
-    @Test func anUntouchedLogVerifies() throws {
-        let result = try verify(try populated())
+    @Test func anUntouchedLogVerifies() async throws {
+        let result = try await verify(try await populated())
         #expect(result.status == 0, "\(result.output)\(result.error)")
         #expect(result.output.hasPrefix("intact: "))
         #expect(result.output.contains("signed through #"))
     }
 
-    @Test func changingOneFieldOfOneRowIsNamed() throws {
-        let data = try populated()
-        try sqlite(data, "UPDATE audit SET actor = 'mallory' WHERE seq = 4")
-        let result = try verify(data)
+    @Test func changingOneFieldOfOneRowIsNamed() async throws {
+        let data = try await populated()
+        try await sqlite(data, "UPDATE audit SET actor = 'mallory' WHERE seq = 4")
+        let result = try await verify(data)
         #expect(result.status == 9)
         #expect(result.output.hasPrefix("TAMPERED: entry #4 does not match its hash"))
     }
 
-    @Test func deletingARowIsNamed() throws {
-        let data = try populated()
-        try sqlite(data, "DELETE FROM audit WHERE seq = 6")
-        let result = try verify(data)
+    @Test func deletingARowIsNamed() async throws {
+        let data = try await populated()
+        try await sqlite(data, "DELETE FROM audit WHERE seq = 6")
+        let result = try await verify(data)
         #expect(result.status == 9)
         #expect(result.output.hasPrefix("TAMPERED: entry #6 is missing"))
     }
 
-    @Test func swappingTwoRowsIsNamed() throws {
-        let data = try populated()
-        try sqlite(
+    @Test func swappingTwoRowsIsNamed() async throws {
+        let data = try await populated()
+        try await sqlite(
             data,
             "UPDATE audit SET seq = -1 WHERE seq = 5; UPDATE audit SET seq = 5 WHERE seq = 6; UPDATE audit SET seq = 6 WHERE seq = -1;"
         )
-        let result = try verify(data)
+        let result = try await verify(data)
         #expect(result.status == 9)
         #expect(result.output.hasPrefix("TAMPERED: entry #5 "))
     }
 
-    @Test func insertingAForgedRowIsNamed() throws {
-        let data = try populated()
-        try sqlite(
+    @Test func insertingAForgedRowIsNamed() async throws {
+        let data = try await populated()
+        try await sqlite(
             data,
             """
             UPDATE audit SET seq = seq + 1000 WHERE seq >= 3; UPDATE audit SET seq = seq - 999 WHERE seq >= 1003;
             INSERT INTO audit VALUES (3, '2026-11-26T00:00:00.000Z', 'started', 'mallory', 'local:mallory', 'terminal',
               'deploy', '{}', 'allowed', '', NULL, '', (SELECT hash FROM audit WHERE seq = 2), 'forged');
             """)
-        let result = try verify(data)
+        let result = try await verify(data)
         #expect(result.status == 9)
         #expect(result.output.hasPrefix("TAMPERED: entry #3 "))
     }
 
-    @Test func removingEntriesFromTheEndIsCaughtByTheSignedCheckpoint() throws {
-        let data = try populated()
-        try sqlite(data, "DELETE FROM audit WHERE seq >= (SELECT MAX(seq) - 1 FROM audit)")
-        let result = try verify(data)
+    @Test func removingEntriesFromTheEndIsCaughtByTheSignedCheckpoint() async throws {
+        let data = try await populated()
+        try await sqlite(data, "DELETE FROM audit WHERE seq >= (SELECT MAX(seq) - 1 FROM audit)")
+        let result = try await verify(data)
         #expect(result.status == 9)
         #expect(result.output.contains("removed from the end"))
     }
 
-    @Test func anExportVerifiesOfflineWithThePublicKeyAndCatchesTampering() throws {
-        let data = try populated()
-        let key = try ParleyBinary.run(["audit", "public-key", "--config", example, "--data-dir", data]).output
+    @Test func anExportVerifiesOfflineWithThePublicKeyAndCatchesTampering() async throws {
+        let data = try await populated()
+        let key = try await ParleyBinary.run(["audit", "public-key", "--config", example, "--data-dir", data]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let file = try scratch().appendingPathComponent("audit.jsonl").path
-        let export = try ParleyBinary.run(["audit", "export", "--config", example, "--data-dir", data, "-o", file])
+        let export = try await ParleyBinary.run([
+            "audit", "export", "--config", example, "--data-dir", data, "-o", file,
+        ])
         #expect(export.status == 0, "\(export.error)")
-        let intact = try ParleyBinary.run(["audit", "verify", "--export", file, "--public-key", key])
+        let intact = try await ParleyBinary.run(["audit", "verify", "--export", file, "--public-key", key])
         #expect(intact.status == 0, "\(intact.output)\(intact.error)")
         #expect(intact.output.contains("signed through"))
 
@@ -101,41 +106,43 @@ import Testing
         lines[3] = lines[3].replacingOccurrences(of: "\"actor\":\"alice\"", with: "\"actor\":\"bob\"")
         #expect(lines != original)
         try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let modified = try ParleyBinary.run(["audit", "verify", "--export", file, "--public-key", key])
+        let modified = try await ParleyBinary.run(["audit", "verify", "--export", file, "--public-key", key])
         #expect(modified.status == 9)
         #expect(modified.output.hasPrefix("TAMPERED: entry #3 "))
 
         var deleted = original
         deleted.remove(at: 5)
         try (deleted.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let gap = try ParleyBinary.run(["audit", "verify", "--export", file, "--public-key", key])
+        let gap = try await ParleyBinary.run(["audit", "verify", "--export", file, "--public-key", key])
         #expect(gap.output.hasPrefix("TAMPERED: entry #5 is missing"))
 
         let otherKey = "MCowBQYDK2VwAyEA3ZhIXnVCbbJ5dS6yv2ioOO1oYzN8FqBEHJU2n6xA1Pk="
         try (original.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let wrongKey = try ParleyBinary.run(["audit", "verify", "--export", file, "--public-key", otherKey])
+        let wrongKey = try await ParleyBinary.run(["audit", "verify", "--export", file, "--public-key", otherKey])
         #expect(wrongKey.status != 0)
     }
 
-    @Test func csvExportQuotesCellsAndDefusesFormulas() throws {
+    @Test func csvExportQuotesCellsAndDefusesFormulas() async throws {
         let data = try scratch().path
-        _ = try ParleyBinary.run(["run", "echo =1+1, \"quoted\"", "--config", example, "--data-dir", data])
-        let csv = try ParleyBinary.run(["audit", "export", "--format", "csv", "--config", example, "--data-dir", data])
+        _ = try await ParleyBinary.run(["run", "echo =1+1, \"quoted\"", "--config", example, "--data-dir", data])
+        let csv = try await ParleyBinary.run([
+            "audit", "export", "--format", "csv", "--config", example, "--data-dir", data,
+        ])
         #expect(csv.status == 0)
         #expect(csv.output.hasPrefix("seq,at,kind,actor,identity,room,command,arguments"))
         #expect(csv.output.contains(#""'=1+1, ""quoted"""#) || csv.output.contains(#""echo =1+1, ""quoted""""#))
     }
 
-    @Test func tailNeverPassesTerminalControlCharactersThrough() throws {
-        let data = try populated()
-        let tail = try ParleyBinary.run(["audit", "tail", "-n", "50", "--config", example, "--data-dir", data])
+    @Test func tailNeverPassesTerminalControlCharactersThrough() async throws {
+        let data = try await populated()
+        let tail = try await ParleyBinary.run(["audit", "tail", "-n", "50", "--config", example, "--data-dir", data])
         #expect(tail.output.contains("echo \\u{1b}[31mred"))
         #expect(!tail.output.contains("\u{1B}"))
     }
 
-    @Test func tailShowsTheNewestEntries() throws {
-        let data = try populated()
-        let tail = try ParleyBinary.run(["audit", "tail", "-n", "3", "--config", example, "--data-dir", data])
+    @Test func tailShowsTheNewestEntries() async throws {
+        let data = try await populated()
+        let tail = try await ParleyBinary.run(["audit", "tail", "-n", "3", "--config", example, "--data-dir", data])
         #expect(tail.status == 0)
         let lines = tail.output.split(separator: "\n")
         #expect(lines.count == 3)
@@ -147,22 +154,22 @@ import Testing
 @Suite struct PolicyCommandTests {
     let example = ParleyBinary.repository.appendingPathComponent("examples/parley.yaml").path
 
-    @Test func checkExplainsADecisionWithoutRunningAnything() throws {
+    @Test func checkExplainsADecisionWithoutRunningAnything() async throws {
         let data = try scratch().path
-        let denied = try ParleyBinary.run(
+        let denied = try await ParleyBinary.run(
             ["policy", "check", "--as", "local:bob", "deploy api to prod", "--config", example, "--data-dir", data])
         #expect(denied.status == 4)
         #expect(denied.output.contains("decision: denied"))
         #expect(denied.output.contains("by:       rule 'deploy to prod'"))
         #expect(denied.output.contains("reason:   deploy to prod needs role sre; you have developer"))
-        let allowed = try ParleyBinary.run(
+        let allowed = try await ParleyBinary.run(
             ["policy", "check", "--as", "local:carol", "deploy api to prod", "--config", example, "--data-dir", data])
         #expect(allowed.status == 0)
         #expect(allowed.output.contains("requires: 1 approval from sre"))
         #expect(!FileManager.default.fileExists(atPath: data + "/parley.sqlite"))
     }
 
-    @Test func diffListsWhatAChangeGrantsAndRevokes() throws {
+    @Test func diffListsWhatAChangeGrantsAndRevokes() async throws {
         let directory = try scratch()
         let old = directory.appendingPathComponent("old.yaml")
         let new = directory.appendingPathComponent("new.yaml")
@@ -185,7 +192,7 @@ import Testing
             .write(to: old, atomically: true, encoding: .utf8)
         try base.replacingOccurrences(of: "DEVELOPER", with: "deploy").replacingOccurrences(of: "ROLE", with: "sre")
             .write(to: new, atomically: true, encoding: .utf8)
-        let result = try ParleyBinary.run(["policy", "diff", old.path, new.path])
+        let result = try await ParleyBinary.run(["policy", "diff", old.path, new.path])
         #expect(result.status == 1)
         #expect(result.output.contains("bob may now run deploy (app=api env=staging)"))
         #expect(result.output.contains("bob may now run deploy (app=web env=staging)"))
@@ -197,9 +204,9 @@ import Testing
             of: "ROLE", with: "developer, sre"
         )
         .write(to: wider, atomically: true, encoding: .utf8)
-        let all = try ParleyBinary.run(["policy", "diff", new.path, wider.path])
+        let all = try await ParleyBinary.run(["policy", "diff", new.path, wider.path])
         #expect(all.output == "bob may now run deploy (app=api env=prod)\nbob may now run deploy (app=web env=prod)\n")
-        let same = try ParleyBinary.run(["policy", "diff", old.path, old.path])
+        let same = try await ParleyBinary.run(["policy", "diff", old.path, old.path])
         #expect(same.status == 0)
         #expect(same.output.contains("no change"))
     }

@@ -19,7 +19,12 @@ struct ParleyBinary {
         let error: String
     }
 
-    static func run(_ arguments: [String], stdin: String? = nil, in directory: URL = repository) throws -> Result {
+    static func run(_ arguments: [String], stdin: String? = nil, in directory: URL = repository) async throws -> Result
+    {
+        try await offThread { try runBlocking(arguments, stdin: stdin, in: directory) }
+    }
+
+    static func runBlocking(_ arguments: [String], stdin: String?, in directory: URL) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -54,9 +59,9 @@ func scratch() throws -> URL {
 @Suite struct CommandLineTests {
     let example = ParleyBinary.repository.appendingPathComponent("examples/parley.yaml").path
 
-    @Test func theExampleScriptFromTheReadmeWorksThroughChat() throws {
+    @Test func theExampleScriptFromTheReadmeWorksThroughChat() async throws {
         let data = try scratch().path
-        let result = try ParleyBinary.run(
+        let result = try await ParleyBinary.run(
             ["chat", "--config", example, "--data-dir", data],
             stdin: "help\ndeploy api to moon\ndeploy api to staging\n")
         #expect(result.status == 0, "\(result.error)")
@@ -66,23 +71,25 @@ func scratch() throws -> URL {
         #expect(result.output.contains("succeeded in"))
     }
 
-    @Test func runExitsWithADistinctStatusForEachOutcome() throws {
+    @Test func runExitsWithADistinctStatusForEachOutcome() async throws {
         let data = try scratch().path
-        func status(_ text: String, as identity: String? = nil) throws -> Int32 {
+        func status(_ text: String, as identity: String? = nil) async throws -> Int32 {
             var arguments = ["run", text, "--config", example, "--data-dir", data]
             if let identity { arguments += ["--as", identity] }
-            return try ParleyBinary.run(arguments).status
+            return try await ParleyBinary.run(arguments).status
         }
-        #expect(try status("status api") == 0)
-        #expect(try status("deplyo api to staging") == 2)
-        #expect(try status("deploy api to moon") == 3)
-        #expect(try status("scale api to 3", as: "local:bob") == 4)
-        #expect(try status("whoami", as: "nonsense") != 0)
+        #expect(try await status("status api") == 0)
+        #expect(try await status("deplyo api to staging") == 2)
+        #expect(try await status("deploy api to moon") == 3)
+        #expect(try await status("scale api to 3", as: "local:bob") == 4)
+        #expect(try await status("whoami", as: "nonsense") != 0)
     }
 
-    @Test func runPrintsJSONWhenAsked() throws {
+    @Test func runPrintsJSONWhenAsked() async throws {
         let data = try scratch().path
-        let result = try ParleyBinary.run(["run", "scale api to 3", "--json", "--config", example, "--data-dir", data])
+        let result = try await ParleyBinary.run([
+            "run", "scale api to 3", "--json", "--config", example, "--data-dir", data,
+        ])
         #expect(result.status == 0, "\(result.error)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         #expect(object["outcome"] as? String == "succeeded")
@@ -92,7 +99,7 @@ func scratch() throws -> URL {
         #expect((blocks.first?["text"] as? String)?.contains("api now runs 3 replicas") == true)
     }
 
-    @Test func configCheckReportsEveryProblemWithItsLine() throws {
+    @Test func configCheckReportsEveryProblemWithItsLine() async throws {
         let directory = try scratch()
         let file = directory.appendingPathComponent("parley.yaml")
         try """
@@ -107,7 +114,7 @@ func scratch() throws -> URL {
             usage: "deploy {app}"
             acton: { exec: ["true"] }
         """.write(to: file, atomically: true, encoding: .utf8)
-        let result = try ParleyBinary.run(["config", "check", "--config", file.path])
+        let result = try await ParleyBinary.run(["config", "check", "--config", file.path])
         #expect(result.status == 78)
         #expect(
             result.error.contains("parley.yaml:3:13: user 'bob' has unknown role 'devloper'; did you mean 'developer'?")
@@ -115,32 +122,32 @@ func scratch() throws -> URL {
         #expect(
             result.error.contains("parley.yaml:10:5: unknown key 'acton' in command 'deploy'; did you mean 'action'?"))
         #expect(result.error.contains("nothing was started"))
-        let chat = try ParleyBinary.run(["chat", "--config", file.path], stdin: "ping\n")
+        let chat = try await ParleyBinary.run(["chat", "--config", file.path], stdin: "ping\n")
         #expect(chat.status == 78)
         #expect(!chat.output.contains("pong"))
     }
 
-    @Test func configCheckPassesOnTheExample() throws {
-        let result = try ParleyBinary.run(["config", "check", "--config", example])
+    @Test func configCheckPassesOnTheExample() async throws {
+        let result = try await ParleyBinary.run(["config", "check", "--config", example])
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("ok — 5 commands, 3 users, 2 roles"))
     }
 
-    @Test func withoutAConfigParleyStartsOnBuiltInDefaults() throws {
+    @Test func withoutAConfigParleyStartsOnBuiltInDefaults() async throws {
         let directory = try scratch()
-        let result = try ParleyBinary.run(["chat"], stdin: "whoami\nping\n", in: directory)
+        let result = try await ParleyBinary.run(["chat"], stdin: "whoami\nping\n", in: directory)
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("user:     admin"))
         #expect(result.output.contains("pong"))
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(".parley/parley.sqlite").path))
     }
 
-    @Test func runsSurviveARestartOfTheProcess() throws {
+    @Test func runsSurviveARestartOfTheProcess() async throws {
         let data = try scratch().path
-        let first = try ParleyBinary.run(["run", "status web", "--json", "--config", example, "--data-dir", data])
+        let first = try await ParleyBinary.run(["run", "status web", "--json", "--config", example, "--data-dir", data])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(first.output.utf8)) as? [String: Any])
         let id = try #require(object["run_id"] as? Int)
-        let second = try ParleyBinary.run(["run", "run \(id)", "--config", example, "--data-dir", data])
+        let second = try await ParleyBinary.run(["run", "run \(id)", "--config", example, "--data-dir", data])
         #expect(second.status == 0)
         #expect(second.output.contains("status web"))
         #expect(second.output.contains("web      healthy   3/3"))

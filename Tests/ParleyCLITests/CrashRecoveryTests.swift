@@ -59,19 +59,19 @@ import Testing
     }
 
     /// Restarts Parley: `parley chat` with nothing to say resumes what it can, then exits.
-    func restart(_ config: String) throws -> ParleyBinary.Result {
-        try ParleyBinary.run(["chat", "--as", "local:alice", "--config", config], stdin: "")
+    func restart(_ config: String) async throws -> ParleyBinary.Result {
+        try await ParleyBinary.run(["chat", "--as", "local:alice", "--config", config], stdin: "")
     }
 
     @Test func anIdempotentStepResumesAndNothingFinishedRunsTwice() async throws {
         let directory = try scratch()
         let config = try config(directory, idempotent: true)
         try await crashDuringCopy(config, directory)
-        _ = try restart(config)
+        _ = try await restart(config)
         #expect(side(directory) == ["backup", "copy-start", "copy-start", "copy-end", "switch"])
-        let run = try ParleyBinary.run(["run", "run 1", "--as", "local:alice", "--config", config]).output
+        let run = try await ParleyBinary.run(["run", "run 1", "--as", "local:alice", "--config", config]).output
         #expect(run.range(of: #"status: +succeeded"#, options: .regularExpression) != nil, "\(run)")
-        let audit = try ParleyBinary.run(["audit", "tail", "-n", "100", "--config", config]).output
+        let audit = try await ParleyBinary.run(["audit", "tail", "-n", "100", "--config", config]).output
         #expect(audit.contains("resuming at step 2"))
     }
 
@@ -84,13 +84,13 @@ import Testing
                 try String(contentsOf: directory.appendingPathComponent("copy.pid"), encoding: .utf8)
                     .trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(isRunning(orphan), "the crashed run's program is still running before the restart")
-        _ = try restart(config)
+        _ = try await restart(config)
         try await Task.sleep(for: .milliseconds(500))
         #expect(!isRunning(orphan), "the restart stops what the crashed process left running")
         #expect(side(directory) == ["backup", "copy-start"], "the killed step must not finish or run again")
-        let run = try ParleyBinary.run(["run", "run 1", "--as", "local:alice", "--config", config]).output
+        let run = try await ParleyBinary.run(["run", "run 1", "--as", "local:alice", "--config", config]).output
         #expect(run.range(of: #"status: +interrupted"#, options: .regularExpression) != nil, "\(run)")
-        let audit = try ParleyBinary.run(["audit", "verify", "--config", config])
+        let audit = try await ParleyBinary.run(["audit", "verify", "--config", config])
         #expect(audit.status == 0, "\(audit.output)")
     }
 }

@@ -49,7 +49,7 @@ import Testing
     @Test func sigtermDuringARunningCommandExitsCleanlyAndTheChainVerifies() async throws {
         let directory = try scratch()
         let config = try writeConfig(directory)
-        let token = try ParleyBinary.run(["tokens", "create", "--user", "alice", "--config", config]).output
+        let token = try await ParleyBinary.run(["tokens", "create", "--user", "alice", "--config", config]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token.hasPrefix("plt_"))
         let errors = directory.appendingPathComponent("serve.err")
@@ -65,8 +65,10 @@ import Testing
         var running = false
         for _ in 0..<100 where !running {
             try await Task.sleep(for: .milliseconds(100))
-            running = try ParleyBinary.run(["run", "runs --status running", "--as", "local:alice", "--config", config])
-                .output.contains("slow")
+            running = try await ParleyBinary.run([
+                "run", "runs --status running", "--as", "local:alice", "--config", config,
+            ])
+            .output.contains("slow")
         }
         #expect(running)
         kill(process.processIdentifier, SIGTERM)
@@ -82,13 +84,13 @@ import Testing
         }
         #expect(process.terminationStatus == 0)
         _ = await call.value
-        let verify = try ParleyBinary.run(["audit", "verify", "--config", config])
+        let verify = try await ParleyBinary.run(["audit", "verify", "--config", config])
         #expect(verify.status == 0, "\(verify.output)")
         #expect(verify.output.contains("signed through"))
-        let run = try ParleyBinary.run(["run", "run 1", "--as", "local:alice", "--config", config])
+        let run = try await ParleyBinary.run(["run", "run 1", "--as", "local:alice", "--config", config])
         #expect(run.output.contains("interrupted"), "\(run.output)")
         #expect(!run.output.contains("never"))
-        let audit = try ParleyBinary.run(["audit", "tail", "-n", "50", "--config", config]).output
+        let audit = try await ParleyBinary.run(["audit", "tail", "-n", "50", "--config", config]).output
         #expect(audit.contains("interrupted"))
         // --log-format json: every line on stderr is one JSON object with a level and a message.
         let lines = try String(contentsOf: errors, encoding: .utf8).split(separator: "\n")

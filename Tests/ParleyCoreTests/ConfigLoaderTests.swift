@@ -166,6 +166,7 @@ import Testing
         let loader = ConfigLoader(
             builtins: try [
                 "help [{command}]", "ping", "echo {message:text}", "whoami", "version", "runs", "run {id:int}",
+                "alerts [{matchers:text}]",
             ]
             .map { try declaration(String($0.split(separator: " ")[0]), $0) })
         let config = try loader.load(path: path)

@@ -180,7 +180,7 @@ import Testing
         #expect(
             Builtins.declarations.map(\.id) == [
                 "help", "ping", "echo", "whoami", "version", "runs", "run", "approve", "deny", "yes", "approvals",
-                "cancel", "audit",
+                "cancel", "audit", "alerts", "ack", "silence", "silences", "unsilence",
             ])
     }
 }

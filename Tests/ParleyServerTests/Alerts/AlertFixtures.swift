@@ -129,7 +129,11 @@ struct AlertFixture {
 }
 
 /// HMAC-SHA256 computed by Python's standard library, independently of Parley's code.
-func independentHMAC(key: String, message: [UInt8]) throws -> String {
+func independentHMAC(key: String, message: [UInt8]) async throws -> String {
+    try await offThread { try independentHMACBlocking(key: key, message: message) }
+}
+
+func independentHMACBlocking(key: String, message: [UInt8]) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [

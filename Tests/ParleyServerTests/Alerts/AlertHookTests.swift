@@ -91,9 +91,10 @@ import Testing
              "html_url":"https://github.com/acme/api/actions/runs/42","run_number":42},"repository":{"full_name":"acme/api"}}
             """
         // GitHub's documented example: secret "It's a Secret to Everybody", payload "Hello, World!".
-        let documented = try independentHMAC(key: AlertFixture.githubSecret, message: Array("Hello, World!".utf8))
+        let documented = try await independentHMAC(key: AlertFixture.githubSecret, message: Array("Hello, World!".utf8))
         #expect(documented == "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
-        let signature = "sha256=" + (try independentHMAC(key: AlertFixture.githubSecret, message: Array(body.utf8)))
+        let signature =
+            "sha256=" + (try await independentHMAC(key: AlertFixture.githubSecret, message: Array(body.utf8)))
         try await fixture.server.application().test(.router) { client in
             func send(_ signature: String?, delivery: String) async throws -> TestResponse {
                 var headers: HTTPFields = [:]
@@ -123,7 +124,7 @@ import Testing
         let body = #"{"check":{"name":"Checkout","service":"shop"},"state":"down"}"#
         try await fixture.server.application().test(.router) { client in
             func send(at stamp: Int, key: String = AlertFixture.uptimeSecret) async throws -> TestResponse {
-                let mac = try independentHMAC(key: key, message: Array("\(stamp).\(body)".utf8))
+                let mac = try await independentHMAC(key: key, message: Array("\(stamp).\(body)".utf8))
                 var headers: HTTPFields = [:]
                 headers[HTTPField.Name("X-Parley-Timestamp")!] = "\(stamp)"
                 headers[HTTPField.Name("X-Parley-Signature")!] = "sha256=\(mac)"

@@ -34,7 +34,11 @@ enum SlackSDK {
     }
 
     /// `v0=…` for a body at a timestamp, as the SDK computes it.
-    static func sign(python: String, secret: String, timestamp: String, body: [UInt8]) throws -> String {
+    static func sign(python: String, secret: String, timestamp: String, body: [UInt8]) async throws -> String {
+        try await offThread { try signBlocking(python: python, secret: secret, timestamp: timestamp, body: body) }
+    }
+
+    static func signBlocking(python: String, secret: String, timestamp: String, body: [UInt8]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", script, secret, timestamp]
@@ -118,9 +122,13 @@ final class SlackHarness: Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: contentType)
         request.headers.add(name: "X-Slack-Request-Timestamp", value: stamp)
-        request.headers.add(
-            name: "X-Slack-Signature",
-            value: try signature ?? SlackSDK.sign(python: python, secret: Self.secret, timestamp: stamp, body: bytes))
+        let signed: String
+        if let signature {
+            signed = signature
+        } else {
+            signed = try await SlackSDK.sign(python: python, secret: Self.secret, timestamp: stamp, body: bytes)
+        }
+        request.headers.add(name: "X-Slack-Signature", value: signed)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: bytes))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))

@@ -56,7 +56,7 @@ import Testing
         ]
         for (index, body) in bodies.enumerated() {
             let timestamp = String(1_700_000_000 + index * 97)
-            let sdk = try SlackSDK.sign(
+            let sdk = try await SlackSDK.sign(
                 python: python, secret: SlackHarness.secret, timestamp: timestamp, body: Array(body.utf8))
             #expect(signer.signature(timestamp: timestamp, body: Array(body.utf8)) == sdk, "body \(index)")
             let request = PlatformRequest(
@@ -89,7 +89,7 @@ import Testing
             #expect(future.status == 401)
             // A body changed after signing: the signature is for the original one.
             let stamp = Int(Date().timeIntervalSince1970)
-            let signature = try SlackSDK.sign(
+            let signature = try await SlackSDK.sign(
                 python: slack.python, secret: SlackHarness.secret, timestamp: String(stamp),
                 body: Array(event.utf8))
             let tampered = try await slack.send(
