@@ -91,7 +91,7 @@ final class LineConnection: Sendable {
     func send(_ line: String) { outgoing.yield(line) }
 
     /// Waits up to `seconds` for the next line not taken yet.
-    func next(seconds: Double = 10) async throws -> String? {
+    func next(seconds: Double = 30) async throws -> String? {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if let line = log.take() { return line }
@@ -135,7 +135,7 @@ final class IRCPerson: Sendable {
     }
 
     /// Waits for a message matching `test`, up to `seconds`.
-    func wait(seconds: Double = 10, for test: (IRCMessage) -> Bool) async throws -> IRCMessage? {
+    func wait(seconds: Double = 30, for test: (IRCMessage) -> Bool) async throws -> IRCMessage? {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if let found = received.first(where: test) { return found }
@@ -201,7 +201,7 @@ final class ScriptedIRCServer: Sendable {
     var connectionCount: Int { registry.connections.withLock { $0.count } }
 
     /// Waits up to `seconds` for the `index`th connection (from 0).
-    func connection(_ index: Int, seconds: Double = 10) async throws -> LineConnection? {
+    func connection(_ index: Int, seconds: Double = 30) async throws -> LineConnection? {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if let found = registry.connections.withLock({ $0.count > index ? $0[index] : nil }) { return found }
