@@ -1,3 +1,4 @@
+import Logging
 import ParleyCore
 import ParleyEngine
 import Synchronization
@@ -83,4 +84,33 @@ public final class SharedValue<Value: Sendable>: Sendable {
 
     /// Replaces the value.
     public func set(_ newValue: Value) { value.withLock { $0 = newValue } }
+}
+
+extension ConnectionState {
+    /// For adapters whose platform calls them over HTTP: runs `check` (a call that proves the
+    /// credentials work, returning a line to log when it first succeeds) every five minutes, connected
+    /// while it succeeds, retrying with backoff from 1 s to 60 s when it fails, until cancelled.
+    func keepChecking(
+        _ what: String, logger: Logger, every interval: Duration = .seconds(300),
+        _ check: () async throws -> String
+    ) async {
+        var backoff = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                let greeting = try await check()
+                if !isConnected { logger.info("\(greeting)") }
+                set(true)
+                backoff = .seconds(1)
+                try await Task.sleep(for: interval)
+            } catch is CancellationError {
+                break
+            } catch {
+                set(false)
+                logger.warning("\(what) failed: \(error); retrying in \(backoff)")
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(60))
+            }
+        }
+        set(false)
+    }
 }

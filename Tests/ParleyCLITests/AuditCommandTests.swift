@@ -1,4 +1,5 @@
 import Foundation
+import ParleyConformance
 import Testing
 
 /// Tampering with the audit log the way an intruder would, with the sqlite3 command-line tool, and

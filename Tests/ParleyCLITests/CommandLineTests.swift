@@ -1,4 +1,5 @@
 import Foundation
+import ParleyConformance
 import Testing
 
 /// The `parley` binary as a user runs it: real process, real stdin and exit status.

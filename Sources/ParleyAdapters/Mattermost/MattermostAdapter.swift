@@ -44,25 +44,11 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
 
     /// Checks the bot token (`users/me`) every few minutes; requests arrive over HTTP.
     public func run(engine: Engine) async throws {
-        var backoff = Duration.seconds(1)
-        while !Task.isCancelled {
-            do {
-                let answer = try await client.request(.GET, "/users/me")
-                me.set(answer["id"].string)
-                if !state.isConnected { logger.info("connected to Mattermost as \(answer["username"].string ?? "?")") }
-                state.set(true)
-                backoff = .seconds(1)
-                try await Task.sleep(for: .seconds(300))
-            } catch is CancellationError {
-                break
-            } catch {
-                state.set(false)
-                logger.warning("Mattermost users/me failed: \(error); retrying in \(backoff)")
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(60))
-            }
+        await state.keepChecking("Mattermost users/me", logger: logger) {
+            let answer = try await client.request(.GET, "/users/me")
+            me.set(answer["id"].string)
+            return "connected to Mattermost as \(answer["username"].string ?? "?")"
         }
-        state.set(false)
     }
 
     public func post(_ reply: Reply, room: String, thread: String?) async throws {

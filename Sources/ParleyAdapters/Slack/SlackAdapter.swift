@@ -59,29 +59,11 @@ public struct SlackAdapter: HTTPReceivingAdapter {
             await runSocketMode(engine: engine, appWeb: appWeb)
             return
         }
-        var backoff = Duration.seconds(1)
-        while !Task.isCancelled {
-            do {
-                let answer = try await web.call("auth.test", [:])
-                profile.setBotUserID(answer["user_id"].string)
-                if !state.isConnected {
-                    logger.info(
-                        "connected to Slack workspace \(answer["team"].string ?? "?") as \(answer["user"].string ?? "?")"
-                    )
-                }
-                state.set(true)
-                backoff = .seconds(1)
-                try await Task.sleep(for: .seconds(300))
-            } catch is CancellationError {
-                break
-            } catch {
-                state.set(false)
-                logger.warning("Slack auth.test failed: \(error); retrying in \(backoff)")
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(60))
-            }
+        await state.keepChecking("Slack auth.test", logger: logger) {
+            let answer = try await web.call("auth.test", [:])
+            profile.setBotUserID(answer["user_id"].string)
+            return "connected to Slack workspace \(answer["team"].string ?? "?") as \(answer["user"].string ?? "?")"
         }
-        state.set(false)
     }
 
     public func post(_ reply: Reply, room: String, thread: String?) async throws {

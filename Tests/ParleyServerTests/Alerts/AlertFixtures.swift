@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import ParleyAdapters
+import ParleyConformance
 import ParleyCore
 import ParleyEngine
 import ParleyServer
@@ -130,25 +131,8 @@ struct AlertFixture {
 
 /// HMAC-SHA256 computed by Python's standard library, independently of Parley's code.
 func independentHMAC(key: String, message: [UInt8]) async throws -> String {
-    try await offThread { try independentHMACBlocking(key: key, message: message) }
-}
-
-func independentHMACBlocking(key: String, message: [UInt8]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [
-        "python3", "-c",
-        "import hmac, hashlib, sys; print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())",
-        key,
-    ]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    input.fileHandleForWriting.write(Data(message))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let script =
+        "import hmac, hashlib, sys; print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())"
+    let (_, output) = try await runProgram("/usr/bin/env", ["python3", "-c", script, key], input: message)
+    return output.trimmingCharacters(in: .whitespacesAndNewlines)
 }

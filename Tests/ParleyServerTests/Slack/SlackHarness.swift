@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import ParleyAdapters
+import ParleyConformance
 import ParleyCore
 import ParleyEngine
 import ParleyServer
@@ -35,24 +36,9 @@ enum SlackSDK {
 
     /// `v0=…` for a body at a timestamp, as the SDK computes it.
     static func sign(python: String, secret: String, timestamp: String, body: [UInt8]) async throws -> String {
-        try await offThread { try signBlocking(python: python, secret: secret, timestamp: timestamp, body: body) }
-    }
-
-    static func signBlocking(python: String, secret: String, timestamp: String, body: [UInt8]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script, secret, timestamp]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(body))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw SlackSDKError() }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let (status, output) = try await runProgram(python, ["-c", script, secret, timestamp], input: body)
+        guard status == 0 else { throw SlackSDKError() }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     struct SlackSDKError: Error {}
