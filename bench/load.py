@@ -4,7 +4,7 @@ the next. Prints one JSON line of results.
     load.py irc   --server H:P --bot NICK --clients 8 --n 1000 --pid PID
     load.py http  --url URL [--token T] --body message|alert --clients 8 --n 1000 --pid PID
     load.py ws    --url http://H:P/connector/websocket --clients 8 --n 1000 --pid PID   (opsdroid)
-    load.py ready --server H:P --bot NICK --started EPOCH   (seconds from EPOCH to the first answer)
+    load.py ready --server H:P --bot NICK --started-file F  (seconds from the bot's start to its first answer)
 
 Every command is `greet cNkM bench` and counts only when the answer names `cNkM`. CPU is the bot's
 utime+stime+cutime+cstime from /proc/PID/stat over the measured part (children count: an exec
@@ -242,7 +242,8 @@ async def ws_main(args):
 
 async def ready_main(args):
     """Polls the bot over IRC from a client connected before the bot started; prints the time from
-    --started (the bot's exec time, epoch seconds) to its first answer."""
+    the bot's start (epoch seconds, read from --started-file, written just before the bot is
+    started) to its first answer."""
     host, port = args.server.rsplit(":", 1)
     client = IRCClient(host, int(port), f"r{uuid.uuid4().hex[:6]}")
     await client.connect()
@@ -253,8 +254,12 @@ async def ready_main(args):
         token = f"ready{k}"
         client.send(args.bot, f"{args.prefix}greet {token} bench")
         try:
-            if await asyncio.wait_for(client.answer(args.bot, token), 0.5) is not None:
-                print(json.dumps({"label": args.label, "workload": "ready", "ready_s": round(time.time() - args.started, 3)}))
+            # any ready answer counts: a bot that queued an earlier poll while starting is ready too
+            if await asyncio.wait_for(client.answer(args.bot, "ready"), 0.1) is not None:
+                answered = time.time()
+                with open(args.started_file) as f:
+                    started = float(f.read())
+                print(json.dumps({"label": args.label, "workload": "ready", "ready_s": round(answered - started, 3)}))
                 return
         except asyncio.TimeoutError:
             pass
@@ -278,7 +283,7 @@ def main():
     parser.add_argument("--max-seconds", type=float, default=30)
     parser.add_argument("--timeout", type=float, default=10)
     parser.add_argument("--pid", type=int)
-    parser.add_argument("--started", type=float)
+    parser.add_argument("--started-file")
     parser.add_argument("--label", default="")
     parser.add_argument("--workload", default="")
     args = parser.parse_args()
