@@ -17,6 +17,7 @@ NAMES = {
     "errbot": "Errbot",
     "opsdroid": "opsdroid",
     "null": "null bot (floor)",
+    "parley-first": "Parley, first start (also hashes the first user's password: scrypt)",
 }
 
 
@@ -43,7 +44,7 @@ def fmt(value, digits=1):
 def ratio(a, b):
     if not a or not b:
         return "—"
-    return f"{a / b:.2f}×"
+    return f"{a / b:.3g}×"
 
 
 def machine(root):
@@ -212,11 +213,11 @@ def main():
     w("## Footprint")
     w("")
     w("Start to answering: from the moment the bot is started to its first answer to `greet` over IRC, polled from a "
-      "client connected beforehand (Parley: `parley serve` with an existing database). Idle RSS: 3 s after the first answer. "
+      "client connected beforehand (Parley: `parley serve` restarted on its existing database; its very first start is shown apart). Idle RSS: 3 s after the first answer. "
       "After load: at the end of all of its workloads.")
     w("")
     lines = ["| bot | start → answering s | idle RSS MB | RSS after load MB |", "|---|---:|---:|---:|"]
-    for label in ["parley", "errbot", "opsdroid", "null"]:
+    for label in ["parley", "parley-first", "errbot", "opsdroid", "null"]:
         ready, idle, after = find(rows, label, "ready"), find(rows, label, "idle"), find(rows, label, "after")
         if not ready:
             continue
@@ -297,7 +298,13 @@ LIMITS = {
            "reply waits its turn, so Parley answers ~2.5 commands/s whatever the load or the server, and latency at "
            "8 clients grows with the queue. Errbot has the same kind of limit, configurable (`IRC_PRIVATE_RATE`, here 0). "
            "Fix: make the flood control configurable under `adapters.irc` (e.g. `flood: { burst: 5, interval: 400ms }`, "
-           "`interval: 0` = off for servers that do not penalise, like ngIRCd with `MaxPenaltyTime = 0`).",
+           "`interval: 0` = off for servers that do not penalise, like ngIRCd with `MaxPenaltyTime = 0`). "
+           "It is also not a real limit under concurrency: `send` awaits `Task.sleep` inside the actor, so the actor "
+           "is re-entered; every concurrent sender sees no token, sleeps 400 ms, then sets `tokens = 1` and sends — "
+           "N concurrent replies go out N per 400 ms (8 clients: ~20 lines/s, as measured above), so a busy channel "
+           "can still flood a real network off. Fix: reserve the send slot before suspending (compute the next "
+           "allowed instant, advance it, then sleep until it), or serialise sends through one writer task fed by an "
+           "`AsyncStream`.",
     "cpu": "- **CPU per command** — `perf record -g` on `parley chat` with 5,000 `echo` commands: parse and policy "
            "are ~2% of the samples; ~35% is GRDB write transactions and ~45% the Swift concurrency runtime and kernel "
            "(thread hand-offs: ~35 futex calls per command). Each command makes five separate write transactions, each a "
