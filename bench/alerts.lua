@@ -1,5 +1,6 @@
 -- wrk script: POSTs Alertmanager v4 webhooks, each alert with its own instance label and fingerprint,
--- and prints one JSON line of results at the end. Environment: BENCH_TOKEN, BENCH_LABEL.
+-- and prints one JSON line of results at the end. Environment: BENCH_TOKEN, BENCH_RUN (a prefix that
+-- makes this run's alerts distinct from every earlier run's).
 local counter = 0
 local thread_id = 0
 local threads = {}
@@ -19,7 +20,7 @@ end
 
 function request()
   counter = counter + 1
-  local name = string.format("t%dr%d", thread_id, counter)
+  local name = string.format("%st%dr%d", os.getenv("BENCH_RUN") or "", thread_id, counter)
   local body = '{"version":"4","groupKey":"{}:{alertname=\\"BenchAlert\\",instance=\\"' .. name ..
     '\\"}","truncatedAlerts":0,"status":"firing","receiver":"parley","groupLabels":{"alertname":"BenchAlert"},' ..
     '"commonLabels":{"alertname":"BenchAlert"},"commonAnnotations":{},"externalURL":"http://alertmanager.example",' ..
