@@ -1,6 +1,6 @@
 -- wrk script: POSTs Alertmanager v4 webhooks, each alert with its own instance label and fingerprint,
 -- and prints one JSON line of results at the end. Environment: BENCH_TOKEN, BENCH_RUN (a prefix that
--- makes this run's alerts distinct from every earlier run's).
+-- makes this run's alerts distinct from every earlier run's), BENCH_RUN_ID (a number, the same for fingerprints).
 local counter = 0
 local thread_id = 0
 local threads = {}
@@ -27,7 +27,7 @@ function request()
     '"alerts":[{"status":"firing","labels":{"alertname":"BenchAlert","instance":"' .. name ..
     '","severity":"warning"},"annotations":{"summary":"bench alert ' .. name .. '"},' ..
     '"startsAt":"2026-11-27T00:00:00Z","endsAt":"0001-01-01T00:00:00Z",' ..
-    '"generatorURL":"http://prometheus.example/graph","fingerprint":"' .. string.format("%08x%08x", thread_id, counter) .. '"}]}'
+    '"generatorURL":"http://prometheus.example/graph","fingerprint":"' .. string.format("%04x%04x%08x", tonumber(os.getenv("BENCH_RUN_ID") or "0"), thread_id, counter) .. '"}]}'
   return wrk.format(nil, nil, nil, body)
 end
 
