@@ -164,3 +164,83 @@ import Testing
         #expect(!log.contains("secret") && !log.contains("AGFsaWNl"))
     }
 }
+
+@Suite struct IRCFloodControlTests {
+    /// Registers the bot on a scripted server with `flood` and returns the connection and the bot.
+    func connected(flood: IRCFloodControl) async throws -> (
+        ScriptedIRCServer, LineConnection, IRCAdapter, Task<Void, any Error>
+    ) {
+        let server = try await ScriptedIRCServer.start()
+        var settings = IRCNegotiationTests.settings(port: server.port, sasl: false)
+        settings.flood = flood
+        let bot = IRCAdapter(settings: settings, environment: [:])
+        let engine = try IRCNegotiationTests.engine()
+        let running = Task { try await bot.run(engine: engine) }
+        let client = try #require(await server.connection(0))
+        #expect(try await client.next() == "CAP LS 302")
+        client.send(":irc.test 421 parley CAP :Unknown command")
+        client.send(":irc.test 001 parley :Welcome")
+        #expect(try await eventually { bot.isConnected })
+        return (server, client, bot, running)
+    }
+
+    /// Sends eight lines and returns how long they took to arrive after the first.
+    func spread(flood: IRCFloodControl) async throws -> Duration {
+        let (server, client, bot, running) = try await connected(flood: flood)
+        defer {
+            running.cancel()
+            server.stop()
+        }
+        while let line = try await client.next(seconds: 0.5), !line.isEmpty {}  // NICK, USER, JOIN
+        let lines = (1...8).map { "line \($0)" }.joined(separator: "\n")
+        let start = ContinuousClock.now
+        try await bot.post(.text(lines), room: "alice", thread: nil)
+        var received: [String] = []
+        while received.count < 8, let line = try await client.next(seconds: 10) {
+            if line.hasPrefix("PRIVMSG alice") { received.append(line) }
+        }
+        #expect(received == (1...8).map { "PRIVMSG alice :line \($0)" })
+        return ContinuousClock.now - start
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aBurstThenASteadyRateAndOffForPrivateServers() async throws {
+        // A burst of 2, then 10 lines a second: 8 lines need at least 0.6 s.
+        let limited = try await spread(flood: .limit(burst: 2, linesPerSecond: 10))
+        #expect(limited >= .milliseconds(550), "flood control let 8 lines through in \(limited)")
+        // Concurrent replies queue up: two posts of 8 lines at 10/s with a burst of 2 take at least 1.3 s.
+        let (server, client, bot, running) = try await connected(flood: .limit(burst: 2, linesPerSecond: 10))
+        defer {
+            running.cancel()
+            server.stop()
+        }
+        while let line = try await client.next(seconds: 0.5), !line.isEmpty {}
+        let text = (1...8).map { "l\($0)" }.joined(separator: "\n")
+        let start = ContinuousClock.now
+        async let first: Void = bot.post(.text(text), room: "alice", thread: nil)
+        async let second: Void = bot.post(.text(text), room: "bob", thread: nil)
+        _ = try await (first, second)
+        var count = 0
+        while count < 16, let line = try await client.next(seconds: 10) {
+            if line.hasPrefix("PRIVMSG") { count += 1 }
+        }
+        #expect(count == 16)
+        #expect(ContinuousClock.now - start >= .milliseconds(1300))
+    }
+
+    @Test func floodControlIsReadFromTheConfiguration() throws {
+        let loader = ConfigLoader(builtins: [])
+        let off = try loader.load(
+            yaml: "adapters:\n  irc: { server: \"h:6667\", flood_control: off }", file: "t.yaml", baseDirectory: "/")
+        #expect(off.irc?.flood == .off)
+        let custom = try loader.load(
+            yaml: "adapters:\n  irc: { server: \"h:6667\", flood_control: { burst: 10, lines_per_second: 4 } }",
+            file: "t.yaml", baseDirectory: "/")
+        #expect(custom.irc?.flood == .limit(burst: 10, linesPerSecond: 4))
+        #expect(throws: ConfigError.self) {
+            try loader.load(
+                yaml: "adapters:\n  irc: { server: \"h:6667\", flood_control: fast }", file: "t.yaml",
+                baseDirectory: "/")
+        }
+    }
+}

@@ -19,6 +19,16 @@ func temporaryDirectory() -> String {
             status: status)
     }
 
+    @Test func everyCommitIsSyncedToDisk() async throws {
+        let store = try SQLiteStore(dataDirectory: directory)
+        // FULL (2): WAL's default NORMAL may lose the last commits in a power cut.
+        #expect(try await store.synchronousLevel() == 2)
+        _ = try await store.insertRun(sample())
+        #expect(try await store.synchronousLevel() == 2)
+        let reopened = try SQLiteStore(dataDirectory: directory)
+        #expect(try await reopened.synchronousLevel() == 2)
+    }
+
     @Test func aRecordedRunIsReadBackAfterARestart() async throws {
         var run: RunRecord
         do {

@@ -94,7 +94,7 @@ public struct IRCAdapter: ChatAdapter {
         defer { watchdog.cancel() }
         var historyBefore = Date.distantPast
         try await connection.executeThenClose { inbound, outbound in
-            let writer = IRCWriter(outbound)
+            let writer = IRCWriter(outbound, flood: settings.flood)
             link.open(IRCLink.Current(writer: writer, channel: connection.channel, nick: settings.nick))
             defer {
                 state.set(false)

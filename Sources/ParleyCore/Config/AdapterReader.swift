@@ -60,7 +60,9 @@ struct AdapterReader {
     private func readIRC(_ node: Node) -> IRCSettings? {
         var server: (String, Int)?
         var settings = IRCSettings(host: "", port: 0)
-        let keys = ["server", "nick", "channels", "password", "tls", "tls_verify", "tls_ca_file", "sasl"]
+        let keys = [
+            "server", "nick", "channels", "password", "tls", "tls_verify", "tls_ca_file", "sasl", "flood_control",
+        ]
         for field in reader.mapping(node, "irc", allowed: keys) {
             switch field.key {
             case "server":
@@ -85,6 +87,7 @@ struct AdapterReader {
                     return channel
                 }
             case "password": settings.password = secret(field.value, "irc password")
+            case "flood_control": settings.flood = readFlood(field.value) ?? .standard
             case "tls": settings.tls = reader.bool(field.value, "tls") ?? false
             case "tls_verify": settings.tlsVerify = reader.bool(field.value, "tls_verify") ?? true
             case "tls_ca_file":
@@ -118,6 +121,36 @@ struct AdapterReader {
         settings.host = server.0
         settings.port = server.1
         return settings
+    }
+
+    /// `off`, or `{ burst: 5, lines_per_second: 2.5 }`.
+    private func readFlood(_ node: Node) -> IRCFloodControl? {
+        if case .scalar(let scalar) = node {
+            guard scalar.string == "off" else {
+                reader.report(node, "flood_control must be off or { burst: 5, lines_per_second: 2.5 }")
+                return nil
+            }
+            return .off
+        }
+        var burst = 5
+        var rate = 2.5
+        for entry in reader.mapping(node, "flood_control", allowed: ["burst", "lines_per_second"]) {
+            guard let text = reader.string(entry.value, entry.key) else { continue }
+            if entry.key == "burst" {
+                guard let value = Int(text), value >= 1 else {
+                    reader.report(entry.value, "burst must be a whole number of lines, at least 1")
+                    continue
+                }
+                burst = value
+            } else {
+                guard let value = Double(text), value > 0 else {
+                    reader.report(entry.value, "lines_per_second must be a positive number, as in 2.5")
+                    continue
+                }
+                rate = value
+            }
+        }
+        return .limit(burst: burst, linesPerSecond: rate)
     }
 
     private func readSlack(_ node: Node) -> SlackSettings? {

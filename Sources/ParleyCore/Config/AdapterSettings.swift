@@ -39,6 +39,8 @@ public struct IRCSettings: Sendable, Equatable {
     public var tlsCAFile: String?
     /// SASL PLAIN credentials, negotiated through IRCv3 CAP before registration completes.
     public var sasl: SASLCredentials?
+    /// How fast Parley may send lines (servers disconnect clients that flood them).
+    public var flood: IRCFloodControl = .standard
 
     /// Creates settings.
     public init(
@@ -55,6 +57,17 @@ public struct IRCSettings: Sendable, Equatable {
         self.tlsCAFile = tlsCAFile
         self.sasl = sasl
     }
+}
+
+/// Outbound flood control for IRC.
+public enum IRCFloodControl: Sendable, Equatable {
+    /// No limit: for a server of your own with its penalties turned off.
+    case off
+    /// A burst of lines, then a steady rate.
+    case limit(burst: Int, linesPerSecond: Double)
+
+    /// What most networks tolerate: 5 lines at once, then 2.5 a second.
+    public static let standard = IRCFloodControl.limit(burst: 5, linesPerSecond: 2.5)
 }
 
 /// An account name and password for SASL PLAIN.

@@ -15,15 +15,20 @@ public final class SQLiteStore: ParleyStorage {
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
-            configuration.prepareDatabase { db in
-                // A recorded run must survive a power cut, not only a crash.
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
             pool = try DatabasePool(path: path, configuration: configuration)
+            // A recorded run or audit entry must survive a power cut, not only a crash: every commit is
+            // synced. (Set on the writer after the pool opens: GRDB's WAL set-up sets NORMAL, which
+            // would override a value set while preparing the connection.)
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try SQLiteMigrations.migrator.migrate(pool)
         } catch {
             throw StoreError.cannotOpen(path: path, reason: "\(error)")
         }
+    }
+
+    /// The writer's `PRAGMA synchronous` level (2 is FULL: every commit reaches the disk).
+    public func synchronousLevel() async throws -> Int {
+        try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Opens the store in a data directory (`parley.sqlite` inside it).
