@@ -100,10 +100,16 @@ actor AlertNotifier {
         self.logger = logger
     }
 
-    func enqueue(_ records: [AlertRecord]) async {
+    /// Queues records for the rooms and returns at once: posting to a platform never holds up the
+    /// webhook that delivered the alert.
+    func enqueue(_ records: [AlertRecord]) {
         pending += records
         guard !working else { return }
         working = true
+        Task { await drain() }
+    }
+
+    private func drain() async {
         while !pending.isEmpty {
             let batch = pending
             pending = []
