@@ -27,7 +27,6 @@ extension Engine {
             return EngineResponse(reply: .text(refusal.message), outcome: .failed, runID: runID)
         }
         run.status = .running
-        try await store.updateRun(run)
         let draft = AuditDraft(
             kind: .started, actor: principal.userName ?? "guest", identity: principal.identity.description,
             room: run.room, command: parsed.command.id, arguments: parsed.recordedArguments,
@@ -36,7 +35,8 @@ extension Engine {
                 approvers.isEmpty ? nil : "approved by " + approvers.joined(separator: ", "),
                 resumeStep.map { "resuming at step \($0 + 1)" },
             ].compactMap { $0 }.joined(separator: "; "))
-        try await audit.append(draft)
+        // The run's new state and its "started" entry are one commit, durable before the action starts.
+        try await audit.append(draft, updating: run)
         let started = Date()
         var result: ActionResult
         if let executor = executors.first(where: { $0.canRun(parsed.command.action) }) {
@@ -85,13 +85,12 @@ extension Engine {
         run.finishedAt = Date()
         run.durationMilliseconds = Int(Date().timeIntervalSince(started) * 1000)
         if let message = result.message { run.reason = message }
-        try await store.updateRun(run)
         var finished = draft
         finished.kind =
             result.status == .interrupted ? .interrupted : result.status == .cancelled ? .cancelled : .finished
         finished.outcome = result.status.rawValue + (result.exitCode.map { " (exit \($0))" } ?? "")
         finished.detail = result.message ?? ""
-        try await audit.append(finished)
+        try await audit.append(finished, updating: run)
         let reply =
             result.reply
             ?? RunReply.make(

@@ -30,6 +30,10 @@ public protocol EventLedger: Sendable {
 public protocol AuditStore: Sendable {
     /// Appends entries in one transaction, chaining each to the last; returns them as stored.
     func appendAudit(_ drafts: [AuditDraft], at date: Date) async throws -> [AuditEntry]
+    /// Replaces recorded runs with newer states of them and appends entries, all in one transaction
+    /// (one commit, one sync): a run's state and the audit entry that tells of it land together.
+    func appendAudit(_ drafts: [AuditDraft], at date: Date, updatingRuns runs: [RunRecord]) async throws
+        -> [AuditEntry]
     /// Entries matching a query.
     func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry]
     /// The newest entry.

@@ -16,8 +16,14 @@ final class CountingAuditStore: AuditStore {
     }
 
     func appendAudit(_ drafts: [AuditDraft], at date: Date) async throws -> [AuditEntry] {
+        try await appendAudit(drafts, at: date, updatingRuns: [])
+    }
+
+    func appendAudit(_ drafts: [AuditDraft], at date: Date, updatingRuns runs: [RunRecord]) async throws
+        -> [AuditEntry]
+    {
         calls.withLock { $0 += 1 }
-        return try await inner.appendAudit(drafts, at: date)
+        return try await inner.appendAudit(drafts, at: date, updatingRuns: runs)
     }
 
     func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] { try await inner.auditEntries(query) }

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyCore
 import Testing
 
 @testable import ParleyStore
@@ -27,6 +28,24 @@ func temporaryDirectory() -> String {
         #expect(try await store.synchronousLevel() == 2)
         let reopened = try SQLiteStore(dataDirectory: directory)
         #expect(try await reopened.synchronousLevel() == 2)
+    }
+
+    @Test func aRunsNewStateAndItsAuditEntryAreOneCommit() async throws {
+        let store = try SQLiteStore(dataDirectory: directory)
+        var run = try await store.insertRun(sample())
+        run.status = .succeeded
+        run.output = "deployed\n"
+        let draft = AuditDraft(kind: .finished, actor: "alice", command: "deploy", outcome: "succeeded", runID: run.id)
+        let entries = try await store.appendAudit([draft], at: Date(), updatingRuns: [run])
+        #expect(entries.count == 1)
+        #expect(try await store.run(id: run.id ?? 0)?.status == .succeeded)
+        // A run that was never recorded fails the whole commit: no entry without its run.
+        var ghost = run
+        ghost.id = 9_999
+        await #expect(throws: (any Error).self) {
+            try await store.appendAudit([draft], at: Date(), updatingRuns: [ghost])
+        }
+        #expect(try await store.lastAuditEntry()?.seq == entries.first?.seq)
     }
 
     @Test func aRecordedRunIsReadBackAfterARestart() async throws {

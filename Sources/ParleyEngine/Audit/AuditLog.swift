@@ -13,7 +13,8 @@ public actor AuditLog {
     private let masker: SecretMasker
     private let signingKey: Curve25519.Signing.PrivateKey?
     private let checkpointEvery: Int
-    private var pending: [(draft: AuditDraft, waiter: CheckedContinuation<AuditEntry, any Error>)] = []
+    private var pending: [(draft: AuditDraft, run: RunRecord?, waiter: CheckedContinuation<AuditEntry, any Error>)] =
+        []
     private var flushing = false
     private var sinceCheckpoint = 0
     /// Entries appended by this process, for metrics.
@@ -29,12 +30,13 @@ public actor AuditLog {
         self.checkpointEvery = max(1, checkpointEvery)
     }
 
-    /// Appends one entry and returns it once it is on disk.
+    /// Appends one entry and returns it once it is on disk; with `run`, the run's new state is written in
+    /// the same transaction.
     @discardableResult
-    public func append(_ draft: AuditDraft) async throws -> AuditEntry {
+    public func append(_ draft: AuditDraft, updating run: RunRecord? = nil) async throws -> AuditEntry {
         let masked = mask(draft)
         return try await withCheckedThrowingContinuation { waiter in
-            pending.append((masked, waiter))
+            pending.append((masked, run, waiter))
             if !flushing {
                 flushing = true
                 Task { await self.flush() }
@@ -57,7 +59,8 @@ public actor AuditLog {
             let batch = pending
             pending = []
             do {
-                let entries = try await store.appendAudit(batch.map(\.draft), at: Date())
+                let entries = try await store.appendAudit(
+                    batch.map(\.draft), at: Date(), updatingRuns: batch.compactMap(\.run))
                 sinceCheckpoint += entries.count
                 appendedCount += entries.count
                 // Signed before anyone is told their entry is written, so a checkpoint that is due exists.

@@ -12,10 +12,18 @@ extension AuditCheckpoint: FetchableRecord, PersistableRecord {
 
 extension SQLiteStore {
     public func appendAudit(_ drafts: [AuditDraft], at date: Date) async throws -> [AuditEntry] {
-        guard !drafts.isEmpty else { return [] }
+        try await appendAudit(drafts, at: date, updatingRuns: [])
+    }
+
+    public func appendAudit(_ drafts: [AuditDraft], at date: Date, updatingRuns runs: [RunRecord]) async throws
+        -> [AuditEntry]
+    {
+        guard !drafts.isEmpty || !runs.isEmpty else { return [] }
+        for run in runs where run.id == nil { throw StoreError.unknownRun(nil) }
         // Reading the head and appending in one write transaction keeps the chain linear even when
         // two processes share the database.
         return try await pool.write { db in
+            for run in runs { try RunRow(run).update(db) }
             let last = try AuditEntry.order(Column("seq").desc).fetchOne(db)
             var seq = last?.seq ?? 0
             var previous = last?.hash ?? AuditEntry.genesisHash
