@@ -386,8 +386,9 @@ def readme(rows):
         f"From [`bench/RESULTS.md`](bench/RESULTS.md): one run of `bench/run` on this project's 2-core machine, "
         f"Parley (release build) side by side with {peers}, all on 127.0.0.1.",
         "",
-        f"- Chat over IRC (ngIRCd), 1 client: {irc}. Parley's IRC adapter paces its replies "
-        "(burst of 5, then one line per 400 ms, not configurable), which is what caps it here.",
+        f"- Chat over IRC (ngIRCd), 1 client: {irc} (Parley with `flood_control: off`, as the peers' IRC rates are 0). "
+        "What caps Parley is its cost per command: several synced SQLite commits and Codable row encoding "
+        "(see the end of `bench/RESULTS.md`).",
         f"- Message API, 8 clients (commands/s, CPU per command): {api}.",
         f"- Engine alone (`parley chat`, built-in `echo`): {fmt(get('parley-echo', 'engine', None, 'per_second'), 0)} commands/s, "
         f"{fmt(get('parley-echo', 'engine', None, 'cpu_ms_per_op'), 2)} ms CPU each; `parley audit verify`: {verify:,} entries/s.",
