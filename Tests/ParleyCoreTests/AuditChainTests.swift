@@ -90,3 +90,41 @@ import Testing
         #expect(a.computedHash != b.computedHash)
     }
 }
+
+@Suite struct AuditFormatTests {
+    /// The chain's hash, recomputed by Python's hashlib from the documented format, so that a change
+    /// to the encoding (which would break every existing chain) cannot go unnoticed.
+    @Test func theHashFollowsTheDocumentedFormatComputedIndependently() throws {
+        let draft = AuditDraft(
+            kind: .finished, actor: "alice", identity: "slack:U024BE7LH", room: "#ops — prod",
+            command: "deploy", arguments: ["env": "prod", "app": "api"], decision: "allowed",
+            outcome: "succeeded (exit 0)", runID: 42, detail: "approved by bob; ✓")
+        let date = try #require(AuditClock.parse("2026-11-27T02:00:00.123Z"))
+        let entry = AuditEntry.make(draft, seq: 7, at: date, previousHash: String(repeating: "ab", count: 32))
+        let script = """
+            import hashlib, json, sys
+            fields = json.load(sys.stdin)
+            text = "parley-audit-v1" + "".join("|%d:%s" % (len(f.encode()), f) for f in fields[1:])
+            print(hashlib.sha256(fields[0].encode() + text.encode()).hexdigest())
+            """
+        let fields = [
+            entry.previousHash, "7", "2026-11-27T02:00:00.123Z", "finished", "alice", "slack:U024BE7LH", "#ops — prod",
+            "deploy", #"{"app":"api","env":"prod"}"#, "allowed", "succeeded (exit 0)", "42", "approved by bob; ✓",
+        ]
+        let input = try JSONSerialization.data(withJSONObject: fields)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        stdin.fileHandleForWriting.write(input)
+        try stdin.fileHandleForWriting.close()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(entry.arguments == #"{"app":"api","env":"prod"}"#)
+        #expect(entry.hash == String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
