@@ -11,6 +11,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as until
 from selenium.webdriver.support.ui import WebDriverWait
@@ -111,15 +112,23 @@ def test_console_runs_a_deploy_with_live_output_and_a_second_user_approves(alice
     row = carol.find_element(By.XPATH, "//tr[td[1][text()='%s']]" % code)
     shot(carol, "06-approvals-page")
     row.find_element(By.XPATH, ".//button[text()='Approve']").click()
-    WebDriverWait(carol, 10).until(lambda d: "/approvals" in d.current_url)
-    decided = carol.find_element(By.XPATH, "//h1[text()='Decided']/following-sibling::table[1]")
-    assert code in decided.text and "approved" in decided.text
+
+    # The form posts and the browser comes back to /approvals: the page before the post is still
+    # there for a moment, so look for the decision afresh until the new page shows it.
+    def decided_shows_it(driver):
+        try:
+            table = driver.find_element(By.XPATH, "//h1[text()='Decided']/following-sibling::table[1]")
+            return code in table.text and "approved" in table.text
+        except (StaleElementReferenceException, NoSuchElementException):
+            return False
+
+    WebDriverWait(carol, 15).until(decided_shows_it)
     shot(carol, "07-approved")
 
     carol.get(URL + "/runs")
     assert "deploy web to prod" in carol.page_source
     carol.find_element(By.XPATH, "//tr[td[4][text()='deploy web to prod']]//a").click()
-    output = carol.find_element(By.ID, "output").text
+    output = WebDriverWait(carol, 15).until(until.presence_of_element_located((By.ID, "output"))).text
     assert "web latest is live on prod" in output and "approved by carol" in output
     assert "started" in carol.find_element(By.TAG_NAME, "table").text
     shot(carol, "08-run-detail")
