@@ -5,38 +5,59 @@ import ParleyStore
 extension Engine {
     /// Runs a command whose gates are passed. The "started" audit entry is durable before the action
     /// starts; the outcome is recorded and audited after, with secrets masked everywhere.
+    /// With `arrival`, `run` is not recorded yet: it is recorded with the message's arrival and its
+    /// "started" entry in one commit.
     func execute(
         _ parsed: ParsedCommand, run: RunRecord, principal: Principal, approvers: [String],
-        onOutput: (@Sendable (String) -> Void)? = nil, resumeStep: Int? = nil
+        onOutput: (@Sendable (String) -> Void)? = nil, resumeStep: Int? = nil, arrival: MessageContext? = nil
     ) async throws -> EngineResponse {
         var run = run
-        let runID = run.id ?? 0
+        var arrival = arrival
+        if let context = arrival, parsed.command.limits.lock != nil {
+            // A lock names the run holding it: record the run first.
+            run = try await arrive(context, AuditCommit(drafts: [], insertingRun: run)).run ?? run
+            arrival = nil
+        }
         let held: HeldLimits
-        switch try await acquireLimits(parsed, runID: runID, principal: principal) {
+        switch try await acquireLimits(parsed, runID: run.id ?? 0, principal: principal) {
         case .success(let limits): held = limits
         case .failure(let refusal):
             run.status = .rejected
             run.reason = refusal.message
             run.finishedAt = Date()
-            try await store.updateRun(run)
-            try await audit.append(
-                AuditDraft(
-                    kind: .denied, actor: principal.userName ?? "guest", identity: principal.identity.description,
-                    room: run.room, command: parsed.command.id, arguments: parsed.recordedArguments,
-                    decision: "busy", outcome: refusal.message, runID: runID))
-            return EngineResponse(reply: .text(refusal.message), outcome: .failed, runID: runID)
+            let denied = AuditDraft(
+                kind: .denied, actor: principal.userName ?? "guest", identity: principal.identity.description,
+                room: run.room, command: parsed.command.id, arguments: parsed.recordedArguments,
+                decision: "busy", outcome: refusal.message, runID: run.id)
+            if let context = arrival {
+                run = try await arrive(context, AuditCommit(drafts: [denied], insertingRun: run)).run ?? run
+            } else {
+                try await audit.append(denied, updating: run)
+            }
+            return EngineResponse(reply: .text(refusal.message), outcome: .failed, runID: run.id)
         }
         run.status = .running
-        let draft = AuditDraft(
+        var draft = AuditDraft(
             kind: .started, actor: principal.userName ?? "guest", identity: principal.identity.description,
             room: run.room, command: parsed.command.id, arguments: parsed.recordedArguments,
-            decision: run.decision.rawValue, runID: runID,
+            decision: run.decision.rawValue, runID: run.id,
             detail: [
                 approvers.isEmpty ? nil : "approved by " + approvers.joined(separator: ", "),
                 resumeStep.map { "resuming at step \($0 + 1)" },
             ].compactMap { $0 }.joined(separator: "; "))
         // The run's new state and its "started" entry are one commit, durable before the action starts.
-        try await audit.append(draft, updating: run)
+        do {
+            if let context = arrival {
+                run = try await arrive(context, AuditCommit(drafts: [draft], insertingRun: run)).run ?? run
+                draft.runID = run.id
+            } else {
+                try await audit.append(draft, updating: run)
+            }
+        } catch {
+            await release(held, runID: run.id ?? 0)
+            throw error
+        }
+        let runID = run.id ?? 0
         let started = Date()
         var result: ActionResult
         if let executor = executors.first(where: { $0.canRun(parsed.command.action) }) {

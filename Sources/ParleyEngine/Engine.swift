@@ -165,17 +165,6 @@ public final class Engine: Sendable {
         guard let text = config.addressing.commandText(in: inbound.text, isDirect: inbound.isDirect) else {
             return nil
         }
-        if let eventID = inbound.eventID {
-            let key = "\(inbound.sender.platform):\(eventID)"
-            do {
-                guard try await store.firstSighting(of: key) else { return nil }
-            } catch {
-                logger.error("cannot check event \(key) for duplicates: \(error)")
-                return EngineResponse(
-                    reply: .text("Parley cannot reach its store right now; nothing was run. Try again shortly."),
-                    outcome: .failed, runID: nil)
-            }
-        }
         let principal = directory.principal(for: inbound.sender)
         var context = MessageContext(
             inbound: inbound, principal: principal, text: vault.masker.mask(text), masker: vault.masker)
@@ -183,8 +172,11 @@ public final class Engine: Sendable {
             let live = LiveOutput(masker: vault.masker, sink: onOutput)
             context.onOutput = { chunk in live.receive(chunk) }
         }
+        context.eventKey = inbound.eventID.map { "\(inbound.sender.platform):\($0)" }
         do {
             return try await handle(text, context)
+        } catch is DuplicateMessage {
+            return nil
         } catch {
             logger.error("cannot handle '\(context.text)': \(vault.masker.mask("\(error)"))")
             return EngineResponse(
@@ -194,8 +186,9 @@ public final class Engine: Sendable {
         }
     }
 
+    /// Nothing is written until the message's first commit, which carries its event key and its
+    /// "received" entry together with the run and the entry that follows (rejected, started, …).
     private func handle(_ text: String, _ context: MessageContext) async throws -> EngineResponse {
-        try await audit.append(context.draft(.received))
         switch catalogue.parse(text) {
         case .failure(let failure):
             let unknown = failure.isUnknownCommand
@@ -204,7 +197,10 @@ public final class Engine: Sendable {
             return try await reject(
                 run, context, kind: .rejected, reply: .text(failure.message), outcome: unknown ? .unknown : .invalid)
         case .success(let parsed):
-            if Builtins.openCommands.contains(parsed.command.id) { return try await answerOpenCommand(parsed, context) }
+            if Builtins.openCommands.contains(parsed.command.id) {
+                try await arrive(context)
+                return try await answerOpenCommand(parsed, context)
+            }
             let request = PolicyRequest(
                 principal: context.principal, parsed: parsed, room: context.inbound.room,
                 platform: context.inbound.sender.platform)
@@ -217,6 +213,7 @@ public final class Engine: Sendable {
             case .allowed(let grant, let requirements, let rules):
                 let explanation = ([grant] + rules.map { "rule '\($0)'" }).joined(separator: "; ")
                 if parsed.dryRun {
+                    try await arrive(context)
                     return try await describeDryRun(
                         parsed, requirements: requirements, explanation: explanation, context)
                 }
@@ -242,17 +239,31 @@ public final class Engine: Sendable {
         var run = run
         if requirements.confirm {
             run.status = .awaitingConfirmation
-            run = try await store.insertRun(run)
+            run = try await arrive(context, AuditCommit(drafts: [], insertingRun: run)).run ?? run
             return try await requestConfirmation(parsed, run: run, requirements: requirements, context)
         }
         if requirements.approvals > 0 {
             run.status = .awaitingApproval
-            run = try await store.insertRun(run)
+            run = try await arrive(context, AuditCommit(drafts: [], insertingRun: run)).run ?? run
             return try await requestApproval(parsed, run: run, requirements: requirements, context)
         }
-        run = try await store.insertRun(run)
         return try await execute(
-            parsed, run: run, principal: context.principal, approvers: [], onOutput: context.onOutput)
+            parsed, run: run, principal: context.principal, approvers: [], onOutput: context.onOutput,
+            arrival: context)
+    }
+
+    /// Writes the message's arrival (its event key and "received" entry) with `commit`, in one
+    /// transaction shared with concurrent messages. Throws `DuplicateMessage` for a platform's retry.
+    @discardableResult
+    func arrive(_ context: MessageContext, _ commit: AuditCommit = AuditCommit(drafts: [])) async throws
+        -> (entries: [AuditEntry], run: RunRecord?)
+    {
+        var commit = commit
+        commit.drafts.insert(context.draft(.received), at: 0)
+        commit.eventKey = context.eventKey
+        let result = try await audit.commit(commit)
+        if result.isDuplicate { throw DuplicateMessage() }
+        return (result.entries, result.run)
     }
 
     private func reject(
@@ -262,14 +273,16 @@ public final class Engine: Sendable {
         var run = run
         run.status = .rejected
         run.finishedAt = Date()
-        run = try await store.insertRun(run)
-        try await audit.append(
-            context.draft(
-                kind, command: run.commandID ?? "", arguments: run.arguments, decision: run.decision.rawValue,
-                outcome: run.reason, runID: run.id, detail: detail))
-        return EngineResponse(reply: reply, outcome: outcome, runID: run.id)
+        let draft = context.draft(
+            kind, command: run.commandID ?? "", arguments: run.arguments, decision: run.decision.rawValue,
+            outcome: run.reason, detail: detail)
+        let recorded = try await arrive(context, AuditCommit(drafts: [draft], insertingRun: run))
+        return EngineResponse(reply: reply, outcome: outcome, runID: recorded.run?.id)
     }
 }
+
+/// A platform delivered a message it had delivered before: nothing is written, nothing runs.
+struct DuplicateMessage: Error {}
 
 /// The engine's answer to one message.
 public struct EngineResponse: Sendable {

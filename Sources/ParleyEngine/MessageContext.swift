@@ -12,6 +12,9 @@ struct MessageContext: Sendable {
     let masker: SecretMasker
     /// Where live output goes, if the adapter shows it.
     var onOutput: (@Sendable (String) -> Void)? = nil
+    /// The platform event's key (`slack:Ev1`): recorded with the message's first commit, so a
+    /// platform's retry writes nothing and runs nothing.
+    var eventKey: String? = nil
 
     var actor: String { principal.userName ?? "guest" }
 

@@ -30,10 +30,10 @@ public protocol EventLedger: Sendable {
 public protocol AuditStore: Sendable {
     /// Appends entries in one transaction, chaining each to the last; returns them as stored.
     func appendAudit(_ drafts: [AuditDraft], at date: Date) async throws -> [AuditEntry]
-    /// Replaces recorded runs with newer states of them and appends entries, all in one transaction
-    /// (one commit, one sync): a run's state and the audit entry that tells of it land together.
-    func appendAudit(_ drafts: [AuditDraft], at date: Date, updatingRuns runs: [RunRecord]) async throws
-        -> [AuditEntry]
+    /// Writes several commits' records and entries in one transaction (one sync): a run's new state
+    /// and the audit entries that tell of it land together, or not at all. A commit whose event key
+    /// was seen before writes nothing and comes back `.duplicate`; the others are unaffected.
+    func commitAudit(_ commits: [AuditCommit], at date: Date) async throws -> [AuditCommitResult]
     /// Entries matching a query.
     func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry]
     /// The newest entry.
@@ -42,6 +42,63 @@ public protocol AuditStore: Sendable {
     func insertCheckpoint(_ checkpoint: AuditCheckpoint) async throws
     /// Every checkpoint, oldest first.
     func checkpoints() async throws -> [AuditCheckpoint]
+}
+
+/// What one message (or one step of it) writes at once: its event key, a new run or a run's new
+/// state, and the audit entries that tell of them.
+public struct AuditCommit: Sendable {
+    /// Entries, in order. Those without a run id get the id of `insertingRun`.
+    public var drafts: [AuditDraft]
+    /// A run recorded for the first time, before the entries.
+    public var insertingRun: RunRecord?
+    /// A recorded run's new state.
+    public var updatingRun: RunRecord?
+    /// A platform event id: when it was seen before, nothing of this commit is written.
+    public var eventKey: String?
+    /// Alert notifications to record (each as an event and as its fingerprint's current state).
+    public var alerts: [Alert]
+
+    /// Creates a commit.
+    public init(
+        drafts: [AuditDraft], insertingRun: RunRecord? = nil, updatingRun: RunRecord? = nil, eventKey: String? = nil,
+        alerts: [Alert] = []
+    ) {
+        self.alerts = alerts
+        self.drafts = drafts
+        self.insertingRun = insertingRun
+        self.updatingRun = updatingRun
+        self.eventKey = eventKey
+    }
+}
+
+/// What became of one commit.
+public struct AuditCommitResult: Sendable {
+    /// True when its event key was seen before: nothing was written.
+    public var isDuplicate: Bool
+    /// The entries as chained.
+    public var entries: [AuditEntry]
+    /// The run as recorded (with its id), if the commit had one.
+    public var run: RunRecord?
+    /// The alerts' current states after the commit's notifications, in order.
+    public var alerts: [AlertRecord]
+
+    /// A written commit.
+    public init(entries: [AuditEntry], run: RunRecord? = nil, alerts: [AlertRecord] = []) {
+        isDuplicate = false
+        self.entries = entries
+        self.run = run
+        self.alerts = alerts
+    }
+
+    /// A commit whose event key was seen before.
+    public static let duplicate = AuditCommitResult(duplicate: ())
+
+    private init(duplicate: Void) {
+        isDuplicate = true
+        entries = []
+        run = nil
+        alerts = []
+    }
 }
 
 /// Approval requests and confirmations, and the votes on them.

@@ -16,14 +16,13 @@ final class CountingAuditStore: AuditStore {
     }
 
     func appendAudit(_ drafts: [AuditDraft], at date: Date) async throws -> [AuditEntry] {
-        try await appendAudit(drafts, at: date, updatingRuns: [])
+        calls.withLock { $0 += 1 }
+        return try await inner.appendAudit(drafts, at: date)
     }
 
-    func appendAudit(_ drafts: [AuditDraft], at date: Date, updatingRuns runs: [RunRecord]) async throws
-        -> [AuditEntry]
-    {
+    func commitAudit(_ commits: [AuditCommit], at date: Date) async throws -> [AuditCommitResult] {
         calls.withLock { $0 += 1 }
-        return try await inner.appendAudit(drafts, at: date, updatingRuns: runs)
+        return try await inner.commitAudit(commits, at: date)
     }
 
     func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] { try await inner.auditEntries(query) }

@@ -36,14 +36,15 @@ func temporaryDirectory() -> String {
         run.status = .succeeded
         run.output = "deployed\n"
         let draft = AuditDraft(kind: .finished, actor: "alice", command: "deploy", outcome: "succeeded", runID: run.id)
-        let entries = try await store.appendAudit([draft], at: Date(), updatingRuns: [run])
+        let results = try await store.commitAudit([AuditCommit(drafts: [draft], updatingRun: run)], at: Date())
+        let entries = results.first?.entries ?? []
         #expect(entries.count == 1)
         #expect(try await store.run(id: run.id ?? 0)?.status == .succeeded)
         // A run that was never recorded fails the whole commit: no entry without its run.
         var ghost = run
         ghost.id = 9_999
         await #expect(throws: (any Error).self) {
-            try await store.appendAudit([draft], at: Date(), updatingRuns: [ghost])
+            try await store.commitAudit([AuditCommit(drafts: [draft], updatingRun: ghost)], at: Date())
         }
         #expect(try await store.lastAuditEntry()?.seq == entries.first?.seq)
     }

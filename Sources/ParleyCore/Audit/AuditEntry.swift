@@ -78,8 +78,13 @@ public struct AuditEntry: Sendable, Equatable, Codable {
 
     /// Makes the entry that follows `previousHash` as number `seq`.
     public static func make(_ draft: AuditDraft, seq: Int64, at date: Date, previousHash: String) -> AuditEntry {
+        make(draft, seq: seq, at: AuditClock.format(date), previousHash: previousHash)
+    }
+
+    /// Makes the entry that follows `previousHash` as number `seq`, at a time already formatted.
+    public static func make(_ draft: AuditDraft, seq: Int64, at: String, previousHash: String) -> AuditEntry {
         var entry = AuditEntry(
-            seq: seq, at: AuditClock.format(date), kind: draft.kind.rawValue, actor: draft.actor,
+            seq: seq, at: at, kind: draft.kind.rawValue, actor: draft.actor,
             identity: draft.identity, room: draft.room, command: draft.command,
             arguments: canonicalJSON(draft.arguments), decision: draft.decision, outcome: draft.outcome,
             runID: draft.runID, detail: draft.detail, previousHash: previousHash, hash: "")
@@ -87,23 +92,84 @@ public struct AuditEntry: Sendable, Equatable, Codable {
         return entry
     }
 
-    /// The fields in a fixed order, each length-prefixed so no two entries encode alike.
+    /// The fields in a fixed order, each length-prefixed so no two entries encode alike:
+    /// `parley-audit-v1|LEN:seq|LEN:at|…` with LEN each field's UTF-8 byte count.
     public var canonicalEncoding: Data {
-        let fields = [
-            String(seq), at, kind, actor, identity, room, command, arguments, decision, outcome,
-            runID.map(String.init) ?? "", detail,
-        ]
-        var text = "parley-audit-v1"
-        for field in fields { text += "|\(field.utf8.count):\(field)" }
-        return Data(text.utf8)
+        var bytes: [UInt8] = []
+        writeCanonicalEncoding(into: &bytes)
+        return Data(bytes)
+    }
+
+    /// Writes `canonicalEncoding` into a buffer, reusing its storage (verification runs this per entry).
+    public func writeCanonicalEncoding(into bytes: inout [UInt8]) {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: Self.prefix)
+        Self.appendField(seq, into: &bytes)
+        for field in [at, kind, actor, identity, room, command, arguments, decision, outcome] {
+            Self.appendField(field, into: &bytes)
+        }
+        if let runID {
+            Self.appendField(runID, into: &bytes)
+        } else {
+            Self.appendField("", into: &bytes)
+        }
+        Self.appendField(detail, into: &bytes)
+    }
+
+    private static let prefix = Array("parley-audit-v1".utf8)
+
+    private static func appendField(_ field: String, into bytes: inout [UInt8]) {
+        var field = field
+        field.withUTF8 { utf8 in
+            bytes.append(UInt8(ascii: "|"))
+            appendDecimal(Int64(utf8.count), into: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    private static func appendField(_ number: Int64, into bytes: inout [UInt8]) {
+        var digits: [UInt8] = []
+        appendDecimal(number, into: &digits)
+        bytes.append(UInt8(ascii: "|"))
+        appendDecimal(Int64(digits.count), into: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(contentsOf: digits)
+    }
+
+    private static func appendDecimal(_ number: Int64, into bytes: inout [UInt8]) {
+        guard number >= 0 else {
+            bytes.append(contentsOf: String(number).utf8)
+            return
+        }
+        var value = UInt64(number)
+        let start = bytes.count
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+            value /= 10
+        } while value > 0
+        bytes[start...].reverse()
     }
 
     /// The hash the entry should carry, given its contents and its previous hash.
     public var computedHash: String {
+        var bytes: [UInt8] = []
+        return HexDigest.hex(digest(buffer: &bytes))
+    }
+
+    /// SHA-256 of the previous hash and the canonical encoding, using `buffer` as scratch space.
+    public func digest(buffer: inout [UInt8]) -> SHA256.Digest {
+        writeCanonicalEncoding(into: &buffer)
         var hasher = SHA256()
-        hasher.update(data: Data(previousHash.utf8))
-        hasher.update(data: canonicalEncoding)
-        return HexDigest.hex(hasher.finalize())
+        var previous = previousHash
+        previous.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        buffer.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hasher.finalize()
+    }
+
+    /// True when the entry's stored hash is its computed one (no hex string is built).
+    public func hashMatches(buffer: inout [UInt8]) -> Bool {
+        HexDigest.matches(digest(buffer: &buffer), hex: hash)
     }
 
     /// Arguments as JSON with sorted keys: the same dictionary always encodes the same way.

@@ -20,6 +20,7 @@ public struct AuditVerifier: Sendable {
     }
 
     private var previous: (seq: Int64, hash: String)?
+    private var buffer: [UInt8] = []
     private var hashes: [Int64: String] = [:]
     private let contiguous: Bool
     private var checkpointSeqs: Set<Int64> = []
@@ -55,7 +56,7 @@ public struct AuditVerifier: Sendable {
                 return fail(entry.seq, "does not follow #\(previous.seq): the chain is broken (inserted or reordered)")
             }
         }
-        if entry.computedHash != entry.hash {
+        if !entry.hashMatches(buffer: &buffer) {
             return fail(entry.seq, "does not match its hash: it was altered, or moved from another position")
         }
         previous = (entry.seq, entry.hash)

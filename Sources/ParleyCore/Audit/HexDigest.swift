@@ -20,4 +20,19 @@ public enum HexDigest {
         }
         return String(decoding: characters, as: UTF8.self)
     }
+
+    /// True when `hex` is exactly the lowercase hex of `bytes`, compared without building a string.
+    public static func matches(_ bytes: some Sequence<UInt8>, hex: String) -> Bool {
+        var hex = hex
+        return hex.withUTF8 { text in
+            var index = 0
+            for byte in bytes {
+                guard index + 1 < text.count, text[index] == digits[Int(byte >> 4)],
+                    text[index + 1] == digits[Int(byte & 0x0F)]
+                else { return false }
+                index += 2
+            }
+            return index == text.count
+        }
+    }
 }

@@ -38,15 +38,14 @@ public final class AlertCenter: Sendable {
     /// everything is on disk, before any room is posted to.
     public func ingest(_ alerts: [Alert], from source: String) async throws -> Ingested {
         guard !alerts.isEmpty else { return Ingested(stored: 0, firing: 0, resolved: 0) }
-        let now = Date()
-        let records = try await engine.store.recordAlerts(alerts, at: now)
         let firing = alerts.filter { $0.status == .firing }.count
         let names = Dictionary(grouping: alerts, by: \.name).map { "\($0.key)×\($0.value.count)" }.sorted()
-        try await engine.audit.append(
-            AuditDraft(
-                kind: .alertReceived, actor: "source:\(source)", identity: "source:\(source)", room: "",
-                command: "alert", outcome: "\(firing) firing, \(alerts.count - firing) resolved",
-                detail: names.prefix(20).joined(separator: ", ")))
+        let draft = AuditDraft(
+            kind: .alertReceived, actor: "source:\(source)", identity: "source:\(source)", room: "",
+            command: "alert", outcome: "\(firing) firing, \(alerts.count - firing) resolved",
+            detail: names.prefix(20).joined(separator: ", "))
+        // The alerts and the entry telling of them are one commit, shared with concurrent deliveries.
+        let records = try await engine.audit.commit(AuditCommit(drafts: [draft], alerts: alerts)).alerts
         await notifier.enqueue(records)
         automations.consider(records, rules: settings.automations)
         return Ingested(stored: records.count, firing: firing, resolved: alerts.count - firing)

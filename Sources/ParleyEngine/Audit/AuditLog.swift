@@ -13,8 +13,7 @@ public actor AuditLog {
     private let masker: SecretMasker
     private let signingKey: Curve25519.Signing.PrivateKey?
     private let checkpointEvery: Int
-    private var pending: [(draft: AuditDraft, run: RunRecord?, waiter: CheckedContinuation<AuditEntry, any Error>)] =
-        []
+    private var pending: [(commit: AuditCommit, waiter: CheckedContinuation<AuditCommitResult, any Error>)] = []
     private var flushing = false
     private var sinceCheckpoint = 0
     /// Entries appended by this process, for metrics.
@@ -34,9 +33,19 @@ public actor AuditLog {
     /// the same transaction.
     @discardableResult
     public func append(_ draft: AuditDraft, updating run: RunRecord? = nil) async throws -> AuditEntry {
-        let masked = mask(draft)
+        guard let entry = try await commit(AuditCommit(drafts: [draft], updatingRun: run)).entries.first else {
+            throw AuditLogError.notWritten
+        }
+        return entry
+    }
+
+    /// Writes a message's records and the entries telling of them in one commit, shared with whatever
+    /// else is being appended at the moment, and returns once it is on disk.
+    public func commit(_ commit: AuditCommit) async throws -> AuditCommitResult {
+        var masked = commit
+        masked.drafts = commit.drafts.map(mask)
         return try await withCheckedThrowingContinuation { waiter in
-            pending.append((masked, run, waiter))
+            pending.append((masked, waiter))
             if !flushing {
                 flushing = true
                 Task { await self.flush() }
@@ -59,18 +68,29 @@ public actor AuditLog {
             let batch = pending
             pending = []
             do {
-                let entries = try await store.appendAudit(
-                    batch.map(\.draft), at: Date(), updatingRuns: batch.compactMap(\.run))
-                sinceCheckpoint += entries.count
-                appendedCount += entries.count
-                // Signed before anyone is told their entry is written, so a checkpoint that is due exists.
-                if sinceCheckpoint >= checkpointEvery { _ = try? await checkpoint() }
-                for (item, entry) in zip(batch, entries) { item.waiter.resume(returning: entry) }
+                try await write(batch)
+            } catch  where batch.count > 1 {
+                // One bad commit (a run that is not recorded) must not fail the others: one at a time.
+                for item in batch {
+                    do { try await write([item]) } catch { item.waiter.resume(throwing: error) }
+                }
             } catch {
                 for item in batch { item.waiter.resume(throwing: error) }
             }
         }
         flushing = false
+    }
+
+    private func write(
+        _ batch: [(commit: AuditCommit, waiter: CheckedContinuation<AuditCommitResult, any Error>)]
+    ) async throws {
+        let results = try await store.commitAudit(batch.map(\.commit), at: Date())
+        let written = results.reduce(0) { $0 + $1.entries.count }
+        sinceCheckpoint += written
+        appendedCount += written
+        // Signed before anyone is told their entry is written, so a checkpoint that is due exists.
+        if sinceCheckpoint >= checkpointEvery { _ = try? await checkpoint() }
+        for (item, result) in zip(batch, results) { item.waiter.resume(returning: result) }
     }
 
     private func mask(_ draft: AuditDraft) -> AuditDraft {
@@ -82,6 +102,14 @@ public actor AuditLog {
         masked.decision = masker.mask(draft.decision)
         return masked
     }
+}
+
+/// Why an append did not return its entry.
+public enum AuditLogError: Error, CustomStringConvertible {
+    /// The store wrote nothing for it.
+    case notWritten
+
+    public var description: String { "the audit entry was not written" }
 }
 
 /// Parley's Ed25519 audit key, kept in the data directory (mode 0600) and created on first use.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ParleyCore
 
 /// The SQLite schema, as named migrations. Append new ones; never edit a released one.
 enum SQLiteMigrations {
@@ -261,5 +262,40 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
 
     mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
+    }
+
+    private static let columns = """
+        createdAt, finishedAt, userName, identity, room, thread, text, commandID, arguments, decision, reason, \
+        status, exitCode, durationMilliseconds, output, outputTruncated, owner, processGroup
+        """
+
+    /// The columns' values in `columns`' order (hand-written: this runs for every command).
+    private static func values(_ run: RunRecord) -> StatementArguments {
+        [
+            run.createdAt, run.finishedAt, run.userName, run.identity, run.room, run.thread, run.text, run.commandID,
+            AuditEntry.canonicalJSON(run.arguments), run.decision.rawValue, run.reason, run.status.rawValue,
+            run.exitCode, run.durationMilliseconds, run.output, run.outputTruncated, run.owner, run.processGroup,
+        ]
+    }
+
+    /// Records a new run with a cached statement and returns it with its id.
+    static func insert(_ run: RunRecord, _ db: Database) throws -> RunRecord {
+        try db.cachedStatement(
+            sql: "INSERT INTO run (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: values(run))
+        var inserted = run
+        inserted.id = db.lastInsertedRowID
+        return inserted
+    }
+
+    /// Replaces a recorded run's state; throws when there is no such run.
+    static func update(_ run: RunRecord, _ db: Database) throws {
+        guard let id = run.id else { throw StoreError.unknownRun(nil) }
+        try db.cachedStatement(
+            sql: """
+                UPDATE run SET (\(columns)) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?
+                """
+        ).execute(arguments: values(run) + [id])
+        guard db.changesCount == 1 else { throw StoreError.unknownRun(id) }
     }
 }

@@ -64,46 +64,51 @@ struct AlertMessageRow: Codable, FetchableRecord, PersistableRecord {
 
 extension SQLiteStore {
     public func recordAlerts(_ alerts: [Alert], at date: Date) async throws -> [AlertRecord] {
-        try await pool.write { db in
-            var records: [AlertRecord] = []
-            records.reserveCapacity(alerts.count)
-            let labels = alerts.map { AlertRow.json($0.labels) }
-            let annotations = alerts.map { AlertRow.json($0.annotations) }
-            for (index, alert) in alerts.enumerated() {
-                var row: AlertRow
-                if var existing = try AlertRow.filter(Column("fingerprint") == alert.fingerprint).fetchOne(db) {
-                    // A resolved alert that fires again is news: whoever took it last time has not yet.
-                    if existing.status == AlertStatus.resolved.rawValue, alert.status == .firing {
-                        existing.acknowledgedBy = nil
-                        existing.acknowledgedAt = nil
-                        existing.acknowledgement = nil
-                        existing.firstSeen = date
-                    }
-                    existing.status = alert.status.rawValue
-                    existing.labels = labels[index]
-                    existing.annotations = annotations[index]
-                    existing.startsAt = alert.startsAt ?? existing.startsAt
-                    existing.endsAt = alert.endsAt
-                    existing.url = alert.url ?? existing.url
-                    existing.lastSeen = date
-                    existing.received += 1
-                    try existing.update(db)
-                    row = existing
-                } else {
-                    row = AlertRow(
-                        id: nil, fingerprint: alert.fingerprint, source: alert.source, status: alert.status.rawValue,
-                        labels: labels[index], annotations: annotations[index], startsAt: alert.startsAt,
-                        endsAt: alert.endsAt, url: alert.url, firstSeen: date, lastSeen: date, received: 1)
-                    try row.insert(db)
+        try await pool.write { db in try Self.recordAlerts(alerts, at: date, db) }
+    }
+
+    /// Records notifications inside a write transaction: each as an event, and as its fingerprint's
+    /// current state.
+    static func recordAlerts(_ alerts: [Alert], at date: Date, _ db: Database) throws -> [AlertRecord] {
+        guard !alerts.isEmpty else { return [] }
+        var records: [AlertRecord] = []
+        records.reserveCapacity(alerts.count)
+        let find = try db.cachedStatement(sql: "SELECT * FROM alert WHERE fingerprint = ?")
+        let addEvent = try db.cachedStatement(
+            sql: "INSERT INTO alertEvent (alertID, receivedAt, status, labels, annotations) VALUES (?, ?, ?, ?, ?)")
+        for alert in alerts {
+            let labels = AlertRow.json(alert.labels)
+            let annotations = AlertRow.json(alert.annotations)
+            var row: AlertRow
+            if var existing = try AlertRow.fetchOne(find, arguments: [alert.fingerprint]) {
+                // A resolved alert that fires again is news: whoever took it last time has not yet.
+                if existing.status == AlertStatus.resolved.rawValue, alert.status == .firing {
+                    existing.acknowledgedBy = nil
+                    existing.acknowledgedAt = nil
+                    existing.acknowledgement = nil
+                    existing.firstSeen = date
                 }
-                try db.execute(
-                    sql: """
-                        INSERT INTO alertEvent (alertID, receivedAt, status, labels, annotations) VALUES (?, ?, ?, ?, ?)
-                        """, arguments: [row.id, date, alert.status.rawValue, labels[index], annotations[index]])
-                records.append(row.record)
+                existing.status = alert.status.rawValue
+                existing.labels = labels
+                existing.annotations = annotations
+                existing.startsAt = alert.startsAt ?? existing.startsAt
+                existing.endsAt = alert.endsAt
+                existing.url = alert.url ?? existing.url
+                existing.lastSeen = date
+                existing.received += 1
+                try existing.update(db)
+                row = existing
+            } else {
+                row = AlertRow(
+                    id: nil, fingerprint: alert.fingerprint, source: alert.source, status: alert.status.rawValue,
+                    labels: labels, annotations: annotations, startsAt: alert.startsAt, endsAt: alert.endsAt,
+                    url: alert.url, firstSeen: date, lastSeen: date, received: 1)
+                try row.insert(db)
             }
-            return records
+            try addEvent.execute(arguments: [row.id, date, alert.status.rawValue, labels, annotations])
+            records.append(row.record)
         }
+        return records
     }
 
     public func alerts(_ query: AlertQuery) async throws -> [AlertRecord] {

@@ -12,30 +12,46 @@ extension AuditCheckpoint: FetchableRecord, PersistableRecord {
 
 extension SQLiteStore {
     public func appendAudit(_ drafts: [AuditDraft], at date: Date) async throws -> [AuditEntry] {
-        try await appendAudit(drafts, at: date, updatingRuns: [])
+        guard !drafts.isEmpty else { return [] }
+        return try await commitAudit([AuditCommit(drafts: drafts)], at: date).first?.entries ?? []
     }
 
-    public func appendAudit(_ drafts: [AuditDraft], at date: Date, updatingRuns runs: [RunRecord]) async throws
-        -> [AuditEntry]
-    {
-        guard !drafts.isEmpty || !runs.isEmpty else { return [] }
-        for run in runs where run.id == nil { throw StoreError.unknownRun(nil) }
+    public func commitAudit(_ commits: [AuditCommit], at date: Date) async throws -> [AuditCommitResult] {
+        guard !commits.isEmpty else { return [] }
+        for commit in commits where commit.updatingRun.map({ $0.id == nil }) == true {
+            throw StoreError.unknownRun(nil)
+        }
         // Reading the head and appending in one write transaction keeps the chain linear even when
-        // two processes share the database.
+        // two processes share the database. Statements are cached: this runs for every command.
         return try await pool.write { db in
-            for run in runs { try RunRow(run).update(db) }
-            let last = try AuditEntry.order(Column("seq").desc).fetchOne(db)
-            var seq = last?.seq ?? 0
-            var previous = last?.hash ?? AuditEntry.genesisHash
-            var entries: [AuditEntry] = []
-            for draft in drafts {
-                seq += 1
-                let entry = AuditEntry.make(draft, seq: seq, at: date, previousHash: previous)
-                try entry.insert(db)
-                previous = entry.hash
-                entries.append(entry)
+            var chain = try AuditChainWriter(db, at: date)
+            var results: [AuditCommitResult] = []
+            results.reserveCapacity(commits.count)
+            for commit in commits {
+                if let key = commit.eventKey {
+                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO seenEvent (key, seenAt) VALUES (?, ?)")
+                        .execute(arguments: [key, date])
+                    guard db.changesCount == 1 else {
+                        results.append(.duplicate)
+                        continue
+                    }
+                }
+                let alerts = try SQLiteStore.recordAlerts(commit.alerts, at: date, db)
+                var run = commit.insertingRun
+                if let inserting = run { run = try RunRow.insert(inserting, db) }
+                if let updating = commit.updatingRun {
+                    try RunRow.update(updating, db)
+                    if run == nil { run = updating }
+                }
+                var entries: [AuditEntry] = []
+                entries.reserveCapacity(commit.drafts.count)
+                for var draft in commit.drafts {
+                    if draft.runID == nil, commit.insertingRun != nil { draft.runID = run?.id }
+                    entries.append(try chain.append(draft))
+                }
+                results.append(AuditCommitResult(entries: entries, run: run, alerts: alerts))
             }
-            return entries
+            return results
         }
     }
 
@@ -63,5 +79,38 @@ extension SQLiteStore {
 
     public func checkpoints() async throws -> [AuditCheckpoint] {
         try await pool.read { db in try AuditCheckpoint.order(Column("seq")).fetchAll(db) }
+    }
+}
+
+/// Appends entries after the chain's head inside one write transaction.
+struct AuditChainWriter {
+    private let db: Database
+    private let at: String
+    private var seq: Int64
+    private var previous: String
+
+    init(_ db: Database, at date: Date) throws {
+        self.db = db
+        at = AuditClock.format(date)
+        let head = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
+        seq = head?[0] ?? 0
+        previous = head?[1] ?? AuditEntry.genesisHash
+    }
+
+    mutating func append(_ draft: AuditDraft) throws -> AuditEntry {
+        seq += 1
+        let entry = AuditEntry.make(draft, seq: seq, at: at, previousHash: previous)
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO audit (seq, at, kind, actor, identity, room, command, arguments, decision, outcome, \
+                runID, detail, previousHash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            entry.seq, entry.at, entry.kind, entry.actor, entry.identity, entry.room, entry.command, entry.arguments,
+            entry.decision, entry.outcome, entry.runID, entry.detail, entry.previousHash, entry.hash,
+        ])
+        previous = entry.hash
+        return entry
     }
 }

@@ -37,19 +37,12 @@ public final class SQLiteStore: ParleyStorage {
     }
 
     public func insertRun(_ run: RunRecord) async throws -> RunRecord {
-        try await pool.write { db in
-            var row = RunRow(run)
-            try row.insert(db)
-            return row.record
-        }
+        try await pool.write { db in try RunRow.insert(run, db) }
     }
 
     public func updateRun(_ run: RunRecord) async throws {
         guard run.id != nil else { throw StoreError.unknownRun(nil) }
-        try await pool.write { db in
-            let row = RunRow(run)
-            try row.update(db)
-        }
+        try await pool.write { db in try RunRow.update(run, db) }
     }
 
     public func run(id: Int64) async throws -> RunRecord? {
