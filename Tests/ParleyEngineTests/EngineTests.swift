@@ -184,3 +184,58 @@ import Testing
             ])
     }
 }
+
+/// Each synced commit costs a command its time: the engine holds itself to two per command.
+@Suite struct CommitsPerCommandTests {
+    static let yaml = EngineTests.yaml
+
+    @Test func aCommandThatRunsIsTwoCommitsAndARefusalIsOne() async throws {
+        let (engine, store) = try makeEngine(Self.yaml)
+        _ = try await engine.start()
+        var before = store.commits
+        let ran = try #require(await engine.handle(say("deploy api to staging", as: "local:alice", eventID: "e1")))
+        #expect(ran.outcome == .succeeded)
+        // Arrival (event key, received, run, started) and outcome (run's final state, finished); the
+        // third notes the program's process group, unsynced (it is written beside the program's run).
+        for _ in 0..<100 where store.commits - before < 3 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(store.commits - before == 3)
+        #expect(try await store.synchronousLevel() == 2)
+        let entries = try await store.auditEntries(AuditQuery(afterSeq: 0, limit: 100))
+            .filter { $0.runID == ran.runID }
+        #expect(entries.map(\.kind) == ["received", "started", "finished"])
+
+        before = store.commits
+        let builtin = try #require(await engine.handle(say("whoami", as: "local:alice")))
+        #expect(builtin.outcome == .succeeded)
+        #expect(store.commits - before == 2)
+
+        before = store.commits
+        let denied = try #require(await engine.handle(say("deploy api to prod", as: "local:bob")))
+        #expect(denied.outcome == .denied)
+        #expect(store.commits - before == 1)
+
+        // A platform's retry writes nothing and answers nothing.
+        let runs = try await store.runs(RunQuery(limit: 100)).count
+        #expect(await engine.handle(say("deploy api to staging", as: "local:alice", eventID: "e1")) == nil)
+        #expect(try await store.runs(RunQuery(limit: 100)).count == runs)
+    }
+
+    @Test func concurrentCommandsShareCommits() async throws {
+        let (engine, store) = try makeEngine(Self.yaml)
+        _ = try await engine.start()
+        let before = store.commits
+        let outcomes = await withTaskGroup(of: EngineResponse.Outcome?.self) { group in
+            for index in 0..<40 {
+                group.addTask { await engine.handle(say("whoami", as: "local:alice", eventID: "w\(index)"))?.outcome }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.allSatisfy { $0 == .succeeded })
+        #expect(store.commits - before < 80, "each of 40 commands took its own two commits")
+        let key = try AuditKeys.loadOrCreate(dataDirectory: engine.config.dataDirectory)
+        let verified = try await AuditVerification.verifyStore(store, publicKey: key.publicKey)
+        #expect(verified.problem == nil)
+    }
+}
