@@ -36,6 +36,8 @@ public protocol AuditStore: Sendable {
     func commitAudit(_ commits: [AuditCommit], at date: Date) async throws -> [AuditCommitResult]
     /// Entries matching a query.
     func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry]
+    /// Feeds every entry, oldest first, to `verifier` and returns it (stops at its first problem).
+    func feedAuditChain(to verifier: AuditVerifier) async throws -> AuditVerifier
     /// The newest entry.
     func lastAuditEntry() async throws -> AuditEntry?
     /// Records a signed checkpoint.

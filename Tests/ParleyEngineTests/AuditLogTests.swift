@@ -27,6 +27,9 @@ final class CountingAuditStore: AuditStore {
 
     func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] { try await inner.auditEntries(query) }
     func lastAuditEntry() async throws -> AuditEntry? { try await inner.lastAuditEntry() }
+    func feedAuditChain(to verifier: AuditVerifier) async throws -> AuditVerifier {
+        try await inner.feedAuditChain(to: verifier)
+    }
     func insertCheckpoint(_ checkpoint: AuditCheckpoint) async throws { try await inner.insertCheckpoint(checkpoint) }
     func checkpoints() async throws -> [AuditCheckpoint] { try await inner.checkpoints() }
 }

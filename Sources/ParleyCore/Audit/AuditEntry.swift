@@ -103,7 +103,7 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     /// Writes `canonicalEncoding` into a buffer, reusing its storage (verification runs this per entry).
     public func writeCanonicalEncoding(into bytes: inout [UInt8]) {
         bytes.removeAll(keepingCapacity: true)
-        bytes.append(contentsOf: Self.prefix)
+        bytes.append(contentsOf: Self.canonicalPrefix)
         Self.appendField(seq, into: &bytes)
         for field in [at, kind, actor, identity, room, command, arguments, decision, outcome] {
             Self.appendField(field, into: &bytes)
@@ -116,25 +116,31 @@ public struct AuditEntry: Sendable, Equatable, Codable {
         Self.appendField(detail, into: &bytes)
     }
 
-    private static let prefix = Array("parley-audit-v1".utf8)
+    static let canonicalPrefix = Array("parley-audit-v1".utf8)
 
-    private static func appendField(_ field: String, into bytes: inout [UInt8]) {
+    static func appendField(_ field: String, into bytes: inout [UInt8]) {
         var field = field
-        field.withUTF8 { utf8 in
-            bytes.append(UInt8(ascii: "|"))
-            appendDecimal(Int64(utf8.count), into: &bytes)
-            bytes.append(UInt8(ascii: ":"))
-            bytes.append(contentsOf: utf8)
-        }
+        field.withUTF8 { appendField(UnsafeRawBufferPointer($0), into: &bytes) }
     }
 
-    private static func appendField(_ number: Int64, into bytes: inout [UInt8]) {
-        var digits: [UInt8] = []
-        appendDecimal(number, into: &digits)
+    static func appendField(_ field: UnsafeRawBufferPointer, into bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "|"))
-        appendDecimal(Int64(digits.count), into: &bytes)
+        appendDecimal(Int64(field.count), into: &bytes)
         bytes.append(UInt8(ascii: ":"))
-        bytes.append(contentsOf: digits)
+        bytes.append(contentsOf: field)
+    }
+
+    static func appendField(_ number: Int64, into bytes: inout [UInt8]) {
+        var length: Int64 = number < 0 ? 2 : 1
+        var rest = number.magnitude
+        while rest >= 10 {
+            rest /= 10
+            length += 1
+        }
+        bytes.append(UInt8(ascii: "|"))
+        appendDecimal(length, into: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        appendDecimal(number, into: &bytes)
     }
 
     private static func appendDecimal(_ number: Int64, into bytes: inout [UInt8]) {
@@ -165,11 +171,6 @@ public struct AuditEntry: Sendable, Equatable, Codable {
         previous.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         buffer.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         return hasher.finalize()
-    }
-
-    /// True when the entry's stored hash is its computed one (no hex string is built).
-    public func hashMatches(buffer: inout [UInt8]) -> Bool {
-        HexDigest.matches(digest(buffer: &buffer), hex: hash)
     }
 
     /// Arguments as JSON with sorted keys: the same dictionary always encodes the same way.

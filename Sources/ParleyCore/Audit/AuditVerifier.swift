@@ -19,7 +19,8 @@ public struct AuditVerifier: Sendable {
         public var description: String { seq == 0 ? message : "entry #\(seq) \(message)" }
     }
 
-    private var previous: (seq: Int64, hash: String)?
+    private var previousSeq: Int64?
+    private var previousHash: [UInt8] = []
     private var buffer: [UInt8] = []
     private var hashes: [Int64: String] = [:]
     private let contiguous: Bool
@@ -28,22 +29,48 @@ public struct AuditVerifier: Sendable {
     public private(set) var count: Int64 = 0
     /// The first problem found, if any.
     public private(set) var problem: Problem?
+    /// The last entry checked.
+    public var lastSeq: Int64? { previousSeq }
 
     /// Creates a verifier. `contiguous` is false for filtered exports, whose entries need not follow
     /// one another; then only each entry's own hash and the checkpoints are checked.
     public init(contiguous: Bool = true, checkpointSeqs: Set<Int64> = []) {
         self.contiguous = contiguous
         self.checkpointSeqs = checkpointSeqs
+        buffer.reserveCapacity(1024)
+        previousHash.reserveCapacity(64)
     }
 
     /// Checks the next entry; returns false once a problem is found.
     @discardableResult
     public mutating func feed(_ entry: AuditEntry) -> Bool {
+        var storage: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for field in [
+            entry.at, entry.kind, entry.actor, entry.identity, entry.room, entry.command, entry.arguments,
+            entry.decision, entry.outcome, entry.detail, entry.previousHash, entry.hash,
+        ] {
+            let start = storage.count
+            storage.append(contentsOf: field.utf8)
+            ranges.append(start..<storage.count)
+        }
+        return storage.withUnsafeBytes { all in
+            let parts = ranges.map { UnsafeRawBufferPointer(rebasing: all[$0]) }
+            return feed(
+                raw: AuditRawEntry(
+                    seq: entry.seq, runID: entry.runID, texts: Array(parts[0..<10]), previousHash: parts[10],
+                    hash: parts[11]))
+        }
+    }
+
+    /// Checks the next entry, read in place from the database (the fast path for whole logs).
+    @discardableResult
+    public mutating func feed(raw entry: AuditRawEntry) -> Bool {
         guard problem == nil else { return false }
         count += 1
         if contiguous {
-            let expected = (previous?.seq ?? (entry.seq == 1 ? 0 : entry.seq - 1)) + 1
-            if previous == nil && entry.seq == 1 && entry.previousHash != AuditEntry.genesisHash {
+            let expected = (previousSeq ?? (entry.seq == 1 ? 0 : entry.seq - 1)) + 1
+            if previousSeq == nil && entry.seq == 1 && !entry.previousHash.elementsEqual(Self.genesis) {
                 return fail(1, "the first entry does not start the chain (inserted before it?)")
             }
             if entry.seq > expected {
@@ -52,17 +79,25 @@ public struct AuditVerifier: Sendable {
             if entry.seq < expected {
                 return fail(entry.seq, "appears out of order after #\(expected - 1) (inserted or reordered)")
             }
-            if let previous, entry.previousHash != previous.hash {
-                return fail(entry.seq, "does not follow #\(previous.seq): the chain is broken (inserted or reordered)")
+            if let previousSeq, !entry.previousHash.elementsEqual(previousHash) {
+                return fail(entry.seq, "does not follow #\(previousSeq): the chain is broken (inserted or reordered)")
             }
         }
-        if !entry.hashMatches(buffer: &buffer) {
+        entry.writeCanonicalEncoding(into: &buffer)
+        var hasher = SHA256()
+        hasher.update(bufferPointer: entry.previousHash)
+        buffer.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        guard HexDigest.matches(hasher.finalize(), hex: entry.hash) else {
             return fail(entry.seq, "does not match its hash: it was altered, or moved from another position")
         }
-        previous = (entry.seq, entry.hash)
-        if checkpointSeqs.contains(entry.seq) { hashes[entry.seq] = entry.hash }
+        previousSeq = entry.seq
+        previousHash.removeAll(keepingCapacity: true)
+        previousHash.append(contentsOf: entry.hash)
+        if checkpointSeqs.contains(entry.seq) { hashes[entry.seq] = String(decoding: entry.hash, as: UTF8.self) }
         return true
     }
+
+    private static let genesis = Array(AuditEntry.genesisHash.utf8)
 
     /// Checks signed checkpoints against the entries seen; call after the last entry.
     public mutating func finish(checkpoints: [AuditCheckpoint], publicKey: Curve25519.Signing.PublicKey?) {
@@ -77,7 +112,7 @@ public struct AuditVerifier: Sendable {
                     _ = fail(checkpoint.seq, "differs from what the signed checkpoint recorded (rewritten chain)")
                     return
                 }
-            } else if let last = previous?.seq, checkpoint.seq > last, contiguous {
+            } else if let last = previousSeq, checkpoint.seq > last, contiguous {
                 _ = fail(
                     last + 1,
                     "is missing: a signed checkpoint covers #\(checkpoint.seq) but the log ends at #\(last) (removed from the end)"
@@ -90,5 +125,43 @@ public struct AuditVerifier: Sendable {
     private mutating func fail(_ seq: Int64, _ message: String) -> Bool {
         problem = Problem(seq: seq, message: message)
         return false
+    }
+}
+
+/// One stored audit entry's columns as bytes, read in place (nothing is copied or decoded): what
+/// `AuditVerifier.feed(raw:)` checks. Valid only while the database row it points into is.
+public struct AuditRawEntry {
+    public var seq: Int64
+    public var runID: Int64?
+    /// `at`, `kind`, `actor`, `identity`, `room`, `command`, `arguments`, `decision`, `outcome`, `detail`.
+    public var texts: [UnsafeRawBufferPointer]
+    public var previousHash: UnsafeRawBufferPointer
+    public var hash: UnsafeRawBufferPointer
+
+    /// Creates a raw entry; `texts` holds the ten text fields in the order above.
+    public init(
+        seq: Int64, runID: Int64?, texts: [UnsafeRawBufferPointer], previousHash: UnsafeRawBufferPointer,
+        hash: UnsafeRawBufferPointer
+    ) {
+        precondition(texts.count == 10, "an audit entry has ten text fields")
+        self.seq = seq
+        self.runID = runID
+        self.texts = texts
+        self.previousHash = previousHash
+        self.hash = hash
+    }
+
+    /// The same bytes as `AuditEntry.canonicalEncoding`.
+    func writeCanonicalEncoding(into bytes: inout [UInt8]) {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: AuditEntry.canonicalPrefix)
+        AuditEntry.appendField(seq, into: &bytes)
+        for field in texts[0..<9] { AuditEntry.appendField(field, into: &bytes) }
+        if let runID {
+            AuditEntry.appendField(runID, into: &bytes)
+        } else {
+            AuditEntry.appendField(UnsafeRawBufferPointer(start: nil, count: 0), into: &bytes)
+        }
+        AuditEntry.appendField(texts[9], into: &bytes)
     }
 }

@@ -22,17 +22,14 @@ public enum HexDigest {
     }
 
     /// True when `hex` is exactly the lowercase hex of `bytes`, compared without building a string.
-    public static func matches(_ bytes: some Sequence<UInt8>, hex: String) -> Bool {
-        var hex = hex
-        return hex.withUTF8 { text in
-            var index = 0
-            for byte in bytes {
-                guard index + 1 < text.count, text[index] == digits[Int(byte >> 4)],
-                    text[index + 1] == digits[Int(byte & 0x0F)]
-                else { return false }
-                index += 2
-            }
-            return index == text.count
+    public static func matches(_ bytes: some Sequence<UInt8>, hex: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        for byte in bytes {
+            guard index + 1 < hex.count, hex[index] == digits[Int(byte >> 4)],
+                hex[index + 1] == digits[Int(byte & 0x0F)]
+            else { return false }
+            index += 2
         }
+        return index == hex.count
     }
 }

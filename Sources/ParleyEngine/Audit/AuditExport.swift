@@ -115,19 +115,12 @@ public enum AuditVerification {
         -> Outcome
     {
         let checkpoints = try await store.checkpoints()
-        var verifier = AuditVerifier(checkpointSeqs: Set(checkpoints.map(\.seq)))
-        var after: Int64 = 0
-        while true {
-            let batch = try await store.auditEntries(AuditQuery(afterSeq: after, limit: 10_000))
-            guard let last = batch.last else { break }
-            for entry in batch where !verifier.feed(entry) { break }
-            if verifier.problem != nil { break }
-            after = last.seq
-        }
+        var verifier = try await store.feedAuditChain(
+            to: AuditVerifier(checkpointSeqs: Set(checkpoints.map(\.seq))))
         verifier.finish(checkpoints: checkpoints, publicKey: publicKey)
         return Outcome(
             entries: verifier.count, checkpoints: checkpoints.count, problem: verifier.problem,
-            signedThrough: checkpoints.map(\.seq).max(), lastSeq: after == 0 ? nil : after)
+            signedThrough: checkpoints.map(\.seq).max(), lastSeq: verifier.lastSeq)
     }
 
     /// Verifies an export offline with only the public key.
