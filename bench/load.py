@@ -152,7 +152,7 @@ async def irc_main(args):
         return client
 
     async def one(client, token):
-        client.send(args.bot, f"{args.prefix}greet {token} bench")
+        client.send(args.bot, f"{args.prefix}{args.command} {token} bench")
         return await client.answer(args.bot, token) is not None
 
     latencies, lost, seconds, cpu, clients = await run_closed_loop(args, open_client, one)
@@ -191,7 +191,7 @@ async def http_main(args):
         if args.body == "alert":
             body = alert_payload(token, args.alerts_per_payload)
         else:
-            body = {"text": f"{args.prefix}greet {token} bench"}
+            body = {"text": f"{args.prefix}{args.command} {token} bench"}
         async with client.post(args.url, json=body) as response:
             text = await response.text()
             if response.status >= 300:
@@ -225,7 +225,7 @@ async def ws_main(args):
     async def one(client, token):
         ws, socket = client
         # JSON with the socket id, so the reply comes back to this socket and not the first one
-        await ws.send_str(json.dumps({"message": f"{args.prefix}greet {token} bench", "user": "bench", "socket": socket}))
+        await ws.send_str(json.dumps({"message": f"{args.prefix}{args.command} {token} bench", "user": "bench", "socket": socket}))
         while True:
             msg = await ws.receive()
             if msg.type != aiohttp.WSMsgType.TEXT:
@@ -252,7 +252,7 @@ async def ready_main(args):
     while time.time() < deadline:
         k += 1
         token = f"ready{k}"
-        client.send(args.bot, f"{args.prefix}greet {token} bench")
+        client.send(args.bot, f"{args.prefix}{args.command} {token} bench")
         try:
             # any ready answer counts: a bot that queued an earlier poll while starting is ready too
             if await asyncio.wait_for(client.answer(args.bot, "ready"), 0.1) is not None:
@@ -277,6 +277,7 @@ def main():
     parser.add_argument("--body", choices=["message", "alert"], default="message")
     parser.add_argument("--alerts-per-payload", type=int, default=1)
     parser.add_argument("--prefix", default="")
+    parser.add_argument("--command", default="greet", help="the command word (greet-exec: Parley's exec variant)")
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=3)

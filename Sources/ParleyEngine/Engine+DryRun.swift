@@ -46,6 +46,11 @@ extension Engine {
             }
         case .builtin(let name):
             fields.append(ReplyField("action", "built-in \(name)"))
+        case .reply:
+            fields.append(ReplyField("action", "reply only; runs nothing"))
+            if let template = parsed.command.replyTemplate {
+                fields.append(ReplyField("reply", masker.mask(template.render(parsed.templateContext))))
+            }
         case .runbook(let book):
             for (index, step) in book.steps.enumerated() {
                 fields.append(ReplyField("step \(index + 1)", RunbookPlan.describe(step, request: request)))

@@ -45,17 +45,21 @@ extension Engine {
                 approvers.isEmpty ? nil : "approved by " + approvers.joined(separator: ", "),
                 resumeStep.map { "resuming at step \($0 + 1)" },
             ].compactMap { $0 }.joined(separator: "; "))
-        // The run's new state and its "started" entry are one commit, durable before the action starts.
-        do {
-            if let context = arrival {
-                run = try await arrive(context, AuditCommit(drafts: [draft], insertingRun: run)).run ?? run
-                draft.runID = run.id
-            } else {
-                try await audit.append(draft, updating: run)
+        // The run's new state and its "started" entry are one commit, durable before the action starts;
+        // an action that changes nothing (a reply, `whoami`) is recorded once, with its outcome.
+        let recordOnce = arrival != nil && Self.changesNothing(parsed.command) && resumeStep == nil
+        if !recordOnce {
+            do {
+                if let context = arrival {
+                    run = try await arrive(context, AuditCommit(drafts: [draft], insertingRun: run)).run ?? run
+                    draft.runID = run.id
+                } else {
+                    try await audit.append(draft, updating: run)
+                }
+            } catch {
+                await release(held, runID: run.id ?? 0)
+                throw error
             }
-        } catch {
-            await release(held, runID: run.id ?? 0)
-            throw error
         }
         let runID = run.id ?? 0
         let started = Date()
@@ -71,7 +75,10 @@ extension Engine {
             }
             let action = parsed.command.action
             let prepared = request
-            if let task = await tracker.run(runID, { await executor.execute(action, prepared) }) {
+            if recordOnce {
+                // Nothing to cancel or stop: it answers at once and has no run number yet.
+                result = await executor.execute(action, prepared)
+            } else if let task = await tracker.run(runID, { await executor.execute(action, prepared) }) {
                 // Cancelling the caller (a dropped connection, a stop) stops the action and its processes.
                 result = await withTaskCancellationHandler {
                     await task.value
@@ -111,7 +118,11 @@ extension Engine {
             result.status == .interrupted ? .interrupted : result.status == .cancelled ? .cancelled : .finished
         finished.outcome = result.status.rawValue + (result.exitCode.map { " (exit \($0))" } ?? "")
         finished.detail = result.message ?? ""
-        try await audit.append(finished, updating: run)
+        if recordOnce, let context = arrival {
+            run = try await arrive(context, AuditCommit(drafts: [draft, finished], insertingRun: run)).run ?? run
+        } else {
+            try await audit.append(finished, updating: run)
+        }
         let reply =
             result.reply
             ?? RunReply.make(
@@ -125,6 +136,16 @@ extension Engine {
                     return vault.masker.mask(template.render(context))
                 })
         return EngineResponse(reply: reply, outcome: .init(result.status), runID: run.id)
+    }
+
+    /// True for actions with no effect outside the reply, and no limits to hold.
+    static func changesNothing(_ command: CommandDeclaration) -> Bool {
+        guard command.limits == RunLimits() else { return false }
+        switch command.action {
+        case .reply: return true
+        case .builtin(let name): return Builtins.effectFree.contains(name)
+        case .exec, .http, .runbook: return false
+        }
     }
 
     private func mask(_ result: ActionResult) -> ActionResult {

@@ -58,7 +58,7 @@ public final class Engine: Sendable {
         var byName: [String: BuiltinCommand] = [:]
         for builtin in Builtins.all { byName[builtin.declaration.id] = builtin }
         let runbooks = RunbookExecutor(steps: store, actions: executors, audit: audit, masker: vault.masker)
-        self.executors = [BuiltinExecutor(builtins: byName, services: services), runbooks] + executors
+        self.executors = [BuiltinExecutor(builtins: byName, services: services), ReplyExecutor(), runbooks] + executors
     }
 
     /// True the first time a delivery id is seen (webhook sources that retry, such as GitHub).

@@ -116,6 +116,9 @@ import Testing
         ),
         ("commands:\n  x: { usage: \"x\", action: { exec: [\"y\"] }\n", 3, "YAML syntax"),
         ("limits: { reply_lines: 0 }", 1, "reply_lines must be positive"),
+        // A reply-only command runs nothing, so it has no output to show.
+        ("commands:\n  x:\n    usage: x {a}\n    reply: \"{{a}}: {{output}}\"", 4, "uses 'output'"),
+        ("commands:\n  x:\n    usage: x", 3, "an action (action: { exec"),
     ])
     func problemsAreReportedWithLineAndReason(yaml: String, line: Int, message: String) {
         let found = issues(yaml)

@@ -206,10 +206,16 @@ import Testing
             .filter { $0.runID == ran.runID }
         #expect(entries.map(\.kind) == ["received", "started", "finished"])
 
+        // A command that changes nothing is recorded once, with its outcome, before the answer.
         before = store.commits
         let builtin = try #require(await engine.handle(say("whoami", as: "local:alice")))
         #expect(builtin.outcome == .succeeded)
-        #expect(store.commits - before == 2)
+        #expect(store.commits - before == 1)
+        let once = try await store.auditEntries(AuditQuery(afterSeq: 0, limit: 100)).filter {
+            $0.runID == builtin.runID
+        }
+        #expect(once.map(\.kind) == ["received", "started", "finished"])
+        #expect(try await store.requireRun(builtin.runID).status == .succeeded)
 
         before = store.commits
         let denied = try #require(await engine.handle(say("deploy api to prod", as: "local:bob")))
@@ -220,6 +226,34 @@ import Testing
         let runs = try await store.runs(RunQuery(limit: 100)).count
         #expect(await engine.handle(say("deploy api to staging", as: "local:alice", eventID: "e1")) == nil)
         #expect(try await store.runs(RunQuery(limit: 100)).count == runs)
+    }
+
+    @Test func aReplyOnlyCommandAnswersFromItsTemplateAndRunsNothing() async throws {
+        let yaml = Self.yaml.replacingOccurrences(
+            of: "commands:\n",
+            with: """
+                commands:
+                  greet:
+                    usage: "greet {who} {where}"
+                    reply: "Hello, {{who}}! Welcome to {{where}}."
+
+                """)
+        let (engine, store) = try makeEngine(yaml)
+        _ = try await engine.start()
+        let before = store.commits
+        let response = try #require(await engine.handle(say("greet bob prod", as: "local:alice")))
+        #expect(response.outcome == .succeeded)
+        #expect(response.reply.plainText == "Hello, bob! Welcome to prod.")
+        #expect(store.commits - before == 1)
+        let run = try await store.requireRun(response.runID)
+        #expect(run.commandID == "greet")
+        #expect(run.arguments == ["who": "bob", "where": "prod"])
+        // Policy still decides: bob's role does not include greet.
+        let denied = try #require(await engine.handle(say("greet bob prod", as: "local:bob")))
+        #expect(denied.outcome == .denied)
+        let dry = try #require(await engine.handle(say("greet bob prod --dry-run", as: "local:alice")))
+        #expect(dry.reply.plainText.contains("reply only; runs nothing"))
+        #expect(dry.reply.plainText.contains("Hello, bob! Welcome to prod."))
     }
 
     @Test func concurrentCommandsShareCommits() async throws {

@@ -59,6 +59,8 @@ public enum ActionSpec: Sendable, Equatable {
     case runbook(RunbookSpec)
     /// Runs one of Parley's own commands, by name.
     case builtin(String)
+    /// Runs nothing: the command answers with its `reply:` template (links, runbooks, canned answers).
+    case reply
 }
 
 /// Limits on running a command, whatever its action: a named lock and a concurrency cap.

@@ -87,10 +87,20 @@ struct CommandReader {
             return CommandDeclaration(
                 id: id, patterns: patterns, help: fullHelp, examples: examples, action: .runbook(runbook))
         }
+        if fields["action"] == nil, let replyNode = fields["reply"], let text = reader.string(replyNode, "reply") {
+            // A reply-only command: answers from its template, runs nothing.
+            let names = Set(patterns[0].argumentNames)
+            let fullHelp = [help, description].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n")
+            var command = CommandDeclaration(
+                id: id, patterns: patterns, help: fullHelp, examples: examples, action: .reply)
+            command.replyTemplate = template(text, at: replyNode, allowed: names.union(Self.contextNames), id: id)
+            return command
+        }
         guard let actionNode = fields["action"] else {
             if hadTypos { return nil }
             reader.report(
-                node, "command '\(id)' needs an action (action: { exec: [\"./scripts/\(id).sh\"] }) or a runbook:")
+                node,
+                "command '\(id)' needs an action (action: { exec: [\"./scripts/\(id).sh\"] }), a runbook: or a reply:")
             return nil
         }
         let names = Set(patterns[0].argumentNames)

@@ -53,6 +53,15 @@ struct BuiltinServices: Sendable {
     let alertmanager: AlertmanagerClient?
 }
 
+/// Answers reply-only commands: nothing runs, the command's `reply:` template is the answer.
+struct ReplyExecutor: ActionExecutor {
+    func canRun(_ action: ActionSpec) -> Bool { action == .reply }
+
+    func execute(_ action: ActionSpec, _ request: ActionRequest) async -> ActionResult {
+        ActionResult(status: .succeeded)
+    }
+}
+
 /// Runs built-in commands.
 struct BuiltinExecutor: ActionExecutor {
     let builtins: [String: BuiltinCommand]

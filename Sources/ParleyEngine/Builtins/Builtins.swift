@@ -7,6 +7,10 @@ public enum Builtins {
     /// Parley's version, shown by `version` and `parley --version`.
     public static let version = "0.1.0"
 
+    /// Built-ins that change nothing and do not refer to their run: recorded in one commit with
+    /// their outcome, before the answer is shown.
+    static let effectFree: Set<String> = ["help", "ping", "echo", "whoami", "version"]
+
     /// Every built-in command.
     public static let all: [BuiltinCommand] =
         [
