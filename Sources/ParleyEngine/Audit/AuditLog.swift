@@ -44,12 +44,27 @@ public actor AuditLog {
     public func commit(_ commit: AuditCommit) async throws -> AuditCommitResult {
         var masked = commit
         masked.drafts = commit.drafts.map(mask)
+        guard flushing else {
+            // Nobody is writing: this task writes its own commit, with no hand-off to another thread;
+            // commits arriving meanwhile queue up and are written together right after it.
+            flushing = true
+            defer { handOff() }
+            let results = try await store.commitAudit([masked], at: Date())
+            await noteWritten(results)
+            guard let result = results.first else { throw AuditLogError.notWritten }
+            return result
+        }
         return try await withCheckedThrowingContinuation { waiter in
             pending.append((masked, waiter))
-            if !flushing {
-                flushing = true
-                Task { await self.flush() }
-            }
+        }
+    }
+
+    /// After a write: whoever queued meanwhile is written next, as one batch.
+    private func handOff() {
+        if pending.isEmpty {
+            flushing = false
+        } else {
+            Task { await self.flush() }
         }
     }
 
@@ -85,12 +100,17 @@ public actor AuditLog {
         _ batch: [(commit: AuditCommit, waiter: CheckedContinuation<AuditCommitResult, any Error>)]
     ) async throws {
         let results = try await store.commitAudit(batch.map(\.commit), at: Date())
+        await noteWritten(results)
+        for (item, result) in zip(batch, results) { item.waiter.resume(returning: result) }
+    }
+
+    /// Counts what was written, and signs a checkpoint when one is due: before anyone is told their
+    /// entry is written, so a checkpoint that is due exists.
+    private func noteWritten(_ results: [AuditCommitResult]) async {
         let written = results.reduce(0) { $0 + $1.entries.count }
         sinceCheckpoint += written
         appendedCount += written
-        // Signed before anyone is told their entry is written, so a checkpoint that is due exists.
         if sinceCheckpoint >= checkpointEvery { _ = try? await checkpoint() }
-        for (item, result) in zip(batch, results) { item.waiter.resume(returning: result) }
     }
 
     private func mask(_ draft: AuditDraft) -> AuditDraft {
