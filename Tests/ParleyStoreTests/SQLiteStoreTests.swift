@@ -159,3 +159,41 @@ extension RunStore {
         return run
     }
 }
+
+/// A long chain is verified in stretches at once; the outcome must be the one a single pass gives.
+@Suite struct AuditSegmentTests {
+    static let tamperings: [String?] = [
+        nil,
+        "UPDATE audit SET actor = 'mallory' WHERE seq = 81",  // inside the last stretch
+        "DELETE FROM audit WHERE seq = 41",  // the first entry of a stretch
+        "DELETE FROM audit WHERE seq = 40",  // the last entry of a stretch
+        "DELETE FROM audit WHERE seq BETWEEN 41 AND 80",  // a whole stretch
+        "UPDATE audit SET seq = -1 WHERE seq = 40; UPDATE audit SET seq = 40 WHERE seq = 41; "
+            + "UPDATE audit SET seq = 41 WHERE seq = -1",  // swapped across the seam
+        "UPDATE audit SET detail = 'x' WHERE seq = 10; UPDATE audit SET detail = 'y' WHERE seq = 90",  // first wins
+        "UPDATE audit SET previousHash = (SELECT hash FROM audit WHERE seq = 38) WHERE seq = 41",  // relinked
+    ]
+
+    @Test(arguments: tamperings)
+    func stretchesFindWhatOnePassFinds(tampering: String?) async throws {
+        let store = try SQLiteStore(dataDirectory: temporaryDirectory())
+        for batch in 0..<4 {
+            let drafts = (0..<30).map { index in
+                AuditDraft(kind: .received, actor: "user\(batch * 30 + index)", arguments: ["n": "\(index)"])
+            }
+            _ = try await store.appendAudit(drafts, at: Date())
+        }
+        if let tampering { try await store.pool.write { db in try db.execute(sql: tampering) } }
+        let single = try await store.feedAuditChain(to: AuditVerifier(), segments: 1, minimumLength: 0)
+        let split = try await store.feedAuditChain(to: AuditVerifier(), segments: 3, minimumLength: 10)
+        #expect(split.problem == single.problem)
+        #expect(split.count == single.count)
+        #expect(split.lastSeq == single.lastSeq)
+        if tampering == nil {
+            #expect(single.problem == nil)
+            #expect(single.count == 120)
+        } else {
+            #expect(single.problem != nil, "the tampering was not found")
+        }
+    }
+}

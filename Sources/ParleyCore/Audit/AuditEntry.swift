@@ -148,13 +148,13 @@ public struct AuditEntry: Sendable, Equatable, Codable {
             bytes.append(contentsOf: String(number).utf8)
             return
         }
-        var value = UInt64(number)
-        let start = bytes.count
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
-            value /= 10
-        } while value > 0
-        bytes[start...].reverse()
+        let value = UInt64(number)
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+            divisor /= 10
+        }
     }
 
     /// The hash the entry should carry, given its contents and its previous hash.

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// Walks an audit chain in order and names the first entry that was altered, removed, inserted or
 /// reordered. Entries are fed one at a time, so a log of any size verifies in constant memory.
@@ -21,6 +22,8 @@ public struct AuditVerifier: Sendable {
 
     private var previousSeq: Int64?
     private var previousHash: [UInt8] = []
+    /// The first entry fed and the hash it says precedes it: the seam `join` checks.
+    private var first: (seq: Int64, previousHash: [UInt8])?
     private var buffer: [UInt8] = []
     private var hashes: [Int64: String] = [:]
     private let contiguous: Bool
@@ -68,9 +71,10 @@ public struct AuditVerifier: Sendable {
     public mutating func feed(raw entry: AuditRawEntry) -> Bool {
         guard problem == nil else { return false }
         count += 1
+        if first == nil { first = (entry.seq, Array(entry.previousHash)) }
         if contiguous {
             let expected = (previousSeq ?? (entry.seq == 1 ? 0 : entry.seq - 1)) + 1
-            if previousSeq == nil && entry.seq == 1 && !entry.previousHash.elementsEqual(Self.genesis) {
+            if previousSeq == nil && entry.seq == 1 && !Self.same(entry.previousHash, Self.genesis) {
                 return fail(1, "the first entry does not start the chain (inserted before it?)")
             }
             if entry.seq > expected {
@@ -79,7 +83,7 @@ public struct AuditVerifier: Sendable {
             if entry.seq < expected {
                 return fail(entry.seq, "appears out of order after #\(expected - 1) (inserted or reordered)")
             }
-            if let previousSeq, !entry.previousHash.elementsEqual(previousHash) {
+            if let previousSeq, !Self.same(entry.previousHash, previousHash) {
                 return fail(entry.seq, "does not follow #\(previousSeq): the chain is broken (inserted or reordered)")
             }
         }
@@ -98,6 +102,56 @@ public struct AuditVerifier: Sendable {
     }
 
     private static let genesis = Array(AuditEntry.genesisHash.utf8)
+
+    private static func same(_ bytes: UnsafeRawBufferPointer, _ other: [UInt8]) -> Bool {
+        guard bytes.count == other.count else { return false }
+        if other.isEmpty { return true }
+        return other.withUnsafeBytes { stored in
+            guard let left = bytes.baseAddress, let right = stored.baseAddress else { return false }
+            return memcmp(left, right, other.count) == 0
+        }
+    }
+
+    /// A verifier for a later stretch of the same chain, to be checked at the same time as this one
+    /// (on another core) and then joined to it.
+    public func segment() -> AuditVerifier {
+        AuditVerifier(contiguous: contiguous, checkpointSeqs: checkpointSeqs)
+    }
+
+    /// Appends what a verifier of the stretch right after this one found: checks the seam between the
+    /// two (no entry missing, the first of `later` follows the last of this one), then takes on its
+    /// problem, if this one had none. The outcome is the one a single pass would give.
+    public mutating func join(_ later: AuditVerifier) {
+        guard problem == nil, let start = later.first else { return }
+        if contiguous, let previousSeq {
+            // A single pass counts the entry it stops at.
+            defer { if problem != nil { count += 1 } }
+            if start.seq > previousSeq + 1 {
+                problem = Problem(
+                    seq: previousSeq + 1, message: "is missing: #\(previousSeq) is followed by #\(start.seq) (deleted)")
+                return
+            }
+            if start.seq <= previousSeq {
+                problem = Problem(
+                    seq: start.seq, message: "appears out of order after #\(previousSeq) (inserted or reordered)")
+                return
+            }
+            if start.previousHash != previousHash {
+                problem = Problem(
+                    seq: start.seq,
+                    message: "does not follow #\(previousSeq): the chain is broken (inserted or reordered)")
+                return
+            }
+        }
+        count += later.count
+        problem = later.problem
+        if first == nil { first = later.first }
+        if let seq = later.previousSeq {
+            previousSeq = seq
+            previousHash = later.previousHash
+        }
+        hashes.merge(later.hashes) { mine, _ in mine }
+    }
 
     /// Checks signed checkpoints against the entries seen; call after the last entry.
     public mutating func finish(checkpoints: [AuditCheckpoint], publicKey: Curve25519.Signing.PublicKey?) {
@@ -156,7 +210,7 @@ public struct AuditRawEntry {
         bytes.removeAll(keepingCapacity: true)
         bytes.append(contentsOf: AuditEntry.canonicalPrefix)
         AuditEntry.appendField(seq, into: &bytes)
-        for field in texts[0..<9] { AuditEntry.appendField(field, into: &bytes) }
+        for index in 0..<9 { AuditEntry.appendField(texts[index], into: &bytes) }
         if let runID {
             AuditEntry.appendField(runID, into: &bytes)
         } else {
