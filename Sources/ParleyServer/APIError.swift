@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import ParleyCore
 
 /// An error answered as JSON: `{"error": "reason"}` with its status.
 public struct APIError: HTTPResponseError {
@@ -64,6 +65,14 @@ enum JSONBody {
         headers[.contentType] = "application/json; charset=utf-8"
         let data = (try? encoder.encode(value)) ?? Data("{\"error\":\"cannot encode the response\"}".utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A flat object of strings, written without a general encoder (webhook answers).
+    static func response(_ fields: [String: String], status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(
+            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: JSONText.object(fields))))
     }
 
     /// Decodes a JSON body collected with a size limit, with a reason a client can act on.

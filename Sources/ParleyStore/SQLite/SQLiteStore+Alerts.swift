@@ -23,14 +23,8 @@ struct AlertRow: Codable, FetchableRecord, MutablePersistableRecord {
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return encoder
-    }()
-
     static func json(_ map: [String: String]) -> String {
-        String(decoding: (try? encoder.encode(map)) ?? Data("{}".utf8), as: UTF8.self)
+        JSONText.object(map)
     }
 
     static func map(_ text: String) -> [String: String] {
@@ -73,40 +67,52 @@ extension SQLiteStore {
         guard !alerts.isEmpty else { return [] }
         var records: [AlertRecord] = []
         records.reserveCapacity(alerts.count)
-        let find = try db.cachedStatement(sql: "SELECT * FROM alert WHERE fingerprint = ?")
+        // One statement per alert: a new fingerprint is inserted, a known one updated (in SET, names
+        // are the row's values before the update). A resolved alert that fires again is news:
+        // whoever took it last time has not taken this one yet.
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO alert (fingerprint, source, status, labels, annotations, startsAt, endsAt, url, \
+                firstSeen, lastSeen, received) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1)
+                ON CONFLICT(fingerprint) DO UPDATE SET
+                  acknowledgedBy = CASE WHEN status = 'resolved' AND excluded.status = 'firing' THEN NULL \
+                ELSE acknowledgedBy END,
+                  acknowledgedAt = CASE WHEN status = 'resolved' AND excluded.status = 'firing' THEN NULL \
+                ELSE acknowledgedAt END,
+                  acknowledgement = CASE WHEN status = 'resolved' AND excluded.status = 'firing' THEN NULL \
+                ELSE acknowledgement END,
+                  firstSeen = CASE WHEN status = 'resolved' AND excluded.status = 'firing' THEN excluded.firstSeen \
+                ELSE firstSeen END,
+                  status = excluded.status, labels = excluded.labels, annotations = excluded.annotations,
+                  startsAt = coalesce(excluded.startsAt, startsAt), endsAt = excluded.endsAt,
+                  url = coalesce(excluded.url, url), lastSeen = excluded.lastSeen, received = received + 1
+                RETURNING id, startsAt, url, firstSeen, received, acknowledgedBy, acknowledgedAt, acknowledgement, source
+                """)
         let addEvent = try db.cachedStatement(
             sql: "INSERT INTO alertEvent (alertID, receivedAt, status, labels, annotations) VALUES (?, ?, ?, ?, ?)")
         for alert in alerts {
             let labels = AlertRow.json(alert.labels)
             let annotations = AlertRow.json(alert.annotations)
-            var row: AlertRow
-            if var existing = try AlertRow.fetchOne(find, arguments: [alert.fingerprint]) {
-                // A resolved alert that fires again is news: whoever took it last time has not yet.
-                if existing.status == AlertStatus.resolved.rawValue, alert.status == .firing {
-                    existing.acknowledgedBy = nil
-                    existing.acknowledgedAt = nil
-                    existing.acknowledgement = nil
-                    existing.firstSeen = date
-                }
-                existing.status = alert.status.rawValue
-                existing.labels = labels
-                existing.annotations = annotations
-                existing.startsAt = alert.startsAt ?? existing.startsAt
-                existing.endsAt = alert.endsAt
-                existing.url = alert.url ?? existing.url
-                existing.lastSeen = date
-                existing.received += 1
-                try existing.update(db)
-                row = existing
-            } else {
-                row = AlertRow(
-                    id: nil, fingerprint: alert.fingerprint, source: alert.source, status: alert.status.rawValue,
-                    labels: labels, annotations: annotations, startsAt: alert.startsAt, endsAt: alert.endsAt,
-                    url: alert.url, firstSeen: date, lastSeen: date, received: 1)
-                try row.insert(db)
-            }
-            try addEvent.execute(arguments: [row.id, date, alert.status.rawValue, labels, annotations])
-            records.append(row.record)
+            guard
+                let row = try Row.fetchOne(
+                    upsert,
+                    arguments: [
+                        alert.fingerprint, alert.source, alert.status.rawValue, labels, annotations, alert.startsAt,
+                        alert.endsAt, alert.url, date,
+                    ])
+            else { throw StoreError.cannotOpen(path: "alert", reason: "the alert was not recorded") }
+            let id: Int64 = row[0]
+            try addEvent.execute(arguments: [id, date, alert.status.rawValue, labels, annotations])
+            // The record is made from what was sent, not decoded back from the row.
+            var stored = alert
+            stored.startsAt = row[1]
+            stored.url = row[2]
+            var record = AlertRecord(id: id, alert: stored, firstSeen: row[3], lastSeen: date, received: row[4])
+            record.acknowledgedBy = row[5]
+            record.acknowledgedAt = row[6]
+            record.acknowledgement = row[7]
+            record.source = row[8]
+            records.append(record)
         }
         return records
     }
