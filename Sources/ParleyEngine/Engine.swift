@@ -147,7 +147,14 @@ public final class Engine: Sendable {
     /// Call when stopping: refuses new actions, lets running ones finish within `grace` and stops
     /// the rest (recorded as interrupted), then signs a checkpoint of the audit chain's head, so that
     /// entries removed from its end later are detected.
+    ///
+    /// Runs to the end even when the caller is cancelled (a service group stopping cancels its
+    /// services): a cancelled wait would cut the grace short and a cancelled write lose the checkpoint.
     public func shutdown(grace: Duration = .zero) async {
+        await Task.detached { await self.drainAndSign(grace: grace) }.value
+    }
+
+    private func drainAndSign(grace: Duration) async {
         let cancelled = await tracker.stop(grace: grace)
         if !cancelled.isEmpty { logger.warning("stopped \(cancelled.count) run(s) still in flight at shutdown") }
         // Give the cancelled runs a moment to record their interruption.

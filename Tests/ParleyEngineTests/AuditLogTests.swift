@@ -105,3 +105,20 @@ final class CountingAuditStore: AuditStore {
         #expect(refused.outcome == .denied)
     }
 }
+
+@Suite struct ShutdownTests {
+    /// A service group cancels its services when it stops; the checkpoint must be signed anyway.
+    @Test func aCancelledShutdownStillSignsTheHeadOfTheChain() async throws {
+        let (engine, store) = try makeEngine("roles: { guest: { allow: [ping] } }")
+        _ = try await engine.start()
+        _ = await engine.handle(say("ping", as: "local:nobody"))
+        let head = try #require(try await store.lastAuditEntry())
+        let stopping = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            await engine.shutdown(grace: .milliseconds(10))
+        }
+        await stopping.value
+        let checkpoints = try await store.checkpoints()
+        #expect(checkpoints.last?.seq == head.seq)
+    }
+}
