@@ -125,35 +125,35 @@ public struct AuditEntry: Sendable, Equatable, Codable {
 
     static func appendField(_ field: UnsafeRawBufferPointer, into bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "|"))
-        appendDecimal(Int64(field.count), into: &bytes)
+        withDigits(of: Int64(field.count)) { bytes.append(contentsOf: $0) }
         bytes.append(UInt8(ascii: ":"))
         bytes.append(contentsOf: field)
     }
 
     static func appendField(_ number: Int64, into bytes: inout [UInt8]) {
-        var length: Int64 = number < 0 ? 2 : 1
-        var rest = number.magnitude
-        while rest >= 10 {
-            rest /= 10
-            length += 1
+        withDigits(of: number) { digits in
+            bytes.append(UInt8(ascii: "|"))
+            withDigits(of: Int64(digits.count)) { bytes.append(contentsOf: $0) }
+            bytes.append(UInt8(ascii: ":"))
+            bytes.append(contentsOf: digits)
         }
-        bytes.append(UInt8(ascii: "|"))
-        appendDecimal(length, into: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        appendDecimal(number, into: &bytes)
     }
 
-    private static func appendDecimal(_ number: Int64, into bytes: inout [UInt8]) {
-        guard number >= 0 else {
-            bytes.append(contentsOf: String(number).utf8)
-            return
-        }
-        let value = UInt64(number)
-        var divisor: UInt64 = 1
-        while value / divisor >= 10 { divisor *= 10 }
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-            divisor /= 10
+    /// The decimal digits of `number`, written on the stack (this runs twice per entry verified).
+    private static func withDigits(of number: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { buffer in
+            var value = number.magnitude
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            } while value > 0
+            if number < 0 {
+                start -= 1
+                buffer[start] = UInt8(ascii: "-")
+            }
+            body(UnsafeBufferPointer(rebasing: buffer[start...]))
         }
     }
 
