@@ -53,8 +53,22 @@ extension SQLiteStore {
         try await pool.write { db in try token.insert(db) }
     }
 
+    /// Read on every API request: a cached statement and the columns read by hand.
     public func token(id: String) async throws -> APITokenRecord? {
-        try await pool.read { db in try APITokenRecord.fetchOne(db, key: id) }
+        try await pool.read { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT id, secretHash, userName, scopes, name, createdAt, revokedAt, lastUsedAt \
+                    FROM apiToken WHERE id = ?
+                    """)
+            guard let row = try Row.fetchOne(statement, arguments: [id]) else { return nil }
+            let scopes = (row[3] as String?).flatMap {
+                try? JSONDecoder().decode([String].self, from: Data($0.utf8))
+            }
+            return APITokenRecord(
+                id: row[0], secretHash: row[1], userName: row[2], scopes: scopes ?? [], name: row[4],
+                createdAt: row[5], revokedAt: row[6], lastUsedAt: row[7])
+        }
     }
 
     public func tokens() async throws -> [APITokenRecord] {
