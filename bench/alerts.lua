@@ -1,6 +1,7 @@
 -- wrk script: POSTs Alertmanager v4 webhooks, each alert with its own instance label and fingerprint,
 -- and prints one JSON line of results at the end. Environment: BENCH_TOKEN, BENCH_RUN (a prefix that
--- makes this run's alerts distinct from every earlier run's), BENCH_RUN_ID (a number, the same for fingerprints).
+-- makes this run's alerts distinct from every earlier run's), BENCH_RUN_ID (a number, the same for fingerprints),
+-- BENCH_HOOK_BATCH (alerts per request, default 1; Alertmanager groups alerts into one notification).
 local counter = 0
 local thread_id = 0
 local threads = {}
@@ -20,14 +21,22 @@ end
 
 function request()
   counter = counter + 1
-  local name = string.format("%st%dr%d", os.getenv("BENCH_RUN") or "", thread_id, counter)
-  local body = '{"version":"4","groupKey":"{}:{alertname=\\"BenchAlert\\",instance=\\"' .. name ..
+  local batch = tonumber(os.getenv("BENCH_HOOK_BATCH") or "1") or 1
+  local first = string.format("%st%dr%d", os.getenv("BENCH_RUN") or "", thread_id, counter)
+  local alerts = {}
+  for i = 1, batch do
+    local name = first
+    if batch > 1 then name = first .. "a" .. i end
+    table.insert(alerts, '{"status":"firing","labels":{"alertname":"BenchAlert","instance":"' .. name ..
+      '","severity":"warning"},"annotations":{"summary":"bench alert ' .. name .. '"},' ..
+      '"startsAt":"2026-11-27T00:00:00Z","endsAt":"0001-01-01T00:00:00Z",' ..
+      '"generatorURL":"http://prometheus.example/graph","fingerprint":"' ..
+      string.format("%04x%04x%08x%04x", tonumber(os.getenv("BENCH_RUN_ID") or "0"), thread_id, counter, i) .. '"}')
+  end
+  local body = '{"version":"4","groupKey":"{}:{alertname=\\"BenchAlert\\",instance=\\"' .. first ..
     '\\"}","truncatedAlerts":0,"status":"firing","receiver":"parley","groupLabels":{"alertname":"BenchAlert"},' ..
     '"commonLabels":{"alertname":"BenchAlert"},"commonAnnotations":{},"externalURL":"http://alertmanager.example",' ..
-    '"alerts":[{"status":"firing","labels":{"alertname":"BenchAlert","instance":"' .. name ..
-    '","severity":"warning"},"annotations":{"summary":"bench alert ' .. name .. '"},' ..
-    '"startsAt":"2026-11-27T00:00:00Z","endsAt":"0001-01-01T00:00:00Z",' ..
-    '"generatorURL":"http://prometheus.example/graph","fingerprint":"' .. string.format("%04x%04x%08x", tonumber(os.getenv("BENCH_RUN_ID") or "0"), thread_id, counter) .. '"}]}'
+    '"alerts":[' .. table.concat(alerts, ",") .. ']}'
   return wrk.format(nil, nil, nil, body)
 end
 
