@@ -197,3 +197,16 @@ extension RunStore {
         }
     }
 }
+
+@Suite struct StoredDateTests {
+    @Test func writesWhatGRDBWritesAndReadsBack() {
+        var generator = SystemRandomNumberGenerator()
+        let samples =
+            [0, 1, 0.9995, 0.0005, 951_782_400, 1_796_083_199.999, 4_102_444_800.123]
+            + (0..<2000).map { _ in Double.random(in: 0..<4_102_444_800, using: &generator) }
+        for seconds in samples {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(StoredDate.text(date) == StoredDate.grdbText(date), "\(seconds)")
+        }
+    }
+}

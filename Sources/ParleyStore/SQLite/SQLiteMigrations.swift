@@ -272,7 +272,8 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
     /// The columns' values in `columns`' order (hand-written: this runs for every command).
     private static func values(_ run: RunRecord) -> StatementArguments {
         [
-            run.createdAt, run.finishedAt, run.userName, run.identity, run.room, run.thread, run.text, run.commandID,
+            StoredDate.text(run.createdAt), StoredDate.text(run.finishedAt), run.userName, run.identity, run.room,
+            run.thread, run.text, run.commandID,
             AuditEntry.canonicalJSON(run.arguments), run.decision.rawValue, run.reason, run.status.rawValue,
             run.exitCode, run.durationMilliseconds, run.output, run.outputTruncated, run.owner, run.processGroup,
         ]

@@ -90,6 +90,7 @@ extension SQLiteStore {
                 """)
         let addEvent = try db.cachedStatement(
             sql: "INSERT INTO alertEvent (alertID, receivedAt, status, labels, annotations) VALUES (?, ?, ?, ?, ?)")
+        let dateText = StoredDate.text(date)
         for alert in alerts {
             let labels = AlertRow.json(alert.labels)
             let annotations = AlertRow.json(alert.annotations)
@@ -97,19 +98,21 @@ extension SQLiteStore {
                 let row = try Row.fetchOne(
                     upsert,
                     arguments: [
-                        alert.fingerprint, alert.source, alert.status.rawValue, labels, annotations, alert.startsAt,
-                        alert.endsAt, alert.url, date,
+                        alert.fingerprint, alert.source, alert.status.rawValue, labels, annotations,
+                        StoredDate.text(alert.startsAt), StoredDate.text(alert.endsAt), alert.url, dateText,
                     ])
             else { throw StoreError.cannotOpen(path: "alert", reason: "the alert was not recorded") }
             let id: Int64 = row[0]
-            try addEvent.execute(arguments: [id, date, alert.status.rawValue, labels, annotations])
-            // The record is made from what was sent, not decoded back from the row.
+            try addEvent.execute(arguments: [id, dateText, alert.status.rawValue, labels, annotations])
+            // The record is made from what was sent, not decoded back from the row; dates are read back
+            // only when the row kept its own (reading a date costs more than the rest of the row).
             var stored = alert
-            stored.startsAt = row[1]
+            if alert.startsAt == nil { stored.startsAt = row[1] }
             stored.url = row[2]
-            var record = AlertRecord(id: id, alert: stored, firstSeen: row[3], lastSeen: date, received: row[4])
+            let firstSeen: Date = (row[3] as String?) == dateText ? date : row[3]
+            var record = AlertRecord(id: id, alert: stored, firstSeen: firstSeen, lastSeen: date, received: row[4])
             record.acknowledgedBy = row[5]
-            record.acknowledgedAt = row[6]
+            if record.acknowledgedBy != nil { record.acknowledgedAt = row[6] }
             record.acknowledgement = row[7]
             record.source = row[8]
             records.append(record)

@@ -24,6 +24,7 @@ extension SQLiteStore {
         }
         // Reading the head and appending in one write transaction keeps the chain linear even when
         // two processes share the database. Statements are cached: this runs for every command.
+        let dateText = StoredDate.text(date)
         return try await pool.write { db in
             var chain = try AuditChainWriter(db, at: date)
             var results: [AuditCommitResult] = []
@@ -31,7 +32,7 @@ extension SQLiteStore {
             for commit in commits {
                 if let key = commit.eventKey {
                     try db.cachedStatement(sql: "INSERT OR IGNORE INTO seenEvent (key, seenAt) VALUES (?, ?)")
-                        .execute(arguments: [key, date])
+                        .execute(arguments: [key, dateText])
                     guard db.changesCount == 1 else {
                         results.append(.duplicate)
                         continue
