@@ -4,7 +4,6 @@ import Foundation
 import Logging
 import ParleyCore
 import ParleyEngine
-import Synchronization
 
 /// The Mattermost adapter: slash commands and outgoing webhooks arrive as HTTP requests carrying a
 /// verification token; replies are posted and edited through REST v4 with a bot token; approvals
@@ -177,7 +176,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     // MARK: replies
 
     func answer(_ inbound: Inbound, engine: Engine) async {
-        let live = MattermostLive(adapter: self, channel: inbound.room, thread: inbound.thread, engine: engine)
+        let live = liveReply(channel: inbound.room, thread: inbound.thread, engine: engine)
         guard let response = await engine.handle(inbound, onOutput: { live.output($0) }) else { return }
         await live.finish(MattermostRenderer.posts(for: response.reply))
     }
@@ -207,81 +206,34 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     }
 }
 
-/// The post that shows a command's output while it runs, patched at most once a second, then replaced
-/// by the reply.
-final class MattermostLive: Sendable {
-    let adapter: MattermostAdapter
-    let channel: String
-    let thread: String?
-    let engine: Engine
-    private let state = Mutex<(tail: Task<Void, Never>?, output: String, id: String?, last: ContinuousClock.Instant?)>(
-        (nil, "", nil, nil))
-
-    init(adapter: MattermostAdapter, channel: String, thread: String?, engine: Engine) {
-        self.adapter = adapter
-        self.channel = channel
-        self.thread = thread
-        self.engine = engine
-    }
-
-    func output(_ chunk: String) {
-        state.withLock { state in
-            state.output += chunk
-            let now = ContinuousClock.now
-            if let last = state.last, now - last < .seconds(1) { return }
-            state.last = now
-            let previous = state.tail
-            state.tail = Task {
-                await previous?.value
-                await self.show()
-            }
-        }
-    }
-
-    private func show() async {
-        let (text, id) = state.withLock { state in
-            (
-                state.output.split(separator: "\n", omittingEmptySubsequences: false).suffix(30).joined(
-                    separator: "\n"),
-                state.id
-            )
-        }
-        let post = MattermostRenderer.Post(message: "⏳ running…\n" + MattermostRenderer.fence(text), actions: [])
-        do {
-            if let id {
-                try await adapter.client.request(.PUT, "/posts/\(id)/patch", ["message": .string(post.message)])
-            } else {
-                let created = try await adapter.client.request(
-                    .POST, "/posts", adapter.body(post, channel: channel, root: thread, engine: engine))
-                state.withLock { $0.id = created["id"].string }
-            }
-        } catch {
-            adapter.logger.warning("cannot show live output in \(channel): \(error)")
-        }
-    }
-
-    func finish(_ posts: [MattermostRenderer.Post]) async {
-        let pending = state.withLock { state -> Task<Void, Never>? in
-            state.last = .now + .seconds(3600)
-            return state.tail
-        }
-        await pending?.value
-        var rest = posts[...]
-        if let id = state.withLock({ $0.id }), let first = rest.first, first.actions.isEmpty {
-            do {
-                try await adapter.client.request(.PUT, "/posts/\(id)/patch", ["message": .string(first.message)])
-                rest = rest.dropFirst()
-            } catch {
-                adapter.logger.warning("cannot update the live post in \(channel): \(error)")
-            }
-        }
-        for post in rest {
-            do {
-                try await adapter.client.request(
-                    .POST, "/posts", adapter.body(post, channel: channel, root: thread, engine: engine))
-            } catch {
-                adapter.logger.error("cannot post a reply in \(channel): \(error)")
-            }
-        }
+extension MattermostAdapter {
+    /// The post that shows a command's output while it runs (created, then patched). A reply whose
+    /// first post has buttons is posted anew: a patch cannot add them.
+    func liveReply(channel: String, thread: String?, engine: Engine) -> LiveReply<MattermostRenderer.Post> {
+        let client = self.client
+        let logger = self.logger
+        return LiveReply(
+            calls: .init(
+                post: { text in
+                    let post = MattermostRenderer.Post(
+                        message: "⏳ running…\n" + MattermostRenderer.fence(text), actions: [])
+                    return try await client.request(
+                        .POST, "/posts", self.body(post, channel: channel, root: thread, engine: engine))["id"].string
+                },
+                edit: { id, text in
+                    try await client.request(
+                        .PUT, "/posts/\(id)/patch",
+                        ["message": .string("⏳ running…\n" + MattermostRenderer.fence(text))])
+                },
+                replace: { id, post in
+                    guard post.actions.isEmpty else { return false }
+                    try await client.request(.PUT, "/posts/\(id)/patch", ["message": .string(post.message)])
+                    return true
+                },
+                send: { post in
+                    try await client.request(
+                        .POST, "/posts", self.body(post, channel: channel, root: thread, engine: engine))
+                },
+                warn: { problem in logger.warning("\(channel): \(problem)") }))
     }
 }

@@ -221,7 +221,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
     /// Runs a message and posts the reply; output that streams in is shown in one message, edited at most
     /// once a second, which the reply then replaces.
     func answer(_ inbound: Inbound, engine: Engine, channel: String, thread: String?) async {
-        let live = LiveMessage(adapter: self, channel: channel, thread: thread)
+        let live = liveReply(channel: channel, thread: thread)
         let response = await engine.handle(inbound) { chunk in live.output(chunk) }
         guard let response else { return }
         await live.finish(SlackRenderer.messages(for: response.reply))
@@ -265,81 +265,33 @@ final class SlackProfile: Sendable {
     }
 }
 
-/// The message that shows a command's output while it runs: posted on the first output, edited as more
-/// arrives, and replaced by the reply. Operations run one after another in the order they were asked.
-final class LiveMessage: Sendable {
-    let adapter: SlackAdapter
-    let channel: String
-    let thread: String?
-    private let state = Mutex<
-        (tail: Task<Void, Never>?, output: String, ts: String?, lastEdit: ContinuousClock.Instant?)
-    >(
-        (nil, "", nil, nil))
-
-    init(adapter: SlackAdapter, channel: String, thread: String?) {
-        self.adapter = adapter
-        self.channel = channel
-        self.thread = thread
-    }
-
-    func output(_ chunk: String) {
-        state.withLock { state in
-            state.output += chunk
-            let now = ContinuousClock.now
-            if let last = state.lastEdit, now - last < SlackAdapter.editInterval { return }
-            state.lastEdit = now
-            let previous = state.tail
-            state.tail = Task {
-                await previous?.value
-                await self.show()
-            }
+extension SlackAdapter {
+    /// The message that shows a command's output while it runs (`chat.postMessage`, then `chat.update`).
+    func liveReply(channel: String, thread: String?) -> LiveReply<SlackRenderer.Message> {
+        let web = self.web
+        let logger = self.logger
+        @Sendable func live(_ text: String) -> SlackRenderer.Message {
+            SlackRenderer.messages(for: Reply([.text("⏳ running…"), .code(text)]))[0]
         }
-    }
-
-    private func show() async {
-        let (text, ts) = state.withLock { state -> (String, String?) in
-            let lines = state.output.split(separator: "\n", omittingEmptySubsequences: false).suffix(30)
-            return (lines.joined(separator: "\n"), state.ts)
-        }
-        let message = SlackRenderer.messages(for: Reply([.text("⏳ running…"), .code(text)]))[0]
-        do {
-            if let ts {
-                try await adapter.web.call(
-                    "chat.update", SlackAdapter.arguments(message, channel: channel, thread: nil, ts: ts))
-            } else {
-                let answer = try await adapter.web.call(
-                    "chat.postMessage", SlackAdapter.arguments(message, channel: channel, thread: thread))
-                state.withLock { $0.ts = answer["ts"].string }
-            }
-        } catch {
-            adapter.logger.warning("cannot show live output in \(channel): \(error)")
-        }
-    }
-
-    /// Waits for pending edits, then puts the reply in place of the live message and posts the rest.
-    func finish(_ messages: [SlackRenderer.Message]) async {
-        let pending = state.withLock { state -> Task<Void, Never>? in
-            state.lastEdit = .now + .seconds(3600)
-            return state.tail
-        }
-        await pending?.value
-        var rest = messages[...]
-        if let ts = state.withLock({ $0.ts }), let first = rest.popFirst() {
-            do {
-                try await adapter.web.call(
-                    "chat.update", SlackAdapter.arguments(first, channel: channel, thread: nil, ts: ts))
-            } catch {
-                adapter.logger.warning("cannot update the live message in \(channel): \(error)")
-                rest.insert(first, at: rest.startIndex)
-            }
-        }
-        for message in rest {
-            do {
-                try await adapter.web.call(
-                    "chat.postMessage", SlackAdapter.arguments(message, channel: channel, thread: thread))
-            } catch {
-                adapter.logger.error("cannot post a reply in \(channel): \(error)")
-            }
-        }
+        return LiveReply(
+            calls: .init(
+                post: { text in
+                    try await web.call(
+                        "chat.postMessage", Self.arguments(live(text), channel: channel, thread: thread))[
+                            "ts"
+                        ].string
+                },
+                edit: { ts, text in
+                    try await web.call("chat.update", Self.arguments(live(text), channel: channel, thread: nil, ts: ts))
+                },
+                replace: { ts, message in
+                    try await web.call("chat.update", Self.arguments(message, channel: channel, thread: nil, ts: ts))
+                    return true
+                },
+                send: { message in
+                    try await web.call("chat.postMessage", Self.arguments(message, channel: channel, thread: thread))
+                },
+                warn: { problem in logger.warning("\(channel): \(problem)") }),
+            interval: Self.editInterval)
     }
 }

@@ -28,6 +28,9 @@ import Testing
           counter:
             usage: counter
             action: { exec: ["sh", "-c", "echo run >> counted; wc -l < counted"] }
+          slow:
+            usage: slow
+            action: { exec: ["sh", "-c", "echo starting; sleep 2.5; echo slow done"] }
         """
 
     func withMattermost(_ body: (MattermostHarness) async throws -> Void) async throws {
@@ -113,6 +116,20 @@ import Testing
             #expect(try await mm.click(approve, post: request, user: Self.bob).status == 200)
             let done = try await mm.waitForPost { $0.message.contains("deployed api to prod") }
             #expect(done != nil)
+        }
+    }
+
+    @Test func aSlowCommandsOutputIsShownLiveAndReplacedByTheReply() async throws {
+        try await withMattermost { mm in
+            try await mm.say("!slow", user: Self.alice, channel: Self.channel)
+            let live = try #require(await mm.waitForPost { $0.message.contains("starting") })
+            #expect(live.message.contains("running"))
+            #expect(!live.message.contains("slow done"))
+            let done = try #require(await mm.waitForPost { $0.message.contains("slow done") })
+            // The reply was patched into the live post rather than posted beside it.
+            #expect(done.id == live.id)
+            #expect(!mm.fake.calls("posts/patch").isEmpty)
+            #expect(mm.fake.botPosts.count == 1)
         }
     }
 
