@@ -224,17 +224,23 @@ public final class Engine: Sendable {
                     return try await describeDryRun(
                         parsed, requirements: requirements, explanation: explanation, context)
                 }
+                let rateKey = "\(context.principal.userName ?? context.inbound.sender.description)|\(parsed.command.id)"
+                let admittedAt = Date()
                 if let limit = parsed.command.rate,
-                    let wait = await rateLimiter.admit(
-                        "\(context.principal.userName ?? context.inbound.sender.description)|\(parsed.command.id)",
-                        limit: limit)
+                    let wait = await rateLimiter.admit(rateKey, limit: limit, now: admittedAt)
                 {
                     let reason = "\(parsed.command.id) is limited to \(limit) per person; try again in \(wait)s"
                     let run = context.newRun(parsed, decision: .denied, reason: reason)
                     return try await reject(run, context, kind: .rateLimited, reply: .text(reason), outcome: .denied)
                 }
                 let run = context.newRun(parsed, decision: .allowed, reason: explanation)
-                return try await admit(parsed, run: run, requirements: requirements, context)
+                do {
+                    return try await admit(parsed, run: run, requirements: requirements, context)
+                } catch let duplicate as DuplicateMessage {
+                    // A platform's retry of a message already handled does not count against the person.
+                    if parsed.command.rate != nil { await rateLimiter.refund(rateKey, at: admittedAt) }
+                    throw duplicate
+                }
             }
         }
     }

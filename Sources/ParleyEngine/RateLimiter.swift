@@ -17,4 +17,11 @@ actor RateLimiter {
         history[key] = times
         return nil
     }
+
+    /// Gives back the run admitted at `at` (a platform's retry of a message already handled).
+    func refund(_ key: String, at: Date) {
+        guard var times = history[key], let index = times.lastIndex(of: at) else { return }
+        times.remove(at: index)
+        history[key] = times
+    }
 }

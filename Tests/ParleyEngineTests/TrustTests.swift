@@ -77,6 +77,15 @@ import Testing
         #expect(await engine.handle(say("status", as: "local:alice"))?.outcome == .succeeded)
     }
 
+    @Test func aPlatformsRetryDoesNotUseUpTheRate() async throws {
+        let (engine, _) = try makeEngine(Self.yaml, directory: directory)
+        #expect(await engine.handle(say("status", as: "local:bob", eventID: "e1"))?.outcome == .succeeded)
+        // Delivered again: nothing runs, nothing is answered, and the person keeps their second run.
+        #expect(await engine.handle(say("status", as: "local:bob", eventID: "e1")) == nil)
+        #expect(await engine.handle(say("status", as: "local:bob", eventID: "e2"))?.outcome == .succeeded)
+        #expect(await engine.handle(say("status", as: "local:bob", eventID: "e3"))?.outcome == .denied)
+    }
+
     @Test func everyDecisionIsAuditedWithTheReason() async throws {
         let (engine, store) = try makeEngine(Self.yaml, directory: directory)
         _ = await engine.handle(say("deploy api to prod", as: "local:bob"))
