@@ -143,7 +143,7 @@ extension Engine {
         guard command.limits == RunLimits() else { return false }
         switch command.action {
         case .reply: return true
-        case .builtin(let name): return Builtins.effectFree.contains(name)
+        case .builtin(let name): return Builtins.changingNothing.contains(name)
         case .exec, .http, .runbook: return false
         }
     }

@@ -224,7 +224,10 @@ public final class Engine: Sendable {
                     return try await describeDryRun(
                         parsed, requirements: requirements, explanation: explanation, context)
                 }
-                let rateKey = "\(context.principal.userName ?? context.inbound.sender.description)|\(parsed.command.id)"
+                // Only rate-limited commands pay for the key.
+                let rateKey =
+                    parsed.command.rate == nil
+                    ? "" : "\(context.principal.userName ?? context.inbound.sender.description)|\(parsed.command.id)"
                 let admittedAt = Date()
                 if let limit = parsed.command.rate,
                     let wait = await rateLimiter.admit(rateKey, limit: limit, now: admittedAt)

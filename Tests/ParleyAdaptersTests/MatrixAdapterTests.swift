@@ -39,6 +39,18 @@ import Testing
         #expect(adapter.isConnected, "the adapter never completed a sync")
     }
 
+    /// An adapter signed in with `bot`'s token, started for `engine` and synced once; cancel the task
+    /// to stop it.
+    func startSynced(
+        _ bot: MatrixPerson, on server: MatrixTestHomeserver, _ engine: Engine, timelineLimit: Int = 50
+    ) async throws -> (adapter: MatrixAdapter, running: Task<Void, Never>) {
+        let settings = MatrixSettings(homeserver: server.url, userID: bot.userID, accessToken: .value(bot.token))
+        let adapter = MatrixAdapter(settings: settings, timelineLimit: timelineLimit, syncTimeout: .seconds(5))
+        let running = start(adapter, engine)
+        try await waitConnected(adapter)
+        return (adapter, running)
+    }
+
     @Test func peopleInARoomRunCommandsAndStrangersAreRefusedWithTheReason() async throws {
         guard let server = MatrixTestHomeserver.required() else { return }
         let bot = try await server.register("parleybot")
@@ -123,10 +135,7 @@ import Testing
         try await alice.say("!echo before-parley", in: room)
 
         let first = try makeEngine(alice: alice)
-        let settings = MatrixSettings(homeserver: server.url, userID: bot.userID, accessToken: .value(bot.token))
-        let adapter = MatrixAdapter(settings: settings, syncTimeout: .seconds(5))
-        var running = start(adapter, first)
-        try await waitConnected(adapter)
+        let (_, running) = try await startSynced(bot, on: server, first)
         try await alice.say("!echo one", in: room)
         #expect(try await watcher.wait { $0.text == "one" } != nil)
         running.cancel()
@@ -138,9 +147,8 @@ import Testing
         let saved = MatrixSyncPosition(dataDirectory: first.config.dataDirectory, userID: bot.userID).path
         let moved = MatrixSyncPosition(dataDirectory: second.config.dataDirectory, userID: bot.userID).path
         try FileManager.default.copyItem(atPath: saved, toPath: moved)
-        let restarted = MatrixAdapter(settings: settings, syncTimeout: .seconds(5))
-        running = start(restarted, second)
-        defer { running.cancel() }
+        let (_, restarted) = try await startSynced(bot, on: server, second)
+        defer { restarted.cancel() }
         #expect(try await watcher.wait { $0.text == "while-stopped" } != nil, "a message said while stopped was lost")
         try await alice.say("!echo after", in: room)
         #expect(try await watcher.wait { $0.text == "after" } != nil)
@@ -161,11 +169,8 @@ import Testing
         let watcher = MatrixWatcher(as: alice, watching: bot.userID)
         defer { watcher.stop() }
         let engine = try makeEngine(alice: alice)
-        let settings = MatrixSettings(homeserver: server.url, userID: bot.userID, accessToken: .value(bot.token))
-        let adapter = MatrixAdapter(settings: settings, syncTimeout: .seconds(5))
-        let running = start(adapter, engine)
+        let (_, running) = try await startSynced(bot, on: server, engine)
         defer { running.cancel() }
-        try await waitConnected(adapter)
 
         let root = try await alice.say("the deploy is stuck, looking", in: room)
         try await alice.say("!slow", in: room, thread: root)
@@ -193,11 +198,8 @@ import Testing
         let watcher = MatrixWatcher(as: alice, watching: bot.userID)
         defer { watcher.stop() }
         let engine = try makeEngine(alice: alice)
-        let settings = MatrixSettings(homeserver: server.url, userID: bot.userID, accessToken: .value(bot.token))
-        let adapter = MatrixAdapter(settings: settings, syncTimeout: .seconds(5))
-        let running = start(adapter, engine)
+        let (_, running) = try await startSynced(bot, on: server, engine)
         defer { running.cancel() }
-        try await waitConnected(adapter)
 
         for index in 1...5 { try await alice.say("!echo limited \(index)", in: room) }
         let deadline = ContinuousClock.now + .seconds(30)
@@ -217,10 +219,7 @@ import Testing
         let watcher = MatrixWatcher(as: alice, watching: bot.userID)
         defer { watcher.stop() }
         let engine = try makeEngine(alice: alice)
-        let settings = MatrixSettings(homeserver: server.url, userID: bot.userID, accessToken: .value(bot.token))
-        let adapter = MatrixAdapter(settings: settings, timelineLimit: 4, syncTimeout: .seconds(5))
-        var running = start(adapter, engine)
-        try await waitConnected(adapter)
+        var (adapter, running) = try await startSynced(bot, on: server, engine, timelineLimit: 4)
         running.cancel()
         await running.value
 

@@ -24,7 +24,7 @@ import Testing
 @Suite struct CanonicalJSONTests {
     /// The audit hash covers this text: the direct writer must give exactly what the encoder gives.
     @Test func theDirectWriterMatchesTheEncoderOnPlainText() {
-        var generator = SplitMix(seed: 8)
+        var generator = SeededGenerator(seed: 8)
         let alphabet = Array(" !#$%&'()*+,-./0123456789:;<=>?@ABCXYZ[]^_`abcxyz{|}~")
         for _ in 0..<500 {
             var map: [String: String] = [:]
@@ -44,18 +44,5 @@ import Testing
         for map in [["q": #"a"b"#], ["b": #"a\b"#], ["n": "a\nb"], ["u": "Grüße"], ["k\"": "v"]] {
             #expect(AuditEntry.canonicalJSON(map) == AuditEntry.encoderJSON(map))
         }
-    }
-}
-
-/// A small deterministic generator, so a failure is reproducible.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

@@ -34,22 +34,8 @@ public enum MatrixRendering {
         return packer.finish()
     }
 
-    /// Escapes text for HTML: `&`, `<`, `>`, `"` and `'`.
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    /// Escapes text for HTML.
+    public static func escape(_ text: String) -> String { HTMLText.escape(text) }
 
     /// How many bytes `text` takes inside a JSON string.
     static func jsonLength(_ text: String) -> Int {

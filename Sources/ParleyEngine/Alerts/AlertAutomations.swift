@@ -45,16 +45,8 @@ final class AlertAutomations: Sendable {
 
     private func run(_ command: String, rule: AlertAutomation, alert: Alert) async {
         logger.info("alert \(alert.name) runs `\(command)` as \(rule.identity)")
-        let inbound = Inbound(
-            sender: rule.identity, room: rule.room ?? "alerts", eventID: nil, text: command, isDirect: true)
-        guard let response = await engine.handle(inbound) else { return }
-        guard let room = rule.room else { return }
-        var reply = response.reply
-        reply.blocks.insert(.text("🤖 \(alert.name): `\(command)`"), at: 0)
-        do {
-            _ = try await messenger.send(reply, to: room, thread: nil)
-        } catch {
-            logger.warning("cannot post the result of `\(command)` to \(room): \(error)")
-        }
+        await messenger.runAsService(
+            command, as: rule.identity, postingTo: rule.room, defaultRoom: "alerts",
+            header: "🤖 \(alert.name): `\(command)`", engine: engine, logger: logger)
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import ParleyCore
 
 /// Posts to rooms on any platform, addressed as `platform:room`. The server implements it over its
@@ -7,4 +8,23 @@ public protocol RoomMessenger: Sendable {
     func send(_ reply: Reply, to room: String, thread: String?) async throws -> String?
     /// Replaces a message posted earlier; false when the platform cannot edit messages.
     func edit(_ reference: String, in room: String, with reply: Reply) async throws -> Bool
+}
+
+extension RoomMessenger {
+    /// Runs `command` as a service identity (an automation, a schedule), under the same policy, gates
+    /// and audit as a person's command, and posts the answer under `header` to `room`, when there is one.
+    func runAsService(
+        _ command: String, as identity: Identity, postingTo room: String?, defaultRoom: String, header: String,
+        engine: Engine, logger: Logger
+    ) async {
+        let inbound = Inbound(sender: identity, room: room ?? defaultRoom, eventID: nil, text: command, isDirect: true)
+        guard let response = await engine.handle(inbound), let room else { return }
+        var reply = response.reply
+        reply.blocks.insert(.text(header), at: 0)
+        do {
+            _ = try await send(reply, to: room, thread: nil)
+        } catch {
+            logger.warning("cannot post the result of `\(command)` to \(room): \(error)")
+        }
+    }
 }

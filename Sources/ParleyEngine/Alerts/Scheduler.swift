@@ -71,19 +71,9 @@ public struct Scheduler: Sendable {
                 kind: .scheduled, actor: "schedule:\(schedule.name)", identity: schedule.identity.description,
                 room: schedule.room ?? "", command: schedule.command, outcome: "due",
                 detail: "cron \(schedule.cron) in \(schedule.timeZone.identifier), due \(AuditClock.format(fireTime))"))
-        let inbound = Inbound(
-            sender: schedule.identity, room: schedule.room ?? "schedule", eventID: nil, text: schedule.command,
-            isDirect: true)
-        guard let response = await engine.handle(inbound) else { return true }
-        if let room = schedule.room {
-            var reply = response.reply
-            reply.blocks.insert(.text("⏰ \(schedule.name): `\(schedule.command)`"), at: 0)
-            do {
-                _ = try await messenger.send(reply, to: room, thread: nil)
-            } catch {
-                logger.warning("cannot post schedule \(schedule.name)'s result to \(room): \(error)")
-            }
-        }
+        await messenger.runAsService(
+            schedule.command, as: schedule.identity, postingTo: schedule.room, defaultRoom: "schedule",
+            header: "⏰ \(schedule.name): `\(schedule.command)`", engine: engine, logger: logger)
         return true
     }
 }

@@ -8,12 +8,16 @@ public struct BuiltinCommand: Sendable {
     /// The body; nil for the gate commands (`approve`, `deny`, `yes`, `approvals`), which the
     /// engine answers itself because they release other commands.
     let body: (@Sendable (BuiltinCall) async throws -> Reply)?
+    /// True when it only answers: it changes nothing and does not refer to its run, so it is recorded
+    /// in one commit with its outcome, before the answer is shown.
+    let changesNothing: Bool
 
     /// Declares a built-in: `BuiltinCommand("echo {message:text}", help: "Repeat a message") { … }`.
     init(
-        _ usage: String, help: String, examples: [String] = [],
+        _ usage: String, help: String, examples: [String] = [], changesNothing: Bool = false,
         body: (@Sendable (BuiltinCall) async throws -> Reply)?
     ) {
+        self.changesNothing = changesNothing
         // Built-in usages are constants checked by the test suite, not outside input.
         let pattern = try! UsagePattern(usage)
         let id = pattern.leadingWords.first ?? usage

@@ -7,25 +7,26 @@ public enum Builtins {
     /// Parley's version, shown by `version` and `parley --version`.
     public static let version = "0.1.0"
 
-    /// Built-ins that change nothing and do not refer to their run: recorded in one commit with
-    /// their outcome, before the answer is shown.
-    static let effectFree: Set<String> = ["help", "ping", "echo", "whoami", "version"]
+    /// The ids of the built-ins that change nothing (`BuiltinCommand.changesNothing`).
+    static let changingNothing = Set(all.filter(\.changesNothing).map(\.declaration.id))
 
     /// Every built-in command.
     public static let all: [BuiltinCommand] =
         [
             BuiltinCommand(
                 "help [{command}]", help: "List the commands you may run, or explain one",
-                examples: ["help", "help deploy"]
+                examples: ["help", "help deploy"], changesNothing: true
             ) { call in
                 if let name = call["command"] { return HelpText.command(name, for: call) }
                 return HelpText.overview(for: call)
             },
-            BuiltinCommand("ping", help: "Check that Parley is listening") { _ in .text("pong") },
-            BuiltinCommand("echo {message:text}", help: "Repeat a message back", examples: ["echo hello"]) { call in
+            BuiltinCommand("ping", help: "Check that Parley is listening", changesNothing: true) { _ in .text("pong") },
+            BuiltinCommand(
+                "echo {message:text}", help: "Repeat a message back", examples: ["echo hello"], changesNothing: true
+            ) { call in
                 .text(call["message"] ?? "")
             },
-            BuiltinCommand("whoami", help: "Show which Parley user and roles you are") { call in
+            BuiltinCommand("whoami", help: "Show which Parley user and roles you are", changesNothing: true) { call in
                 let principal = call.principal
                 var fields = [ReplyField("identity", principal.identity.description)]
                 if let user = principal.userName {
@@ -36,7 +37,9 @@ public enum Builtins {
                 fields.append(ReplyField("roles", principal.roles.joined(separator: ", ")))
                 return Reply([.fields(fields)])
             },
-            BuiltinCommand("version", help: "Show Parley's version") { _ in .text("Parley \(Builtins.version)") },
+            BuiltinCommand("version", help: "Show Parley's version", changesNothing: true) { _ in
+                .text("Parley \(Builtins.version)")
+            },
             BuiltinCommand(
                 "runs [--all] [--user {user}] [--command {command}] [--status {status:choice(running,succeeded,failed,timed_out,interrupted,rejected)}] [--limit {limit:int(1..100)}]",
                 help: "List recent runs (built-in commands are left out unless --all)",

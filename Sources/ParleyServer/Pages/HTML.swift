@@ -1,23 +1,10 @@
 import Foundation
 import Hummingbird
+import ParleyCore
 
 /// Minimal HTML building: every interpolated value is escaped.
 enum HTML {
-    static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            default: result.append(character)
-            }
-        }
-        return result
-    }
+    static func escape(_ text: String) -> String { HTMLText.escape(text) }
 
     static func table(_ header: [String], _ rows: [[String]], raw: Set<Int> = []) -> String {
         let head = header.map { "<th>\(escape($0))</th>" }.joined()

@@ -1,0 +1,19 @@
+/// Text made safe to put inside HTML (the web console's pages, Matrix's formatted messages).
+public enum HTMLText {
+    /// Escapes `&`, `<`, `>`, `"` and `'`.
+    public static func escape(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&#39;"
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+}
