@@ -69,6 +69,7 @@ extension Engine {
                 parsed: parsed, principal: principal, room: run.room, platform: principal.identity.platform,
                 runID: runID, approvers: approvers, secrets: vault.secrets(for: principal.userName), onOutput: onOutput)
             request.resumeStep = resumeStep
+            request.masker = vault.masker
             let store = self.store
             request.onProcessStart = { group in
                 Task { try? await store.setProcessGroup(runID: runID, processGroup: group) }
@@ -134,7 +135,7 @@ extension Engine {
                     context["status"] = result.status.rawValue
                     context["exit_code"] = result.exitCode.map(String.init) ?? ""
                     return vault.masker.mask(template.render(context))
-                })
+                }, runPageURL: config.server.displayURL + "/runs/")
         return EngineResponse(reply: reply, outcome: .init(result.status), runID: run.id)
     }
 

@@ -54,7 +54,7 @@ public final class Engine: Sendable {
         }
         let services = BuiltinServices(
             catalogue: catalogue, policy: policy, directory: directory, store: store, replyLimits: config.replyLimits,
-            masker: vault.masker, alertmanager: alertmanager)
+            runPageURL: config.server.displayURL + "/runs/", masker: vault.masker, alertmanager: alertmanager)
         var byName: [String: BuiltinCommand] = [:]
         for builtin in Builtins.all { byName[builtin.declaration.id] = builtin }
         let runbooks = RunbookExecutor(steps: store, actions: executors, audit: audit, masker: vault.masker)

@@ -3,7 +3,9 @@ import ParleyStore
 
 /// Turns an action's output into a chat reply: the output's tail as code, then a one-line summary.
 enum RunReply {
-    static func make(run: RunRecord, result: ActionResult, limits: ReplyLimits, template: String? = nil) -> Reply {
+    static func make(
+        run: RunRecord, result: ActionResult, limits: ReplyLimits, template: String? = nil, runPageURL: String? = nil
+    ) -> Reply {
         let id = run.id ?? 0
         var blocks: [ReplyBlock] = []
         if let template, result.status == .succeeded {
@@ -18,7 +20,11 @@ enum RunReply {
         }
         let (shown, cutLines) = tail(of: result.output, limits: limits)
         if cutLines > 0 {
-            blocks.append(.text("… \(cutLines) earlier line\(cutLines == 1 ? "" : "s") cut; `run \(id)` shows all"))
+            let pages = OutputPages(result.output, limits: limits).count
+            var note = "… \(cutLines) earlier line\(cutLines == 1 ? "" : "s") cut; `run \(id) --page 1` shows them"
+            note += " from the start (\(pages) pages)"
+            if let runPageURL { note += ", or all at once: \(runPageURL)\(id)" }
+            blocks.append(.text(note))
         }
         if !shown.isEmpty { blocks.append(.code(shown)) }
         if result.outputTruncated {

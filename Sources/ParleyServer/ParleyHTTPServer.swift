@@ -55,7 +55,8 @@ public struct ParleyHTTPServer: Sendable {
         AlertsPage(engine: engine, store: store, settings: settings, environment: environment).register(on: router)
         Assets.register(on: router)
         AdapterRoutes(engine: engine, adapters: adapters, maxBodyBytes: settings.maxBodyBytes).register(on: router)
-        HookRoutes(engine: engine, center: alerts, environment: environment, logger: logger).register(on: router)
+        HookRoutes(engine: engine, center: alerts, environment: environment, logger: logger, metrics: metrics)
+            .register(on: router)
         return router
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import ParleyCore
 import ParleyStore
 
@@ -28,15 +29,21 @@ public struct Authenticated: Sendable {
 }
 
 /// The per-request context: Hummingbird's core storage plus who is asking.
-public struct ParleyRequestContext: RequestContext {
+public struct ParleyRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `AuthenticationMiddleware` when the request carries a valid session or token.
     public var auth: Authenticated?
+    /// The peer of the connection the request came on.
+    public let remoteAddress: SocketAddress?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         auth = nil
+        remoteAddress = source.channel.remoteAddress
     }
+
+    /// The client's IP address as text, for throttles ("unknown" when the connection has none).
+    var clientAddress: String { remoteAddress?.ipAddress ?? "unknown" }
 
     /// Bodies are collected with the configured limit by each route; this caps anything else.
     public var maxUploadSize: Int { 1 << 20 }
@@ -56,8 +63,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
         let path = request.uri.path
         if selfAuthenticating.contains(where: { path.hasPrefix($0) }) { return try await next(request, context) }
         var context = context
-        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
-            guard let token = try await APITokens.verify(String(header.dropFirst(7)), store: store) else {
+        if let bearer = AuthorizationHeader.bearer(request.headers[.authorization]) {
+            guard let token = try await APITokens.verify(bearer, store: store) else {
                 throw APIError(.unauthorized, "the API token is unknown, malformed or revoked")
             }
             context.auth = Authenticated(

@@ -71,6 +71,16 @@ public final class ServerMetrics: Sendable {
         ).increment()
     }
 
+    /// Counts a webhook request refused for its credentials, by source.
+    func webhookRefused(source: String) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "webhook_refusals", unitName: "total",
+                helpText: "Webhook requests refused for missing or wrong credentials, by source."),
+            labels: [("source", source)]
+        ).increment()
+    }
+
     func consoleOpened() { consoleConnections.increment(by: 1) }
     func consoleClosed() { consoleConnections.decrement(by: 1) }
 

@@ -13,7 +13,7 @@ public enum GateStatus: String, Sendable, Codable {
 
 /// A command waiting at a gate, stored so that it survives a restart.
 public struct ApprovalRequest: Sendable, Equatable, Codable {
-    /// The short code people type: `approve K7QX`, `yes 4821`.
+    /// The short code people type: `approve K7QXM2TA`, `yes 4821`.
     public var id: String
     public var kind: GateKind
     /// The run that waits.

@@ -23,7 +23,9 @@ struct ServeCommand: AsyncParsableCommand {
         var config = try configOptions.load()
         if let listen {
             let parts = listen.split(separator: ":")
-            guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--listen is HOST:PORT") }
+            guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (0...65535).contains(port) else {
+                throw ValidationError("--listen is HOST:PORT with a port from 0 to 65535")
+            }
             config.server.host = String(parts[0])
             config.server.port = port
         }

@@ -44,14 +44,16 @@ import Testing
         #expect(IRCLines.split("a\n\nb") == ["a", " ", "b"])
     }
 
-    @Test func fieldsShareALineAndLongOutputPointsToTheRun() {
+    @Test func fieldsShareALineAndLongOutputKeepsItsLastLines() {
         let reply = Reply([.text("You are:"), .fields([ReplyField("user", "alice"), ReplyField("roles", "ops")])])
         #expect(IRCLines.lines(of: reply) == ["You are:", "user: alice · roles: ops"])
         let output = (1...40).map { "line \($0)" }.joined(separator: "\n")
-        let long = IRCLines.lines(of: Reply([.code(output), .text("run #7 succeeded")]), runID: 7)
+        let long = IRCLines.lines(of: Reply([.code(output), .text("run #7 succeeded")]), maxOutputLines: 15)
         #expect(long.count == 16)
-        #expect(long[13] == "line 14")
-        #expect(long[14] == "… 26 more lines; `run 7` shows all")
+        #expect(long[0] == "… 26 earlier lines not shown on IRC")
+        // The end of the output, where the error usually is, is what shows.
+        #expect(long[1] == "line 27")
+        #expect(long[14] == "line 40")
         #expect(long[15] == "run #7 succeeded")
         let table = Reply([.table(header: ["a"], rows: (1...30).map { ["\($0)"] })])
         #expect(IRCLines.lines(of: table).count == 31)

@@ -77,7 +77,7 @@ import Testing
         let asked = try await console("alice", ["drain node-3"], engine: engine)
         #expect(asked.contains("about to drain node-3 (3 pods)"), "\(asked)")
         let code = try #require(
-            asked.range(of: #"approve [A-Z0-9]{4}"#, options: .regularExpression).map { String(asked[$0].dropFirst(8)) }
+            asked.range(of: #"approve [A-Z0-9]{8}"#, options: .regularExpression).map { String(asked[$0].dropFirst(8)) }
         )
         #expect(try await store.requireRun(1).status == .awaitingApproval)
         let sideBefore = try String(contentsOfFile: directory + "/side.log", encoding: .utf8)

@@ -139,10 +139,26 @@ import Testing
         let (engine, _) = try makeEngine(Self.yaml, directory: directory)
         let response = try #require(await engine.handle(say("chatty 12")))
         let id = try #require(response.runID)
-        #expect(response.reply.blocks[0] == .text("… 7 earlier lines cut; `run \(id)` shows all"))
+        #expect(
+            response.reply.blocks[0]
+                == .text(
+                    "… 7 earlier lines cut; `run \(id) --page 1` shows them from the start (3 pages), or all at once: http://127.0.0.1:8080/runs/\(id)"
+                ))
         #expect(response.reply.blocks[1] == .code("8\n9\n10\n11\n12"))
-        let full = try #require(await engine.handle(say("run \(id)")))
-        #expect(full.reply.plainText.contains((1...12).map(String.init).joined(separator: "\n")))
+        // Paging from the first page leads to the last, and together the pages are the whole output.
+        var shown: [String] = []
+        for page in 1...3 {
+            let reply = try #require(await engine.handle(say("run \(id) --page \(page)"))).reply
+            #expect(reply.plainText.contains("output page \(page) of 3"))
+            if page < 3 { #expect(reply.plainText.contains("`run \(id) --page \(page + 1)`")) }
+            for case .code(let text) in reply.blocks { shown += text.split(separator: "\n").map(String.init) }
+        }
+        #expect(shown == (1...12).map(String.init))
+        // Without --page: the last page, where the end of the output is.
+        let last = try #require(await engine.handle(say("run \(id)"))).reply
+        #expect(last.blocks.contains(.code("11\n12")))
+        let beyond = try #require(await engine.handle(say("run \(id) --page 4"))).reply
+        #expect(beyond.plainText.contains("has 3 pages of output; ask for 1 to 3"))
     }
 
     @Test func runsListsRecentActionRunsAndRunShowsOne() async throws {

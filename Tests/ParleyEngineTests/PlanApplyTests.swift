@@ -22,7 +22,7 @@ import Testing
 
     func code(_ response: EngineResponse?) throws -> String {
         let text = try #require(response?.reply.plainText)
-        let range = try #require(text.range(of: #"approve [A-Z0-9]{4}"#, options: .regularExpression))
+        let range = try #require(text.range(of: #"approve [A-Z0-9]{8}"#, options: .regularExpression))
         return String(text[range].dropFirst(8))
     }
 

@@ -133,7 +133,7 @@ import Testing
 
     func code(in response: EngineResponse?) throws -> String {
         let text = try #require(response?.reply.plainText)
-        let range = try #require(text.range(of: #"(approve|yes) ([A-Z0-9]{4})"#, options: .regularExpression))
+        let range = try #require(text.range(of: #"(approve [A-Z0-9]{8}|yes [0-9]{4})"#, options: .regularExpression))
         return String(text[range].split(separator: " ")[1])
     }
 

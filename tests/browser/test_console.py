@@ -100,7 +100,7 @@ def test_console_runs_a_deploy_with_live_output_and_a_second_user_approves(alice
     WebDriverWait(alice, 10).until(lambda _: pending.get_attribute("data-outcome") == "pending")
     buttons = pending.find_elements(By.CSS_SELECTOR, "button.action")
     assert [b.text for b in buttons] == ["Approve", "Deny"]
-    code = re.search(r"approve ([A-Z0-9]{4})", pending.text).group(1)
+    code = re.search(r"approve ([A-Z0-9]{8})", pending.text).group(1)
     shot(alice, "05-approval-requested")
 
     buttons[0].click()  # the requester's own Approve is refused

@@ -20,8 +20,9 @@ public struct IRCAdapter: ChatAdapter {
 
     /// True between the server's welcome and the connection's end.
     public var isConnected: Bool { state.isConnected }
-    /// The most lines of a program's output one reply shows; the rest points to `run ID`.
-    static let maxOutputLines = 15
+    /// The most IRC lines one block of output may wrap into; past that its last lines are kept (the
+    /// engine has already cut output to the reply limits and says how to page through the rest).
+    static let maxOutputLines = 60
     /// Without a server timestamp on the welcome, messages stamped this much before it are history a
     /// server or bouncer plays back, not commands to run now.
     static let historyMargin: TimeInterval = 300
@@ -70,7 +71,7 @@ public struct IRCAdapter: ChatAdapter {
         if Self.isChannel(room) && !current.channels.contains(room.lowercased()) {
             throw AdapterError.refused(platform: platform, reason: "Parley is not in \(room)")
         }
-        await deliver(reply, to: room, runID: nil)
+        await deliver(reply, to: room)
     }
 
     /// Closes the current connection as a server restart would; false when there is none. For tests.
@@ -183,17 +184,17 @@ public struct IRCAdapter: ChatAdapter {
 
     private func answer(_ inbound: Inbound, to room: String, engine: Engine) async {
         guard let response = await engine.handle(inbound) else { return }
-        await deliver(response.reply, to: room, runID: response.runID)
+        await deliver(response.reply, to: room)
     }
 
     /// Sends a reply as PRIVMSG lines that fit once the server has put Parley's prefix in front.
-    private func deliver(_ reply: Reply, to target: String, runID: Int64?) async {
+    private func deliver(_ reply: Reply, to target: String) async {
         guard let current = link.current else {
             logger.warning("IRC reply to \(target) dropped: not connected")
             return
         }
         let limit = IRCLines.budget(source: current.source ?? current.nick, target: target)
-        let lines = IRCLines.lines(of: reply, limit: limit, runID: runID, maxOutputLines: Self.maxOutputLines)
+        let lines = IRCLines.lines(of: reply, limit: limit, maxOutputLines: Self.maxOutputLines)
         for line in lines { await current.writer.send(IRCMessage("PRIVMSG", [target, line])) }
     }
 

@@ -49,12 +49,10 @@ public enum IRCLines {
     }
 
     /// A reply as IRC lines of at most `limit` bytes. Label and value pairs share one line when they
-    /// fit, since every line is a message of its own on IRC; a program's output longer than
-    /// `maxOutputLines` shows its start and points to `run ID` (tables and text, which a person asked
-    /// for by name, are shown whole).
-    public static func lines(of reply: Reply, limit: Int = 400, runID: Int64? = nil, maxOutputLines: Int = 15)
-        -> [String]
-    {
+    /// fit, since every line is a message of its own on IRC. The engine already cuts a program's output
+    /// to the reply limits and says how to page through the rest; a code block that still wraps into
+    /// more than `maxOutputLines` IRC lines keeps its **last** lines, where an error usually is.
+    public static func lines(of reply: Reply, limit: Int = 400, maxOutputLines: Int = 60) -> [String] {
         var lines: [String] = []
         for block in reply.blocks {
             var text = block.plainText
@@ -65,9 +63,8 @@ public enum IRCLines {
             var part = split(text, limit: limit)
             if case .code = block, part.count > maxOutputLines {
                 let cut = part.count - maxOutputLines + 1
-                part = Array(part.prefix(maxOutputLines - 1))
-                let more = "… \(cut) more line\(cut == 1 ? "" : "s")"
-                part.append(runID.map { "\(more); `run \($0)` shows all" } ?? more)
+                part =
+                    ["… \(cut) earlier line\(cut == 1 ? "" : "s") not shown on IRC"] + part.suffix(maxOutputLines - 1)
             }
             lines += part
         }

@@ -100,7 +100,7 @@ public struct MatrixClient: Sendable {
                 json["retry_after_ms"].int.map { Duration.milliseconds($0) }
                 ?? response.headers.first(name: "Retry-After").flatMap(Int.init).map { Duration.seconds($0) }
                 ?? .seconds(1)
-            throw RateLimited(wait: min(wait, .seconds(120)), error: error)
+            throw RateLimited(wait: min(max(wait, .zero), .seconds(120)), error: error)
         }
         throw error
     }

@@ -86,11 +86,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         guard let token else { return false }
         let given = Array(token.utf8)
         var found = false
-        for expected in tokens where expected.count == given.count {
-            var difference: UInt8 = 0
-            for (left, right) in zip(expected, given) { difference |= left ^ right }
-            if difference == 0 { found = true }
-        }
+        for expected in tokens where ConstantTime.equal(expected, given) { found = true }
         return found
     }
 

@@ -73,10 +73,31 @@ public struct SlackAdapter: HTTPReceivingAdapter {
     public func send(_ reply: Reply, room: String, thread: String?) async throws -> String? {
         var first: String?
         for message in SlackRenderer.messages(for: reply) {
-            let answer = try await web.call("chat.postMessage", Self.arguments(message, channel: room, thread: thread))
-            if first == nil { first = answer["ts"].string }
+            let ts = try await postMessage(message, channel: room, thread: thread)
+            if first == nil { first = ts }
         }
         return first
+    }
+
+    /// Posts one message and returns its `ts`. When Slack refuses it (`ok: false`, such as
+    /// `invalid_blocks`), the error is logged and the message's text is posted plainly instead, with a
+    /// line that says what happened: a reply is never lost to its formatting.
+    func postMessage(_ message: SlackRenderer.Message, channel: String, thread: String?) async throws -> String? {
+        do {
+            return try await web.call("chat.postMessage", Self.arguments(message, channel: channel, thread: thread))[
+                "ts"
+            ].string
+        } catch let refusal as SlackAPIError {
+            logger.error("Slack refused a reply in \(channel) (\(refusal.error)); posting it as plain text")
+            var first: String?
+            for text in SlackRenderer.plainFallback(message, reason: refusal.error) {
+                let plain = SlackRenderer.Message(text: text, blocks: [])
+                let answer = try await web.call(
+                    "chat.postMessage", Self.arguments(plain, channel: channel, thread: thread))
+                if first == nil { first = answer["ts"].string }
+            }
+            return first
+        }
     }
 
     public func edit(_ reference: String, room: String, with reply: Reply) async throws -> Bool {
@@ -160,7 +181,11 @@ public struct SlackAdapter: HTTPReceivingAdapter {
             let text = "Parley answers \(settings.slashCommand) only."
             return .success(["response_type": "ephemeral", "text": .string(text)])
         }
-        var text = form["text"]?.trimmingCharacters(in: .whitespaces) ?? ""
+        // Slack escapes `&`, `<` and `>` in a slash command's text and may write mentions and links in
+        // its markup, as in events: read it back to what the person typed.
+        var text = SlackRenderer.plainText(
+            form["text"] ?? "", botUserID: profile.botUserID, botName: engine.config.addressing.names.first ?? "parley"
+        ).trimmingCharacters(in: .whitespaces)
         if text.isEmpty { text = "help" }
         let inbound = Inbound(
             sender: Identity(platform: platform, id: user), senderName: form["user_name"], room: channel,
@@ -180,7 +205,11 @@ public struct SlackAdapter: HTTPReceivingAdapter {
                     try await web.respond(to: responseURL, body)
                 } catch {
                     logger.warning("cannot answer \(name) through response_url (\(error)); posting instead")
-                    _ = try? await web.call("chat.postMessage", Self.arguments(message, channel: channel, thread: nil))
+                    do {
+                        _ = try await postMessage(message, channel: channel, thread: nil)
+                    } catch {
+                        logger.error("cannot post the answer to \(name) in \(channel): \(error)")
+                    }
                 }
             }
         }
@@ -288,9 +317,7 @@ extension SlackAdapter {
                     try await web.call("chat.update", Self.arguments(message, channel: channel, thread: nil, ts: ts))
                     return true
                 },
-                send: { message in
-                    try await web.call("chat.postMessage", Self.arguments(message, channel: channel, thread: thread))
-                },
+                send: { message in _ = try await self.postMessage(message, channel: channel, thread: thread) },
                 warn: { problem in logger.warning("\(channel): \(problem)") }),
             interval: Self.editInterval)
     }

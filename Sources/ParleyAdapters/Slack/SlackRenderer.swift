@@ -15,31 +15,40 @@ public enum SlackRenderer {
     public struct Message: Sendable, Equatable {
         public var text: String
         public var blocks: [JSON]
+        /// The part of the reply this message shows, as plain text: posted instead when Slack refuses
+        /// the blocks.
+        public var plain: String = ""
     }
 
-    /// The reply as one or more messages, each within Slack's limits.
+    /// The reply as one or more messages, each within Slack's limits. Limits are measured on the text
+    /// as sent, after `&`, `<` and `>` are escaped, in UTF-16 units (Slack's own count).
     public static func messages(for reply: Reply) -> [Message] {
-        var blocks: [(block: JSON, size: Int)] = []
+        var blocks: [(block: JSON, size: Int, plain: String)] = []
         for block in reply.blocks {
             switch block {
             case .text(let text):
-                for chunk in chunks(text, limit: sectionLimit) { blocks.append((section(escape(chunk)), chunk.count)) }
+                for chunk in chunks(text, limit: sectionLimit) {
+                    blocks.append((section(escape(chunk)), escapedLength(chunk), chunk))
+                }
             case .code(let code):
                 let body = code.hasSuffix("\n") ? String(code.dropLast()) : code
                 for chunk in chunks(body, limit: sectionLimit - 8) {
-                    blocks.append((section("```\n" + escape(chunk) + "\n```"), chunk.count + 8))
+                    blocks.append((section("```\n" + escape(chunk) + "\n```"), escapedLength(chunk) + 8, chunk))
                 }
             case .table:
                 for chunk in chunks(block.plainText, limit: sectionLimit - 8) {
-                    blocks.append((section("```\n" + escape(chunk) + "\n```"), chunk.count + 8))
+                    blocks.append((section("```\n" + escape(chunk) + "\n```"), escapedLength(chunk) + 8, chunk))
                 }
             case .fields(let fields):
                 for group in stride(from: 0, to: fields.count, by: 10) {
-                    let items = fields[group..<min(group + 10, fields.count)].map { field -> JSON in
-                        let text = "*\(escape(field.label))*\n\(escape(field.value))"
-                        return ["type": "mrkdwn", "text": .string(String(text.prefix(2000)))]
+                    let slice = fields[group..<min(group + 10, fields.count)]
+                    let items = slice.map { field -> JSON in
+                        let label = prefix(field.label, escapedLimit: 200)
+                        let value = prefix(field.value, escapedLimit: 2000 - 4 - escapedLength(label))
+                        return ["type": "mrkdwn", "text": .string("*\(escape(label))*\n\(escape(value))")]
                     }
-                    blocks.append((["type": "section", "fields": .array(Array(items))], 200 * items.count))
+                    let plain = slice.map { "\($0.label): \($0.value)" }.joined(separator: "\n")
+                    blocks.append((["type": "section", "fields": .array(Array(items))], 200 * items.count, plain))
                 }
             case .actions(let actions):
                 let buttons = actions.prefix(25).enumerated().map { index, action -> JSON in
@@ -51,56 +60,116 @@ public enum SlackRenderer {
                     if action.style == "primary" || action.style == "danger" { button["style"] = .string(action.style) }
                     return .object(button)
                 }
-                blocks.append((["type": "actions", "elements": .array(buttons)], 100))
+                let plain = actions.map { "`\($0.command)`" }.joined(separator: " · ")
+                blocks.append((["type": "actions", "elements": .array(buttons)], 100, plain))
             }
         }
         if blocks.isEmpty { return [Message(text: " ", blocks: [])] }
         var messages: [Message] = []
-        var current: [JSON] = []
+        var current = Message(text: "", blocks: [])
         var size = 0
-        for (block, blockSize) in blocks {
-            if !current.isEmpty, current.count == maxBlocks || size + blockSize > messageBudget {
-                messages.append(Message(text: "", blocks: current))
-                current = []
+        for (block, blockSize, plain) in blocks {
+            if !current.blocks.isEmpty, current.blocks.count == maxBlocks || size + blockSize > messageBudget {
+                messages.append(current)
+                current = Message(text: "", blocks: [])
                 size = 0
             }
-            current.append(block)
+            current.blocks.append(block)
+            current.plain += current.plain.isEmpty ? plain : "\n" + plain
             size += blockSize
         }
-        messages.append(Message(text: "", blocks: current))
+        messages.append(current)
         let plain = reply.plainText
         return messages.enumerated().map { index, message in
             var message = message
             let fallback = index == 0 ? plain : "(continued)"
-            message.text = escape(String(fallback.prefix(fallbackLimit)))
+            message.text = escape(prefix(fallback, escapedLimit: fallbackLimit))
             return message
         }
+    }
+
+    /// Text-only messages for a message whose blocks Slack refused: a first line that says so and why,
+    /// then its text, each within Slack's limit.
+    public static func plainFallback(_ message: Message, reason: String) -> [String] {
+        let note = "⚠️ Slack refused this reply's formatting (\(reason)); here it is as plain text:\n"
+        let body = message.plain.isEmpty ? message.text : message.plain
+        return chunks(note + body, limit: fallbackLimit).map(escape)
     }
 
     static func section(_ mrkdwn: String) -> JSON {
         ["type": "section", "text": ["type": "mrkdwn", "text": .string(mrkdwn)]]
     }
 
-    /// Splits text into pieces of at most `limit` characters, at line ends where it can.
+    /// How long text is once escaped, in UTF-16 units.
+    static func escapedLength(_ text: some StringProtocol) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + cost($1) }
+    }
+
+    private static func cost(_ scalar: Unicode.Scalar) -> Int {
+        switch scalar {
+        case "&": return 5
+        case "<", ">": return 4
+        default: return scalar.utf16.count
+        }
+    }
+
+    private static func cost(_ character: Character) -> Int {
+        character.unicodeScalars.reduce(0) { $0 + cost($1) }
+    }
+
+    /// The longest start of `text` whose escaped form fits `escapedLimit`, cut between characters.
+    static func prefix(_ text: String, escapedLimit: Int) -> String {
+        var total = 0
+        var end = text.startIndex
+        for index in text.indices {
+            total += cost(text[index])
+            if total > escapedLimit { break }
+            end = text.index(after: index)
+        }
+        return String(text[..<end])
+    }
+
+    /// Splits text into pieces whose escaped form is at most `limit` long, at line ends where it can,
+    /// never inside a character.
     static func chunks(_ text: String, limit: Int) -> [String] {
-        guard text.count > limit else { return [text] }
+        guard escapedLength(text) > limit else { return [text] }
         var pieces: [String] = []
         var current = ""
+        var currentSize = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var line = Substring(line)
-            while line.count > limit {
+            var lineSize = escapedLength(line)
+            while lineSize > limit {
                 if !current.isEmpty {
                     pieces.append(current)
                     current = ""
+                    currentSize = 0
                 }
-                pieces.append(String(line.prefix(limit)))
-                line = line.dropFirst(limit)
+                var size = 0
+                var end = line.startIndex
+                for index in line.indices {
+                    let next = size + cost(line[index])
+                    if next > limit { break }
+                    size = next
+                    end = line.index(after: index)
+                }
+                if end == line.startIndex { end = line.index(after: end) }  // one character over the limit
+                pieces.append(String(line[..<end]))
+                line = line[end...]
+                lineSize = escapedLength(line)
             }
-            if current.count + line.count + 1 > limit, !current.isEmpty {
+            if !current.isEmpty, currentSize + lineSize + 1 > limit {
                 pieces.append(current)
                 current = ""
+                currentSize = 0
             }
-            current += current.isEmpty ? String(line) : "\n" + line
+            if current.isEmpty {
+                current = String(line)
+                currentSize = lineSize
+            } else {
+                current += "\n" + line
+                currentSize += lineSize + 1
+            }
         }
         if !current.isEmpty { pieces.append(current) }
         return pieces

@@ -18,7 +18,7 @@ public struct SlackSignature: Sendable {
     public enum Failure: Error, Equatable, CustomStringConvertible {
         case missingHeaders
         case badTimestamp
-        case stale(seconds: Int)
+        case stale(seconds: Int64)
         case mismatch
 
         public var description: String {
@@ -44,14 +44,14 @@ public struct SlackSignature: Sendable {
         guard let signature = request.header("x-slack-signature"),
             let timestamp = request.header("x-slack-request-timestamp")
         else { return .failure(.missingHeaders) }
-        guard let seconds = Int(timestamp) else { return .failure(.badTimestamp) }
-        let skew = Int(now.timeIntervalSince1970) - seconds
-        guard abs(skew) <= Int(Self.window) else { return .failure(.stale(seconds: skew)) }
-        let expected = Array(self.signature(timestamp: timestamp, body: request.body).utf8)
-        let given = Array(signature.utf8)
-        guard expected.count == given.count else { return .failure(.mismatch) }
-        var difference: UInt8 = 0
-        for (left, right) in zip(expected, given) { difference |= left ^ right }
-        return difference == 0 ? .success(()) : .failure(.mismatch)
+        guard let seconds = Int64(timestamp) else { return .failure(.badTimestamp) }
+        // The timestamp comes from outside: any Int64 is possible, so the skew is taken without
+        // overflow (a difference that does not fit is as stale as it gets).
+        let (skew, overflow) = Int64(now.timeIntervalSince1970).subtractingReportingOverflow(seconds)
+        guard !overflow, skew.magnitude <= UInt64(Self.window) else {
+            return .failure(.stale(seconds: overflow ? (seconds < 0 ? .max : .min) : skew))
+        }
+        let expected = self.signature(timestamp: timestamp, body: request.body)
+        return ConstantTime.equal(expected, signature) ? .success(()) : .failure(.mismatch)
     }
 }

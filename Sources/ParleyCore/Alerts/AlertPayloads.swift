@@ -13,33 +13,104 @@ public enum AlertPayloads {
     /// Alertmanager's (or Grafana's) webhook payload.
     public static func alertmanager(_ body: [UInt8], source: String = "alertmanager") throws(PayloadError) -> [Alert] {
         let root = try object(body)
-        if source == "alertmanager", let version = root["version"] as? String, version != "4" {
-            throw PayloadError("version \(version) is not supported; Alertmanager sends version 4")
+        if source == "alertmanager", let version = root["version"], !(version is NSNull) {
+            guard let text = version as? String else {
+                throw PayloadError("version must be a string, got \(kind(version))")
+            }
+            guard text == "4" else {
+                throw PayloadError("version \(text) is not supported; Alertmanager sends version 4")
+            }
         }
         guard let list = root["alerts"] as? [Any] else { throw PayloadError("the payload needs an \"alerts\" list") }
-        let commonLabels = (root["commonLabels"] as? [String: Any]).map(strings) ?? [:]
+        let commonLabels = try strings(root["commonLabels"], at: "commonLabels")
+        let rootStatus = try string(root["status"], at: "status")
         var alerts: [Alert] = []
         for (index, item) in list.enumerated() {
             let at = "alerts[\(index)]"
             guard let entry = item as? [String: Any] else { throw PayloadError("\(at) must be an object") }
-            guard let rawLabels = entry["labels"] as? [String: Any] else {
+            guard entry["labels"] is [String: Any] else {
                 throw PayloadError("\(at).labels must be an object of strings")
             }
-            var labels = strings(rawLabels)
+            var labels = try strings(entry["labels"], at: "\(at).labels")
             guard !labels.isEmpty || !commonLabels.isEmpty else { throw PayloadError("\(at).labels is empty") }
             for (key, value) in commonLabels where labels[key] == nil { labels[key] = value }
-            let statusText = (entry["status"] as? String) ?? (root["status"] as? String) ?? ""
+            if entry.keys.contains("status"), entry["status"] is NSNull {
+                throw PayloadError("\(at).status must be firing or resolved, got null")
+            }
+            let statusText = try string(entry["status"], at: "\(at).status") ?? rootStatus ?? ""
             guard let status = AlertStatus(rawValue: statusText) else {
                 throw PayloadError("\(at).status must be firing or resolved, got '\(statusText)'")
             }
-            let annotations = (entry["annotations"] as? [String: Any]).map(strings) ?? [:]
             alerts.append(
                 Alert(
-                    source: source, fingerprint: entry["fingerprint"] as? String, status: status, labels: labels,
-                    annotations: annotations, startsAt: date(entry["startsAt"]), endsAt: date(entry["endsAt"]),
-                    url: (entry["generatorURL"] as? String).flatMap { $0.isEmpty ? nil : $0 }))
+                    source: source, fingerprint: try string(entry["fingerprint"], at: "\(at).fingerprint"),
+                    status: status, labels: labels,
+                    annotations: try strings(entry["annotations"], at: "\(at).annotations"),
+                    startsAt: try time(entry["startsAt"], at: "\(at).startsAt"),
+                    endsAt: try time(entry["endsAt"], at: "\(at).endsAt"),
+                    url: try string(entry["generatorURL"], at: "\(at).generatorURL").flatMap { $0.isEmpty ? nil : $0 }))
         }
         return alerts
+    }
+
+    /// A member that must be an object when present (null counts as absent).
+    static func member(_ object: [String: Any], _ key: String, at path: String? = nil) throws(PayloadError)
+        -> [String: Any]?
+    {
+        guard let value = object[key], !(value is NSNull) else { return nil }
+        guard let member = value as? [String: Any] else {
+            throw PayloadError("\(path ?? key) must be an object, got \(kind(value))")
+        }
+        return member
+    }
+
+    /// A member that must be text when present (null counts as absent).
+    static func string(_ value: Any?, at path: String) throws(PayloadError) -> String? {
+        guard let value, !(value is NSNull) else { return nil }
+        guard let text = value as? String else { throw PayloadError("\(path) must be a string, got \(kind(value))") }
+        return text
+    }
+
+    /// An object whose members must all be text (labels, annotations); absent or null is empty.
+    static func strings(_ value: Any?, at path: String) throws(PayloadError) -> [String: String] {
+        guard let value, !(value is NSNull) else { return [:] }
+        guard let object = value as? [String: Any] else {
+            throw PayloadError("\(path) must be an object of strings, got \(kind(value))")
+        }
+        var result: [String: String] = [:]
+        for (key, member) in object {
+            guard let text = member as? String else {
+                throw PayloadError("\(path).\(key) must be a string, got \(kind(member))")
+            }
+            result[key] = text
+        }
+        return result
+    }
+
+    /// An RFC 3339 time when present; Go's zero time is no time.
+    static func time(_ value: Any?, at path: String) throws(PayloadError) -> Date? {
+        guard let text = try string(value, at: path), !text.isEmpty, !text.hasPrefix("0001-01-01") else { return nil }
+        guard let date = date(text) else {
+            throw PayloadError(
+                "\(path) must be an RFC 3339 time such as 2026-01-02T03:04:05Z, got '\(text.prefix(40))'")
+        }
+        return date
+    }
+
+    /// The JSON kind of a value, for error messages.
+    static func kind(_ value: Any) -> String {
+        switch value {
+        case is String: return "a string"
+        case is NSNull: return "null"
+        case is [Any]: return "a list"
+        case is [String: Any]: return "an object"
+        case let number as NSNumber:
+            if type(of: value) == Bool.self || String(describing: type(of: number)).contains("Bool") {
+                return "a boolean"
+            }
+            return "a number"
+        default: return "a \(type(of: value))"
+        }
     }
 
     /// A GitHub webhook event (`X-GitHub-Event`) as an alert: a failed workflow run, check run or
@@ -47,7 +118,8 @@ public enum AlertPayloads {
     /// result yet (queued, in progress) or not about CI/CD.
     public static func github(event: String, _ body: [UInt8]) throws(PayloadError) -> Alert? {
         let root = try object(body)
-        let repository = ((root["repository"] as? [String: Any])?["full_name"] as? String) ?? ""
+        let repository = try string(try member(root, "repository")?["full_name"], at: "repository.full_name") ?? ""
+        let action = try string(root["action"], at: "action")
         func alert(kind: String, name: String, ref: String, conclusion: String, url: String?, detail: String) -> Alert?
         {
             let failed = ["failure", "timed_out", "cancelled", "action_required", "startup_failure", "error"]
@@ -71,36 +143,43 @@ public enum AlertPayloads {
         }
         switch event {
         case "workflow_run":
-            guard root["action"] as? String == "completed" else { return nil }
-            guard let run = root["workflow_run"] as? [String: Any] else {
+            guard action == "completed" else { return nil }
+            guard let run = try member(root, "workflow_run") else {
                 throw PayloadError("a workflow_run event needs a workflow_run object")
             }
             let number = (run["run_number"] as? Int).map { "run #\($0)" } ?? ""
             return alert(
-                kind: "WorkflowRun", name: run["name"] as? String ?? "workflow",
-                ref: run["head_branch"] as? String ?? "", conclusion: run["conclusion"] as? String ?? "",
-                url: run["html_url"] as? String, detail: number)
+                kind: "WorkflowRun", name: try string(run["name"], at: "workflow_run.name") ?? "workflow",
+                ref: try string(run["head_branch"], at: "workflow_run.head_branch") ?? "",
+                conclusion: try string(run["conclusion"], at: "workflow_run.conclusion") ?? "",
+                url: try string(run["html_url"], at: "workflow_run.html_url"), detail: number)
         case "check_run":
-            guard root["action"] as? String == "completed" else { return nil }
-            guard let check = root["check_run"] as? [String: Any] else {
+            guard action == "completed" else { return nil }
+            guard let check = try member(root, "check_run") else {
                 throw PayloadError("a check_run event needs a check_run object")
             }
-            let branch = ((check["check_suite"] as? [String: Any])?["head_branch"] as? String) ?? ""
+            let suite = try member(check, "check_suite", at: "check_run.check_suite")
+            let branch = try string(suite?["head_branch"], at: "check_run.check_suite.head_branch") ?? ""
             return alert(
-                kind: "CheckRun", name: check["name"] as? String ?? "check", ref: branch,
-                conclusion: check["conclusion"] as? String ?? "", url: check["html_url"] as? String,
-                detail: (check["head_sha"] as? String).map { "commit \($0.prefix(7))" } ?? "")
+                kind: "CheckRun", name: try string(check["name"], at: "check_run.name") ?? "check", ref: branch,
+                conclusion: try string(check["conclusion"], at: "check_run.conclusion") ?? "",
+                url: try string(check["html_url"], at: "check_run.html_url"),
+                detail: try string(check["head_sha"], at: "check_run.head_sha").map { "commit \($0.prefix(7))" } ?? "")
         case "deployment_status":
-            guard let status = root["deployment_status"] as? [String: Any] else {
+            guard let status = try member(root, "deployment_status") else {
                 throw PayloadError("a deployment_status event needs a deployment_status object")
             }
-            let deployment = root["deployment"] as? [String: Any] ?? [:]
-            let environment = status["environment"] as? String ?? deployment["environment"] as? String ?? ""
+            let deployment = try member(root, "deployment") ?? [:]
+            let statusEnvironment = try string(status["environment"], at: "deployment_status.environment")
+            let deploymentEnvironment = try string(deployment["environment"], at: "deployment.environment")
+            let logURL = try string(status["log_url"], at: "deployment_status.log_url")
+            let targetURL = try string(status["target_url"], at: "deployment_status.target_url")
             return alert(
-                kind: "Deployment", name: environment, ref: deployment["ref"] as? String ?? "",
-                conclusion: status["state"] as? String ?? "",
-                url: (status["log_url"] as? String) ?? (status["target_url"] as? String),
-                detail: status["description"] as? String ?? "")
+                kind: "Deployment", name: statusEnvironment ?? deploymentEnvironment ?? "",
+                ref: try string(deployment["ref"], at: "deployment.ref") ?? "",
+                conclusion: try string(status["state"], at: "deployment_status.state") ?? "",
+                url: logURL ?? targetURL,
+                detail: try string(status["description"], at: "deployment_status.description") ?? "")
         default:
             return nil
         }
@@ -147,19 +226,6 @@ public enum AlertPayloads {
         }
         guard let object = parsed as? [String: Any] else { throw PayloadError("the body must be a JSON object") }
         return object
-    }
-
-    /// Label values as text (numbers and booleans are written out; nested values are left out).
-    static func strings(_ object: [String: Any]) -> [String: String] {
-        var result: [String: String] = [:]
-        for (key, value) in object {
-            switch value {
-            case let text as String: result[key] = text
-            case let number as NSNumber: result[key] = JSONPointer.text(number)
-            default: continue
-            }
-        }
-        return result
     }
 
     /// RFC 3339 with any number of fractional digits; Go's zero time (`0001-01-01…`) is no date.

@@ -189,9 +189,22 @@ public struct ArgumentProblem: Error, Sendable, Equatable {
 
 /// Reads durations written as `90s`, `10m`, `2h`, `1d` or combinations such as `1h30m`.
 public enum DurationText {
+    /// The wait before retry number `attempt` (2, 3 …) with a doubling backoff from `base` seconds,
+    /// never more than an hour and never a trap, however large the configured base.
+    public static func backoff(_ base: Double, attempt: Int) -> Duration {
+        let doublings = Double(max(0, min(attempt - 2, 30)))
+        let seconds = base.isFinite ? max(0, base) * pow(2, doublings) : 0
+        return .milliseconds(Int64(min(seconds, 3600) * 1000))
+    }
+
     /// Seconds, with fractions: the forms of `seconds(_:)` and also milliseconds (`500ms`), for backoffs.
     public static func interval(_ text: String) -> Double? {
-        if text.hasSuffix("ms"), let milliseconds = Double(text.dropLast(2)), milliseconds >= 0 {
+        if text.hasSuffix("ms") {
+            // Digits and one dot only: `Double` would also take "inf", "nan" and "1e400".
+            let number = text.dropLast(2)
+            guard !number.isEmpty, number.count <= 15, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+                let milliseconds = Double(number), milliseconds.isFinite
+            else { return nil }
             return milliseconds / 1000
         }
         return seconds(text).map(Double.init)

@@ -217,10 +217,7 @@ struct AdapterReader {
             case "password": password = secret(field.value, "matrix password")
             case "rooms":
                 rooms = reader.strings(field.value, "rooms").map { room, roomNode in
-                    if !(room.hasPrefix("!") || room.hasPrefix("#")) || !room.contains(":") {
-                        reader.report(
-                            roomNode, "Matrix room '\(room)' must be an id (!abc:server) or alias (#ops:server)")
-                    }
+                    if let problem = Self.matrixRoomProblem(room) { reader.report(roomNode, problem) }
                     return room
                 }
             default:
@@ -269,5 +266,29 @@ struct AdapterReader {
                 "the mattermost adapter needs verification_tokens: the slash command's and outgoing webhook's tokens")
         }
         return MattermostSettings(url: base, botToken: bot, verificationTokens: tokens)
+    }
+
+    /// Why `room` is not a Matrix room id or alias, or nil when it is one. Room ids of room versions
+    /// 1–11 are `!opaque:server`; from version 12 (Synapse's default) they are `!` and an unpadded
+    /// base64url hash with no server part. Aliases are `#name:server`.
+    static func matrixRoomProblem(_ room: String) -> String? {
+        let example =
+            "an id (!abc:server, or !PxwngvC-vmPgVFB-0bHX4D1leTVkv5-nYWeKiFOohzo from room version 12) or an alias (#ops:server)"
+        guard !room.contains(where: { $0.isWhitespace }), room.utf8.count <= 255 else {
+            return "Matrix room '\(room)' must be \(example)"
+        }
+        if room.hasPrefix("#") {
+            let parts = room.dropFirst().split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
+                ? nil : "Matrix room '\(room)' must be \(example)"
+        }
+        guard room.hasPrefix("!"), room.count > 1 else { return "Matrix room '\(room)' must be \(example)" }
+        let body = room.dropFirst()
+        if let colon = body.firstIndex(of: ":") {
+            return body[..<colon].isEmpty || body[body.index(after: colon)...].isEmpty
+                ? "Matrix room '\(room)' must be \(example)" : nil
+        }
+        let base64url = body.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+        return base64url && body.count >= 16 ? nil : "Matrix room '\(room)' must be \(example)"
     }
 }

@@ -303,16 +303,23 @@ struct CommandReader {
     static func byteCount(_ text: String) -> Int? {
         let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("KB", 1000), ("MB", 1_000_000), ("B", 1)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
-            return Int(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)).map { $0 * factor }
+            guard let count = Int(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), count >= 0 else {
+                return nil
+            }
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: factor)
+            return overflow ? nil : bytes
         }
-        return Int(text)
+        return Int(text).flatMap { $0 >= 0 ? $0 : nil }
     }
 
     private func checkAmbiguity(_ commands: [CommandDeclaration], usageNodes: [String: Node]) {
         let all = builtins + commands
+        let expanded = all.map { UsageAmbiguity.Expanded($0.patterns) }
+        let candidates = UsageAmbiguity.candidates(expanded)
         for (index, command) in all.enumerated() where !command.isBuiltin {
-            for other in all[..<index] {
-                guard let example = UsageAmbiguity.example(command.patterns, other.patterns) else { continue }
+            for otherIndex in candidates[index] {
+                let other = all[otherIndex]
+                guard let example = UsageAmbiguity.example(expanded[index], expanded[otherIndex]) else { continue }
                 reader.report(
                     usageNodes[command.id],
                     "usage of '\(command.id)' is ambiguous with '\(other.id)' (\(other.usage)): '\(example)' would match both"

@@ -19,19 +19,84 @@ public struct ConfigLoader: Sendable {
         "audit", "server", "adapters", "alerts", "schedules",
     ]
 
+    /// The largest configuration file read: far more than thousands of commands need, and a bound on
+    /// the work `config check` does.
+    public static let maxFileBytes = 8 << 20
+
     /// Reads and validates a file.
     public func load(path: String) throws(ConfigError) -> ParleyConfig {
-        let text: String
+        let data: Data
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            if let size = attributes[.size] as? NSNumber, size.int64Value > Int64(Self.maxFileBytes) {
+                throw ConfigError(issues: [
+                    ConfigIssue(
+                        file: path, line: 0, column: 0,
+                        message:
+                            "the file is \(size.int64Value / (1 << 20)) MiB; a configuration may be at most \(Self.maxFileBytes >> 20) MiB"
+                    )
+                ])
+            }
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch let error as ConfigError {
+            throw error
         } catch {
             throw ConfigError(issues: [
                 ConfigIssue(
                     file: path, line: 0, column: 0, message: "cannot read the file: \(error.localizedDescription)")
             ])
         }
+        let text: String
+        switch Self.decodeUTF8(data) {
+        case .success(let decoded): text = decoded
+        case .failure(let position):
+            throw ConfigError(issues: [
+                ConfigIssue(
+                    file: path, line: position.line, column: position.column,
+                    message:
+                        "the file is not UTF-8 text: byte \(position.offset + 1) cannot start or continue a character; save it as UTF-8"
+                )
+            ])
+        }
         let url = URL(fileURLWithPath: path).standardizedFileURL
         return try load(yaml: text, file: path, baseDirectory: url.deletingLastPathComponent().path)
+    }
+
+    /// Where UTF-8 decoding failed: line and column (1-based, columns in characters) and byte offset.
+    struct BytePosition: Error, Equatable {
+        var line: Int
+        var column: Int
+        var offset: Int
+    }
+
+    /// The bytes as text, or where the first byte that is not UTF-8 is.
+    static func decodeUTF8(_ data: Data) -> Result<String, BytePosition> {
+        if let text = String(validating: data, as: UTF8.self) { return .success(text) }
+        let bytes = [UInt8](data)
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var line = 1
+        var column = 1
+        var offset = 0
+        var scalars = String.UnicodeScalarView()
+        while true {
+            let before = offset
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                scalars.append(scalar)
+                offset += UTF8.width(scalar)
+                if scalar == "\n" {
+                    line += 1
+                    column = 1
+                } else {
+                    column += 1
+                }
+            case .emptyInput:
+                return .success(String(scalars))
+            case .error:
+                return .failure(BytePosition(line: line, column: column, offset: before))
+            }
+        }
     }
 
     /// Reads and validates YAML text; relative paths resolve against `baseDirectory`.

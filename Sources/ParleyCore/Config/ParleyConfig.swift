@@ -105,7 +105,7 @@ public struct ServerSettings: Sendable, Equatable {
     /// How long a stop waits for running commands before recording them as interrupted.
     public var shutdownGraceSeconds = 30
     /// The largest request body accepted, in bytes.
-    public var maxBodyBytes = 64 * 1024
+    public var maxBodyBytes = 1 << 20
 
     /// Creates settings.
     public init() {}

@@ -10,16 +10,57 @@ enum UsageAmbiguity {
 
     /// An input both pattern lists would match equally well, or nil.
     static func example(_ first: [UsagePattern], _ second: [UsagePattern]) -> String? {
-        for a in first {
-            for b in second {
-                for left in expansions(a.elements) {
-                    for right in expansions(b.elements) {
-                        if let example = clash(left, right) { return example }
-                    }
-                }
+        example(Expanded(first), Expanded(second))
+    }
+
+    /// A command's usages with their optional parts expanded, computed once per command.
+    struct Expanded {
+        let forms: [[Slot]]
+        /// The literal first words its forms start with.
+        let firstWords: Set<String>
+        /// True when a form starts with a value (or is empty), so it may clash with any first word.
+        let startsWithValue: Bool
+
+        init(_ patterns: [UsagePattern]) {
+            forms = patterns.flatMap { UsageAmbiguity.expansions($0.elements) }
+            var words = Set<String>()
+            var value = false
+            for form in forms {
+                if case .word(let word) = form.first { words.insert(word) } else { value = true }
+            }
+            firstWords = words
+            startsWithValue = value
+        }
+    }
+
+    /// An input both expanded usages would match equally well, or nil.
+    static func example(_ first: Expanded, _ second: Expanded) -> String? {
+        for left in first.forms {
+            for right in second.forms {
+                if let example = clash(left, right) { return example }
             }
         }
         return nil
+    }
+
+    /// For each usage, the earlier ones (by index) that could clash with it: only those sharing a
+    /// first word, or starting with a value. Keeps checking thousands of commands from being quadratic.
+    static func candidates(_ all: [Expanded]) -> [[Int]] {
+        var byWord: [String: [Int]] = [:]
+        var valueFirst: [Int] = []
+        for (index, usage) in all.enumerated() {
+            for word in usage.firstWords { byWord[word, default: []].append(index) }
+            if usage.startsWithValue { valueFirst.append(index) }
+        }
+        return all.enumerated().map { index, usage in
+            if usage.startsWithValue { return Array(0..<index) }
+            var found = Set<Int>()
+            for word in usage.firstWords {
+                for other in byWord[word] ?? [] where other < index { found.insert(other) }
+            }
+            for other in valueFirst where other < index { found.insert(other) }
+            return found.sorted()
+        }
     }
 
     static func expansions(_ elements: [UsageElement]) -> [[Slot]] {

@@ -16,14 +16,25 @@ public struct Addressing: Sendable, Equatable {
     /// In a direct conversation everything is addressed; a prefix or mention there is still removed.
     public func commandText(in text: String, isDirect: Bool) -> String? {
         let trimmed = text.trimmingLeadingWhitespace().trimmingTrailingWhitespace()
-        if let stripped = strip(trimmed) { return stripped }
-        return isDirect ? trimmed : nil
+        guard var stripped = strip(trimmed) else { return isDirect ? trimmed : nil }
+        // "@parley @parley echo x" (a mention typed twice, or a client that inserts one): the command
+        // is what follows the last of them.
+        var rounds = 0
+        while rounds < 8, let again = stripMention(stripped) {
+            stripped = again
+            rounds += 1
+        }
+        return stripped
     }
 
     private func strip(_ text: String) -> String? {
         if !prefix.isEmpty, text.hasPrefix(prefix) {
             return String(text.dropFirst(prefix.count)).trimmingLeadingWhitespace()
         }
+        return stripMention(text)
+    }
+
+    private func stripMention(_ text: String) -> String? {
         for name in names {
             for form in ["@" + name, name] {
                 guard text.lowercased().hasPrefix(form.lowercased()) else { continue }

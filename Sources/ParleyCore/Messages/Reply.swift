@@ -99,7 +99,7 @@ extension ReplyBlock {
 public struct ReplyAction: Sendable, Equatable, Codable {
     /// What the button says.
     public var label: String
-    /// The command pressing it sends, e.g. `approve K7QX`.
+    /// The command pressing it sends, e.g. `approve K7QXM2TA`.
     public var command: String
     /// `primary` or `danger`, for platforms that colour buttons.
     public var style: String

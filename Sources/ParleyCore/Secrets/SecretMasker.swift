@@ -23,6 +23,46 @@ public struct SecretMasker: Sendable {
         return result
     }
 
+    /// The length of the longest secret in UTF-8 bytes: how much past a cut must be read to mask a
+    /// secret that straddles it.
+    public var longestValueBytes: Int { values.first.map { $0.utf8.count } ?? 0 }
+
+    /// `text` masked, then cut to at most `maxBytes` UTF-8 bytes between characters. A secret that
+    /// straddled the cut was masked whole before it; the start of a secret left at the cut's end (the
+    /// text that follows is not known) is masked too, so no part of a secret shows.
+    public func maskAndCut(_ text: String, maxBytes: Int) -> String {
+        let masked = mask(text)
+        guard masked.utf8.count > maxBytes else { return masked }
+        var end = masked.startIndex
+        var bytes = 0
+        for index in masked.indices {
+            let size = masked[index].utf8.count
+            if bytes + size > maxBytes { break }
+            bytes += size
+            end = masked.index(after: index)
+        }
+        let cut = String(masked[..<end])
+        return maskTrailingPrefix(cut)
+    }
+
+    /// `text` with a secret's start at its very end masked (three characters or more, or a whole
+    /// short secret).
+    public func maskTrailingPrefix(_ text: String) -> String {
+        var longest = 0
+        for value in values {
+            var length = min(value.count - 1, text.count)
+            while length >= min(3, value.count - 1), length > longest {
+                if text.hasSuffix(value.prefix(length)) {
+                    longest = length
+                    break
+                }
+                length -= 1
+            }
+        }
+        guard longest > 0 else { return text }
+        return String(text.dropLast(longest)) + Self.mask
+    }
+
     /// A reply with every text, code, table cell and field masked.
     public func mask(_ reply: Reply) -> Reply {
         guard !values.isEmpty else { return reply }

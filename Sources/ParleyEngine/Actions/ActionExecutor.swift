@@ -34,6 +34,8 @@ public struct ActionRequest: Sendable {
     public var steps: [String: StepSummary] = [:]
     /// For a runbook resumed after an approval or a restart: the step to go on from.
     public var resumeStep: Int?
+    /// Every secret Parley knows, so an executor can mask output before it cuts it to its cap.
+    public var masker = SecretMasker(values: [])
 
     /// Creates a request.
     public init(

@@ -59,7 +59,7 @@ public struct ExecExecutor: ActionExecutor {
         for (name, template) in spec.environment { environment[name] = template.render(context) }
         return await run(
             executable: executable, arguments: Array(argv.dropFirst()), environment: environment, spec: spec,
-            onOutput: request.onOutput, onStart: request.onProcessStart)
+            onOutput: request.onOutput, onStart: request.onProcessStart, masker: request.masker)
     }
 
     /// Renders each argv template; an element that used tags and rendered empty is dropped, so that
@@ -98,14 +98,14 @@ public struct ExecExecutor: ActionExecutor {
 
     private func run(
         executable: String, arguments: [String], environment: [String: String], spec: ExecSpec,
-        onOutput: (@Sendable (String) -> Void)?, onStart: (@Sendable (Int32) -> Void)?
+        onOutput: (@Sendable (String) -> Void)?, onStart: (@Sendable (Int32) -> Void)?, masker: SecretMasker
     ) async -> ActionResult {
         var options = PlatformOptions()
         // The child leads a new process group, so a timeout stops everything it started.
         options.processGroupID = 0
         var keys: [Environment.Key: String] = [:]
         for (name, value) in environment { keys[Environment.Key(stringLiteral: name)] = value }
-        let capture = OutputCapture(limit: spec.maxOutputBytes)
+        let capture = OutputCapture(limit: spec.maxOutputBytes, masker: masker)
         let timedOut = OnceFlag()
         let grace = terminationGrace
         let timeout = Duration.seconds(spec.timeoutSeconds)

@@ -36,8 +36,7 @@ public struct HTTPExecutor: ActionExecutor {
         var lastProblem = ""
         for attempt in 1...attempts {
             if attempt > 1 {
-                let wait = spec.backoffSeconds * pow(2, Double(attempt - 2))
-                try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+                try? await Task.sleep(for: DurationText.backoff(spec.backoffSeconds, attempt: attempt))
                 if Task.isCancelled { break }
             }
             do {

@@ -140,8 +140,7 @@ struct RunbookExecutor: ActionExecutor {
         let started = Date()
         for attempt in 1...(step.retries + 1) {
             if attempt > 1 {
-                let wait = step.backoffSeconds * pow(2, Double(attempt - 2))
-                try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+                try? await Task.sleep(for: DurationText.backoff(step.backoffSeconds, attempt: attempt))
             }
             if Task.isCancelled {
                 return ActionResult(status: .interrupted, message: "stopped before step \(step.name)")
@@ -160,7 +159,8 @@ struct RunbookExecutor: ActionExecutor {
                 StepRecord(
                     runID: request.runID, path: path, name: step.name, status: status, attempts: attempt,
                     startedAt: started,
-                    finishedAt: Date(), output: String(result.output.suffix(64 * 1024)), outputs: result.outputs,
+                    finishedAt: Date(), output: String(masker.mask(result.output).suffix(64 * 1024)),
+                    outputs: result.outputs,
                     message: result.message ?? ""))
             _ = try? await audit.append(draft(request, .finished, step: step.name, outcome: result.status.rawValue))
             if result.status == .succeeded || result.status == .interrupted { break }

@@ -52,6 +52,8 @@ struct BuiltinServices: Sendable {
     let directory: Directory
     let store: any ParleyStorage
     let replyLimits: ReplyLimits
+    /// The web console's run page without the id (`http://host/runs/`), linked from long output.
+    let runPageURL: String?
     let masker: SecretMasker
     /// Alertmanager's API, when `alerts.alertmanager_url` is configured.
     let alertmanager: AlertmanagerClient?

@@ -47,15 +47,20 @@ public enum Builtins {
             ) { call in
                 try await RunViews.list(call)
             },
-            BuiltinCommand("run {id:int(1..)}", help: "Show one run's status and output", examples: ["run 12"]) {
+            BuiltinCommand(
+                "run {id:int(1..)} [--page {page:int(1..)}]",
+                help: "Show one run's status and output (the last page of it, or page N)",
+                examples: ["run 12", "run 12 --page 1"]
+            ) {
                 call in
                 try await RunViews.detail(call)
             },
             BuiltinCommand(
-                "approve {id}", help: "Approve someone else's pending request", examples: ["approve K7QX"], body: nil),
+                "approve {id}", help: "Approve someone else's pending request", examples: ["approve K7QXM2TA"],
+                body: nil),
             BuiltinCommand(
                 "deny {id} [{reason:text}]", help: "Refuse a pending request (or withdraw your own)",
-                examples: ["deny K7QX not during the freeze"], body: nil),
+                examples: ["deny K7QXM2TA not during the freeze"], body: nil),
             BuiltinCommand("yes {code}", help: "Confirm a command you asked for", examples: ["yes 4821"], body: nil),
             BuiltinCommand("approvals", help: "List pending approval requests", body: nil),
             BuiltinCommand(

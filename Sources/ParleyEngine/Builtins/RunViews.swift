@@ -55,7 +55,27 @@ enum RunViews {
             }
             blocks.append(.table(header: ["#", "step", "status", "attempts", "took", "last line"], rows: rows))
         }
-        if !run.output.isEmpty { blocks.append(.code(run.output)) }
+        if !run.output.isEmpty {
+            let pages = OutputPages(run.output, limits: call.services.replyLimits)
+            // Without --page the last page: the end of the output is where the error usually is.
+            let number = call["page"].flatMap(Int.init) ?? pages.count
+            guard (1...pages.count).contains(number) else {
+                return .text(
+                    "run #\(id) has \(pages.count) page\(pages.count == 1 ? "" : "s") of output; ask for 1 to \(pages.count)"
+                )
+            }
+            if pages.count > 1 {
+                var around: [String] = []
+                if number > 1 { around.append("earlier: `run \(id) --page \(number - 1)`") }
+                if number < pages.count { around.append("later: `run \(id) --page \(number + 1)`") }
+                if let url = call.services.runPageURL { around.append("all at once: \(url)\(id)") }
+                blocks.append(
+                    .text(
+                        "output page \(number) of \(pages.count) (\(pages.span(ofPage: number))); "
+                            + around.joined(separator: " · ")))
+            }
+            blocks.append(.code(pages.text(ofPage: number)))
+        }
         if run.outputTruncated { blocks.append(.text("(output beyond the action's max_output was not kept)")) }
         return Reply(blocks)
     }

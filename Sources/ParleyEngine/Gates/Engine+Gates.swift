@@ -97,12 +97,18 @@ extension Engine {
         throw lastError ?? CancellationError()
     }
 
+    /// The characters of approval ids.
+    static let approvalAlphabet = Array("ABCDEFGHJKMNPQRSTUVWXYZ23456789")
+
     static func gateCode(_ kind: GateKind) -> String {
         switch kind {
         case .confirmation: return String(format: "%04d", Int.random(in: 0...9999))
         case .approval:
-            let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
-            return String((0..<4).map { _ in alphabet.randomElement()! })
+            // 8 of 31 letters and digits that cannot be mistaken for each other (no I, L, O, 0, 1):
+            // 2^39 ids, so a busy year never collides and nobody guesses one; typed in any case.
+            var generator = SystemRandomNumberGenerator()
+            return String(
+                (0..<8).map { _ in approvalAlphabet[Int(generator.next(upperBound: UInt(approvalAlphabet.count)))] })
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyCore
 import ParleyStore
 
 /// API tokens: `plt_<id>_<secret>`; only a hash of the secret is stored.
@@ -23,7 +24,7 @@ public enum APITokens {
         let parts = text.split(separator: "_", maxSplits: 2).map(String.init)
         guard parts.count == 3, parts[0] == "plt", let record = try await store.token(id: parts[1]),
             record.revokedAt == nil,
-            PasswordHasher.constantTimeEqual(Array(record.secretHash.utf8), Array(Tokens.hash(parts[2]).utf8))
+            ConstantTime.equal(Array(record.secretHash.utf8), Array(Tokens.hash(parts[2]).utf8))
         else { return nil }
         // "Last used" is for people deciding what to revoke: a minute's precision is plenty, and it
         // spares a write on every request.

@@ -23,7 +23,7 @@ public enum PasswordHasher {
             let actual = try? derive(
                 password, salt: Array(salt), rounds: rounds, blockSize: blockSize, parallelism: parallelism)
         else { return false }
-        return constantTimeEqual(Array(actual), Array(expected))
+        return ConstantTime.equal(Array(actual), Array(expected))
     }
 
     private static func derive(_ password: String, salt: [UInt8], rounds: Int, blockSize: Int, parallelism: Int) throws
@@ -35,12 +35,6 @@ public enum PasswordHasher {
         return key.withUnsafeBytes { Data($0) }
     }
 
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
-    }
 }
 
 /// Random tokens and their hashes.

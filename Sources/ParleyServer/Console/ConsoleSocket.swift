@@ -51,8 +51,9 @@ struct ConsoleSocket {
 
     func register(on router: Router<BasicWebSocketRequestContext>) {
         router.ws("ws") { request, _ in
-            guard Self.sameOrigin(request) else {
-                throw APIError(.forbidden, "the console only accepts connections from its own pages")
+            if case .foreign(let origin) = OriginCheck.verdict(request, publicURL: engine.config.server.publicURL) {
+                throw APIError(
+                    .forbidden, "the console only accepts connections from its own pages, not from Origin \(origin)")
             }
             guard try await user(for: request) != nil else { throw APIError(.unauthorized, "sign in first") }
             return .upgrade([:])
@@ -103,18 +104,6 @@ struct ConsoleSocket {
         return engine.catalogue.commands.filter {
             Builtins.openCommands.contains($0.id) || engine.policy.decide(principal, command: $0).isAllowed
         }.map { CommandInfo(word: $0.word, usage: $0.usage, help: $0.help) }
-    }
-
-    /// Cross-site WebSocket hijacking protection: a page's Origin (http or https) must be this server.
-    /// Clients that are not browsers send none, or one of their own (`ws://…`); they still need a session.
-    static func sameOrigin(_ request: Request) -> Bool {
-        for origin in request.headers[values: .origin] {
-            guard let url = URL(string: origin), url.scheme == "http" || url.scheme == "https" else { continue }
-            guard let host = request.head.authority else { return false }
-            let originHost = url.host.map { h in url.port.map { "\(h):\($0)" } ?? h }
-            if originHost != host { return false }
-        }
-        return true
     }
 }
 

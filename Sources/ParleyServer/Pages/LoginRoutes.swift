@@ -13,7 +13,7 @@ struct LoginRoutes {
 
     func register(on router: Router<ParleyRequestContext>) {
         router.get("login") { _, _ in loginPage(message: nil) }
-        router.post("login") { request, _ in try await login(request) }
+        router.post("login") { request, context in try await login(request, from: context.clientAddress) }
         router.post("logout") { request, context in
             let form = try await FormBody.decode(request, limit: settings.maxBodyBytes)
             guard let auth = context.auth, let hash = auth.sessionHash else { return HTML.redirect("/login") }
@@ -45,18 +45,17 @@ struct LoginRoutes {
             HTML.page(title: "Sign in", user: nil, csrf: nil, body: body), status: status, headers: headers)
     }
 
-    private func login(_ request: Request) async throws -> Response {
+    private func login(_ request: Request, from address: String) async throws -> Response {
         let form = try await FormBody.decode(request, limit: settings.maxBodyBytes)
         let cookie = Cookies(request.headers[.cookie])[SessionCookie.loginCSRF]
         guard let field = form["csrf"], let cookie, !cookie.isEmpty,
-            PasswordHasher.constantTimeEqual(Array(field.utf8), Array(cookie.utf8))
+            ConstantTime.equal(Array(field.utf8), Array(cookie.utf8))
         else {
             return loginPage(message: "The form expired or came from another site; sign in again.", status: .forbidden)
         }
         let name = (form["username"] ?? "").trimmingCharacters(in: .whitespaces)
         let password = form["password"] ?? ""
-        let keys = ["user:" + name.lowercased()]
-        if let wait = await throttle.retryAfter(keys) {
+        if let wait = await throttle.retryAfter(user: name, address: address) {
             var response = loginPage(
                 message: "Too many failed sign-ins; try again in \(wait)s.", status: .tooManyRequests)
             response.headers[.retryAfter] = String(wait)
@@ -67,14 +66,14 @@ struct LoginRoutes {
         // Unknown users cost the same as known ones, so timing does not reveal who exists.
         let valid = PasswordHasher.verify(password, against: stored ?? PasswordHasher.decoy)
         guard known, stored != nil, valid else {
-            await throttle.failed(keys)
+            await throttle.failed(user: name, address: address)
             try await engine.audit.append(
                 AuditDraft(
                     kind: .denied, actor: known ? name : "guest", identity: "web:\(name)", room: "web",
                     command: "login", outcome: "bad credentials"))
             return loginPage(message: "Wrong user name or password.", status: .unauthorized)
         }
-        await throttle.succeeded(keys)
+        await throttle.succeeded(user: name, address: address)
         let token = Tokens.random()
         let session = SessionRecord(
             tokenHash: Tokens.hash(token), userName: name, csrfToken: Tokens.random(bytes: 16), createdAt: Date(),
@@ -96,7 +95,7 @@ enum CSRF {
     static func check(_ token: String?, against auth: Authenticated) throws {
         guard auth.method == .session else { return }
         guard let token, let expected = auth.csrfToken,
-            PasswordHasher.constantTimeEqual(Array(token.utf8), Array(expected.utf8))
+            ConstantTime.equal(Array(token.utf8), Array(expected.utf8))
         else {
             throw APIError(.forbidden, "missing or wrong CSRF token; reload the page and try again")
         }

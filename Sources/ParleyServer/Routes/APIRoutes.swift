@@ -31,7 +31,7 @@ struct APIRoutes {
                 body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         api.post("messages") { request, context in
-            let auth = try require(context, scope: "commands")
+            let auth = try requireWrite(request, context, scope: "commands", json: true)
             let body = try await JSONBody.decode(MessageRequest.self, from: request, limit: config.server.maxBodyBytes)
             guard !body.text.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw APIError(.badRequest, "\"text\" is empty; send a command such as {\"text\": \"help\"}")
@@ -67,13 +67,13 @@ struct APIRoutes {
             _ = try require(context, scope: "read")
             return JSONBody.response(try await store.pendingApprovals())
         }
-        api.post("approvals/{id}/approve") { _, context in
-            let auth = try require(context, scope: "approvals")
+        api.post("approvals/{id}/approve") { request, context in
+            let auth = try requireWrite(request, context, scope: "approvals", json: false)
             let id = context.parameters.get("id") ?? ""
             return try await send("approve \(id)", room: "api", as: auth)
         }
         api.post("approvals/{id}/deny") { request, context in
-            let auth = try require(context, scope: "approvals")
+            let auth = try requireWrite(request, context, scope: "approvals", json: true)
             let id = context.parameters.get("id") ?? ""
             let body = try await JSONBody.decode(DenyRequest.self, from: request, limit: config.server.maxBodyBytes)
             return try await send("deny \(id) \(body.reason ?? "")", room: "api", as: auth)
@@ -101,6 +101,37 @@ struct APIRoutes {
         }
         guard auth.may(scope) else {
             throw APIError(.forbidden, "this token lacks the '\(scope)' scope")
+        }
+        return auth
+    }
+
+    /// A state-changing call. With an API token it is as `require` says. With the session cookie — which
+    /// a browser attaches to requests another site makes it send — it must also come from this server's
+    /// own pages: an `Origin` that is not this server is refused (an absent one is not a browser's
+    /// cross-site request), the session's CSRF token must be in `X-CSRF-Token`, and a body must be
+    /// `application/json` (a cross-site form cannot send that without asking first).
+    private func requireWrite(_ request: Request, _ context: ParleyRequestContext, scope: String, json: Bool) throws
+        -> Authenticated
+    {
+        let auth = try require(context, scope: scope)
+        guard auth.method == .session else { return auth }
+        if case .foreign(let origin) = OriginCheck.verdict(request, publicURL: config.server.publicURL) {
+            throw APIError(.forbidden, "a request from another site (Origin \(origin)) cannot act with your session")
+        }
+        guard let given = request.headers.first(where: { $0.name.canonicalName == "x-csrf-token" })?.value,
+            let expected = auth.csrfToken,
+            ConstantTime.equal(given, expected)
+        else {
+            throw APIError(
+                .forbidden,
+                "a call made with the session cookie needs the page's CSRF token in X-CSRF-Token; scripts use an API token"
+            )
+        }
+        if json {
+            let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces)
+            guard type?.lowercased() == "application/json" else {
+                throw APIError(.unsupportedMediaType, "send the body as Content-Type: application/json")
+            }
         }
         return auth
     }

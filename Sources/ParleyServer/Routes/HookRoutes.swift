@@ -9,14 +9,30 @@ import ParleyEngine
 
 /// `/hooks/…`: monitoring and CI/CD webhooks. Every request is authenticated (bearer token, basic
 /// auth or HMAC signature) before its body is read as alerts; a valid payload is stored before the
-/// response is sent.
+/// response is sent. Token and basic credentials are checked on the headers, before any of the body is
+/// read; a signature needs the body, so those reads are capped by `server.max_body` and only a few at
+/// once run before they are authenticated.
 struct HookRoutes {
     let engine: Engine
     let center: AlertCenter
     let environment: [String: String]
     let logger: Logger
-    /// Alertmanager batches many alerts in one request: allow more than the API's body limit.
-    static let maxBodyBytes = 8 << 20
+    let refusals: WebhookRefusals
+    /// The largest body read (`server.max_body`).
+    let maxBodyBytes: Int
+    let unauthenticatedReads = UnauthenticatedReads(limit: 8)
+
+    init(
+        engine: Engine, center: AlertCenter, environment: [String: String], logger: Logger,
+        metrics: ServerMetrics? = nil, refusals: WebhookRefusals? = nil
+    ) {
+        self.engine = engine
+        self.center = center
+        self.environment = environment
+        self.logger = logger
+        self.maxBodyBytes = engine.config.server.maxBodyBytes
+        self.refusals = refusals ?? WebhookRefusals(audit: engine.audit, metrics: metrics, logger: logger)
+    }
     /// How far a generic source's `X-Parley-Timestamp` may be from now.
     static let window: TimeInterval = 300
 
@@ -44,19 +60,31 @@ struct HookRoutes {
     }
 
     func handle(_ request: Request, source: AlertSource, credentials: Credentials) async -> Response {
+        let signed = credentials.secret != nil
+        if !signed, let refusal = authenticate(request, body: [], source: source, credentials: credentials) {
+            return await refuse(source, refusal)
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            return Self.answer(
+                .contentTooLarge, ["error": "the body is larger than \(maxBodyBytes) bytes (server.max_body)"])
+        }
+        if signed {
+            guard await unauthenticatedReads.enter() else {
+                return Self.answer(
+                    .serviceUnavailable, ["error": "too many webhook bodies are being read at once; retry"])
+            }
+        }
         let body: [UInt8]
         do {
-            body = Array(buffer: try await request.body.collect(upTo: Self.maxBodyBytes))
+            body = Array(buffer: try await request.body.collect(upTo: maxBodyBytes))
+            if signed { await unauthenticatedReads.leave() }
         } catch {
-            return Self.answer(.contentTooLarge, ["error": "the body is larger than \(Self.maxBodyBytes) bytes"])
+            if signed { await unauthenticatedReads.leave() }
+            return Self.answer(
+                .contentTooLarge, ["error": "the body is larger than \(maxBodyBytes) bytes (server.max_body)"])
         }
-        if let refusal = authenticate(request, body: body, source: source, credentials: credentials) {
-            logger.warning("refused a webhook to \(source.path): \(refusal)")
-            _ = try? await engine.audit.append(
-                AuditDraft(
-                    kind: .webhookRefused, actor: "source:\(source.name)", identity: "source:\(source.name)",
-                    command: source.path, outcome: "refused", detail: refusal))
-            return Self.answer(.unauthorized, ["error": refusal])
+        if signed, let refusal = authenticate(request, body: body, source: source, credentials: credentials) {
+            return await refuse(source, refusal)
         }
         let alerts: [Alert]
         do {
@@ -90,15 +118,26 @@ struct HookRoutes {
         }
     }
 
+    /// Answers 401, counted in the metrics and summarised in the audit log (not one entry per request).
+    func refuse(_ source: AlertSource, _ refusal: String) async -> Response {
+        logger.warning("refused a webhook to \(source.path): \(refusal)")
+        await refusals.refused(source: source, reason: refusal)
+        return Self.answer(.unauthorized, ["error": refusal])
+    }
+
     /// Nil when the request carries the source's credentials, else why not.
     func authenticate(_ request: Request, body: [UInt8], source: AlertSource, credentials: Credentials) -> String? {
-        let authorization = request.headers[.authorization].map { Array($0.utf8) }
-        if let token = credentials.token, let given = authorization,
-            Self.same(given, Array("Bearer ".utf8) + token)
+        let authorization = request.headers[.authorization].flatMap(AuthorizationHeader.init)
+        if let token = credentials.token, let given = authorization, given.scheme == "bearer",
+            ConstantTime.equal(Array(given.credentials.utf8), token)
         {
             return nil
         }
-        if let basic = credentials.basic, let given = authorization, Self.same(given, basic) { return nil }
+        if let basic = credentials.basic, let given = authorization, given.scheme == "basic",
+            ConstantTime.equal(Array("Basic \(given.credentials)".utf8), basic)
+        {
+            return nil
+        }
         if let secret = credentials.secret {
             let key = SymmetricKey(data: secret)
             if source.kind == .github {
@@ -106,7 +145,7 @@ struct HookRoutes {
                     return "missing X-Hub-Signature-256"
                 }
                 let expected = "sha256=" + HexDigest.hex(HMAC<SHA256>.authenticationCode(for: body, using: key))
-                return Self.same(Array(signature.utf8), Array(expected.utf8))
+                return ConstantTime.equal(Array(signature.utf8), Array(expected.utf8))
                     ? nil : "X-Hub-Signature-256 does not match"
             }
             guard let signature = Self.header(request, "x-parley-signature"),
@@ -119,23 +158,15 @@ struct HookRoutes {
                 return "X-Parley-Timestamp is not within 5 minutes of now"
             }
             let mac = HMAC<SHA256>.authenticationCode(for: Array("\(stamp).".utf8) + body, using: key)
-            return Self.same(Array(signature.utf8), Array(("sha256=" + HexDigest.hex(mac)).utf8))
+            return ConstantTime.equal(Array(signature.utf8), Array(("sha256=" + HexDigest.hex(mac)).utf8))
                 ? nil : "X-Parley-Signature does not match"
         }
-        return authorization == nil ? "missing Authorization" : "wrong credentials"
+        return request.headers[.authorization] == nil ? "missing Authorization" : "wrong credentials"
     }
 
     /// A header's value by its lower-case name.
     static func header(_ request: Request, _ name: String) -> String? {
         request.headers.first { $0.name.canonicalName == name }?.value
-    }
-
-    /// Compares in time that does not depend on where the values differ.
-    static func same(_ left: [UInt8], _ right: [UInt8]) -> Bool {
-        guard left.count == right.count else { return false }
-        var difference: UInt8 = 0
-        for (a, b) in zip(left, right) { difference |= a ^ b }
-        return difference == 0
     }
 
     static func answer(_ status: HTTPResponse.Status, _ fields: [String: String]) -> Response {

@@ -16,8 +16,7 @@ public final class SQLiteStore: ParleyStorage {
     public init(path: String) throws {
         self.path = path
         do {
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Self.prepareFiles(path)
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -29,6 +28,27 @@ public final class SQLiteStore: ParleyStorage {
             pool.add(transactionObserver: commitCounter, extent: .databaseLifetime)
         } catch {
             throw StoreError.cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    /// Creates the data directory readable by this user only (0700) and the database file as 0600
+    /// before SQLite opens it (SQLite gives its -wal and -shm files the database file's mode); an
+    /// existing database from before is narrowed to 0600 too. The database holds sessions, token
+    /// hashes and the audit log: nobody else on the machine should read it.
+    static func prepareFiles(_ path: String) throws {
+        let manager = FileManager.default
+        let directory = (path as NSString).deletingLastPathComponent
+        if !manager.fileExists(atPath: directory) {
+            try manager.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        if !manager.fileExists(atPath: path) {
+            guard manager.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw StoreError.cannotOpen(path: path, reason: "cannot create the file")
+            }
+        }
+        for file in [path, path + "-wal", path + "-shm"] where manager.fileExists(atPath: file) {
+            try? manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
         }
     }
 

@@ -33,6 +33,7 @@ final class FakeSlack: Sendable {
         var calls: [(method: String, at: ContinuousClock.Instant, status: Int)] = []
         var responses: [(id: String, body: JSON)] = []
         var rateLimit: [String: Int] = [:]
+        var refusedBlocks = 0
         var next = 1
     }
 
@@ -51,6 +52,9 @@ final class FakeSlack: Sendable {
 
     /// Answers the next `count` calls of `method` with 429 and `Retry-After: 1`.
     func rateLimit(_ method: String, count: Int) { state.withLock { $0.rateLimit[method] = count } }
+    /// Answers the next `count` messages that carry blocks with `ok: false, invalid_blocks`, as Slack does
+    /// for blocks it cannot show.
+    func refuseBlocks(count: Int) { state.withLock { $0.refusedBlocks = count } }
     var messages: [Posted] { state.withLock { $0.messages } }
     var responses: [(id: String, body: JSON)] { state.withLock { $0.responses } }
     func calls(_ method: String) -> [(at: ContinuousClock.Instant, status: Int)] {
@@ -146,6 +150,12 @@ final class FakeSlack: Sendable {
             guard !text.isEmpty || !blocks.isEmpty else { return fail("no_text") }
             guard text.count <= 40000 else { return fail("msg_too_long") }
             if let problem = Self.blockProblem(blocks) { return fail(problem) }
+            let refuse = state.withLock { state -> Bool in
+                guard !blocks.isEmpty, state.refusedBlocks > 0 else { return false }
+                state.refusedBlocks -= 1
+                return true
+            }
+            if refuse { return fail("invalid_blocks") }
             return state.withLock { state -> (Int, JSON, [String: String]) in
                 if method == "chat.update" {
                     guard let ts = arguments["ts"].string,

@@ -100,9 +100,9 @@ final class SlackHarness: Sendable {
     @discardableResult
     func send(
         _ path: String, body: String, contentType: String = "application/json", timestamp: Int? = nil,
-        signature: String? = nil, headers: [String: String] = [:]
+        rawTimestamp: String? = nil, signature: String? = nil, headers: [String: String] = [:]
     ) async throws -> (status: Int, body: String) {
-        let stamp = String(timestamp ?? Int(Date().timeIntervalSince1970))
+        let stamp = rawTimestamp ?? String(timestamp ?? Int(Date().timeIntervalSince1970))
         let bytes = Array(body.utf8)
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(parleyPort)\(path)")
         request.method = .POST

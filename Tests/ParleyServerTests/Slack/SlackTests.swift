@@ -125,7 +125,7 @@ import Testing
             let noPayload = try await slack.send(
                 "/slack/interactivity", body: "payload=%7Bbroken", contentType: "application/x-www-form-urlencoded")
             #expect(noPayload.status == 400)
-            let huge = try await slack.send("/slack/events", body: String(repeating: "x", count: 200_000))
+            let huge = try await slack.send("/slack/events", body: String(repeating: "x", count: 1_100_000))
             #expect(huge.status == 413)
         }
     }
