@@ -174,6 +174,7 @@ public final class Engine: Sendable {
         } catch {
             logger.error("cannot sign the audit checkpoint at shutdown: \(error)")
         }
+        await audit.settleWitnesses()
     }
 
     /// Handles one message. Returns nil when the message is not for Parley or is a platform's retry.

@@ -185,8 +185,9 @@ import Testing
         #expect(
             checkpoints.output
                 == "TAMPERED: the audit log's table auditCheckpoint is gone from the database (it was dropped)\n")
-        try await sqlite(data, "DROP TABLE audit")
-        let entries = try await verify(config)
+        let (other, otherData, _) = try await populated(commands: 3)
+        try await sqlite(otherData, "DROP TABLE audit")
+        let entries = try await verify(other)
         #expect(entries.status == 9)
         #expect(entries.output == "TAMPERED: the audit log's table audit is gone from the database (it was dropped)\n")
     }

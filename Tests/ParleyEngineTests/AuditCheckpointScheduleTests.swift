@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import ParleyCore
 import ParleyEngine
 import ParleyStore
@@ -11,6 +13,16 @@ final class TestClock: Sendable {
     private let date = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
     var now: Date { date.withLock { $0 } }
     func advance(seconds: Double) { date.withLock { $0 += seconds } }
+}
+
+/// A witness that never takes anything.
+final class FailingWitness: AuditWitness {
+    let attempts = Mutex(0)
+    var name: String { "failing" }
+    func keep(_ line: Data) async throws {
+        attempts.withLock { $0 += 1 }
+        throw AuditWitnessError(message: "down")
+    }
 }
 
 /// Checkpoints follow a schedule counted from the stored chain, not from the process: a restart or a
@@ -95,18 +107,51 @@ final class TestClock: Sendable {
     @Test func everyCheckpointIsKeptByTheWitnessFileAndAFailingWitnessHoldsNothingUp() async throws {
         let store = try SQLiteStore(dataDirectory: directory)
         let file = directory + "/witness.jsonl"
-        let audit = log(
-            store, every: 5,
-            witnesses: [HTTPWitness(url: "http://127.0.0.1:9/unreachable"), FileWitness(path: file)])
+        let failing = FailingWitness()
+        let audit = log(store, every: 5, witnesses: [failing, FileWitness(path: file)])
         try await append(12, to: audit)
         try await audit.checkpoint()
+        await audit.settleWitnesses()
         let heads = try AuditVerification.witnessedHeads(path: file)
         #expect(heads.map(\.checkpoint.seq) == [5, 10, 12])
         #expect(heads.allSatisfy { $0.checkpoint.isValid(for: key.publicKey) })
+        #expect(failing.attempts.withLock { $0 } >= 1)
         let outcome = try await AuditVerification.verifyStore(
             store, publicKey: key.publicKey, schedule: AuditSchedule(every: 5, intervalSeconds: 300), witnessed: heads)
         #expect(outcome.problem == nil)
         #expect(outcome.witnessed == 3)
+    }
+
+    @Test func anHTTPWitnessReceivesEachCheckpointAndGetsWhatItMissedLater() async throws {
+        let received = Mutex<[String]>([])
+        let refuseFirst = Mutex(true)
+        let router = Router()
+        router.post("witness") { request, _ -> Response in
+            let body = String(buffer: try await request.body.collect(upTo: 10_000))
+            let refuse = refuseFirst.withLock { first in
+                defer { first = false }
+                return first
+            }
+            guard !refuse else { return Response(status: .serviceUnavailable) }
+            received.withLock { $0.append(body) }
+            return Response(status: .ok)
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let store = try SQLiteStore(dataDirectory: directory)
+            let audit = log(store, every: 5, witnesses: [HTTPWitness(url: "http://127.0.0.1:\(port)/witness")])
+            try await append(5, to: audit)
+            await audit.settleWitnesses()
+            #expect(received.withLock { $0 }.isEmpty, "the first POST was refused")
+            try await append(5, to: audit)
+            await audit.settleWitnesses()
+            let bodies = received.withLock { $0 }
+            #expect(bodies.count == 2)
+            #expect(bodies.first?.hasPrefix(#"{"checkpoint":{"at":"#) == true)
+            #expect(bodies.first?.contains(#""seq":5,"#) == true)
+            #expect(bodies.last?.contains(#""seq":10,"#) == true)
+        }
     }
 
     @Test func theSigningKeyCanComeFromTheEnvironment() throws {

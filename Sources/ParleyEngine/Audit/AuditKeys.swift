@@ -80,4 +80,9 @@ public struct AuditKeyError: Error, CustomStringConvertible {
     /// What is wrong.
     public var message: String
     public var description: String { message }
+
+    /// Creates an error.
+    public init(message: String) {
+        self.message = message
+    }
 }

@@ -144,6 +144,13 @@ public actor AuditLog {
         }
     }
 
+    /// Waits until the witnesses were sent every checkpoint so far (or a send to one failed, to be
+    /// retried later): at shutdown, so that a short-lived process's last head reaches them.
+    public func settleWitnesses() async {
+        await witnesses.retry()
+        await witnesses.settle()
+    }
+
     /// The chain's position, read from the store when it is not known (at first use, and after a
     /// checkpoint, when another process may have appended since).
     private func currentPosition() async throws -> ChainPosition {

@@ -55,7 +55,7 @@ public struct HTTPWitness: AuditWitness {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: line))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
         guard (200..<300).contains(Int(response.status.code)) else {
             throw AuditWitnessError(message: "\(url) answered \(response.status.code)")
         }
@@ -80,23 +80,31 @@ public struct AuditWitnessError: Error, CustomStringConvertible {
     /// What went wrong.
     public var message: String
     public var description: String { message }
+
+    /// Creates an error.
+    public init(message: String) {
+        self.message = message
+    }
 }
 
-/// Sends checkpoints to the witnesses; one that fails is logged and sent again later (oldest first,
-/// with the next checkpoint or the timer's next tick), never holding up the audit log.
+/// Sends checkpoints to the witnesses in the background, each witness on its own, so that a slow or
+/// unreachable one holds up neither the audit log nor the others. A line a witness did not take is
+/// logged and sent again later, oldest first: with the next checkpoint or the timer's next tick.
 actor WitnessQueue {
     private let witnesses: [any AuditWitness]
     private let logger: Logger
     /// Per witness, the lines it has not kept yet.
     private var unsent: [[Data]]
+    /// Per witness, the task sending to it, while one runs.
+    private var senders: [Task<Void, Never>?]
     /// The most lines kept for a witness that keeps failing; older ones are dropped (and logged).
     private let limit = 10_000
-    private var sending = false
 
     init(witnesses: [any AuditWitness], logger: Logger) {
         self.witnesses = witnesses
         self.logger = logger
         unsent = Array(repeating: [], count: witnesses.count)
+        senders = Array(repeating: nil, count: witnesses.count)
     }
 
     /// The JSON line a witness keeps for a checkpoint: the same shape as an export's checkpoint line.
@@ -106,7 +114,8 @@ actor WitnessQueue {
         return try encoder.encode(AuditExport.Line(type: "checkpoint", checkpoint: checkpoint))
     }
 
-    func send(_ checkpoint: AuditCheckpoint) async {
+    /// Queues a checkpoint for every witness and starts sending; returns at once.
+    func send(_ checkpoint: AuditCheckpoint) {
         guard !witnesses.isEmpty, let line = try? Self.line(checkpoint) else { return }
         for index in witnesses.indices {
             unsent[index].append(line)
@@ -115,25 +124,32 @@ actor WitnessQueue {
                 logger.error("audit witness \(witnesses[index].name) missed a checkpoint: too many unsent")
             }
         }
-        await retry()
+        retry()
     }
 
-    func retry() async {
-        // One sender at a time, so a line is never taken off twice.
-        guard !sending else { return }
-        sending = true
-        defer { sending = false }
-        for (index, witness) in witnesses.enumerated() {
-            while let line = unsent[index].first {
-                do {
-                    try await witness.keep(line)
-                    unsent[index].removeFirst()
-                } catch {
-                    logger.warning(
-                        "audit witness \(witness.name) did not take a checkpoint (sent again later): \(error)")
-                    break
-                }
+    /// Starts sending to every witness that has lines waiting and no sender running.
+    func retry() {
+        for index in witnesses.indices where senders[index] == nil && !unsent[index].isEmpty {
+            senders[index] = Task { await self.drain(index) }
+        }
+    }
+
+    /// Waits until every sender running now has finished (its witness took all, or failed once).
+    func settle() async {
+        for sender in senders { await sender?.value }
+    }
+
+    private func drain(_ index: Int) async {
+        let witness = witnesses[index]
+        while let line = unsent[index].first {
+            do {
+                try await witness.keep(line)
+                unsent[index].removeFirst()
+            } catch {
+                logger.warning("audit witness \(witness.name) did not take a checkpoint (sent again later): \(error)")
+                break
             }
         }
+        senders[index] = nil
     }
 }
