@@ -6,7 +6,7 @@ import Testing
 /// cutting the tail, deleting checkpoints and recomputing the chain all end in exit 9, through the
 /// checkpoint schedule, the signed export header and the witness file kept outside the database.
 @Suite(.serialized) struct AuditEvidenceTests {
-    /// A configuration that signs every 5 entries (so the verifier accepts at most 5 + 2 × 16 = 37
+    /// A configuration that signs every 5 entries (so the verifier accepts at most 2 × 16 = 32
     /// unsigned) and keeps each signed head in `witness.jsonl` beside it.
     func populated(commands: Int = 70) async throws -> (config: String, data: String, witness: String) {
         let directory = try scratch()

@@ -57,7 +57,7 @@ import Testing
         let problem = verify(entries, kept)
         #expect(problem?.seq == 11)
         #expect(problem?.description.contains("up to the checkpoint at #80 have no checkpoint between them") == true)
-        #expect(problem?.description.contains("allows at most 42") == true)
+        #expect(problem?.description.contains("allows at most 32") == true)
     }
 
     @Test func aLongUnsignedTailIsCaughtEvenWithEveryCheckpointDeleted() {

@@ -57,6 +57,22 @@ final class FailingWitness: AuditWitness {
         #expect(try await store.checkpoints().map(\.seq) == [10, 20])
     }
 
+    @Test func groupCommitsNeverTakeAStretchPastTheEntryCount() async throws {
+        let store = try SQLiteStore(dataDirectory: directory)
+        let audit = log(store, every: 20)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<300 {
+                group.addTask { try await audit.append(AuditDraft(kind: .received, actor: "user\(index)")) }
+            }
+            try await group.waitForAll()
+        }
+        try await audit.checkpoint()
+        let seqs = [0] + (try await store.checkpoints().map(\.seq))
+        let stretches = zip(seqs.dropFirst(), seqs).map { $0 - $1 }
+        #expect(stretches.allSatisfy { $0 <= 20 }, "\(stretches)")
+        #expect(seqs.last == 300)
+    }
+
     @Test func theTimerSignsOnceTheOldestUnsignedEntryIsOneIntervalOld() async throws {
         let store = try SQLiteStore(dataDirectory: directory)
         let audit = log(store, every: 100, interval: 60)

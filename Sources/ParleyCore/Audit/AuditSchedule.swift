@@ -19,10 +19,11 @@ public struct AuditSchedule: Sendable, Equatable, Codable, CustomStringConvertib
     /// The most entries a group commit holds: `every`, or 16 when `every` is smaller.
     public var batchLimit: Int64 { max(every, 16) }
 
-    /// The most entries the verifier accepts without a checkpoint: `every`, plus the group commit that
-    /// reached it (Parley signs right after that commit), plus one group commit another process sharing
-    /// the database may land before the signature.
-    public var maxUnsignedEntries: Int64 { every + 2 * batchLimit }
+    /// The most entries the verifier accepts without a checkpoint: one process closes every stretch at
+    /// `every` entries at most (it signs before a group commit that would pass `every`, and a commit
+    /// holds at most `batchLimit`), and another process sharing the database may land one group commit
+    /// before the signature: twice `batchLimit`.
+    public var maxUnsignedEntries: Int64 { 2 * batchLimit }
 
     /// How much later than the oldest unsigned entry another entry may be appended before a checkpoint
     /// covers the first: twice the interval (Parley signs before it appends once one interval has passed,

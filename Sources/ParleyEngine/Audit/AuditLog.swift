@@ -82,7 +82,7 @@ public actor AuditLog {
             // commits arriving meanwhile queue up and are written together right after it.
             flushing = true
             defer { handOff() }
-            await signIfDue()
+            await signIfDue(adding: masked.drafts.count)
             let results = try await store.commitAudit([masked], at: now())
             await noteWritten(results)
             guard let result = results.first else { throw AuditLogError.notWritten }
@@ -118,15 +118,16 @@ public actor AuditLog {
     }
 
     /// Signs the head when the schedule says it is due: `every` entries or more follow the last
-    /// checkpoint, or the oldest of them is one interval old. Called before every append, at start and
-    /// by the timer, so a chain left past due by a stopped or killed process is signed first thing.
-    public func signIfDue() async {
+    /// checkpoint (or will, with the `adding` entries about to be written), or the oldest of them is
+    /// one interval old. Called before every append, at start and by the timer, so a chain left past
+    /// due by a stopped or killed process is signed first thing, and no stretch grows past `every`.
+    public func signIfDue(adding: Int = 0) async {
         guard signingKey != nil else { return }
         do {
             let position = try await currentPosition()
             guard position.unsigned > 0 else { return }
             let old = position.firstUnsignedAt.map { now().timeIntervalSince($0) >= Double(schedule.intervalSeconds) }
-            if position.unsigned >= schedule.every || old ?? true { try await checkpoint() }
+            if position.unsigned + Int64(adding) > schedule.every || old ?? true { try await checkpoint() }
         } catch {
             logger.error("cannot sign the audit checkpoint that is due: \(error)")
         }
@@ -170,7 +171,7 @@ public actor AuditLog {
     private func flush() async {
         while !pending.isEmpty {
             let batch = nextBatch()
-            await signIfDue()
+            await signIfDue(adding: batch.reduce(0) { $0 + $1.commit.drafts.count })
             do {
                 try await write(batch)
             } catch  where batch.count > 1 {
