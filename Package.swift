@@ -108,7 +108,9 @@ let package = Package(
             name: "ParleyConformance", dependencies: ["ParleyCore", "ParleyStore", "ParleyEngine"],
             path: "Tests/ParleyConformance"),
         .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore"]),
-        .testTarget(name: "ParleyStoreTests", dependencies: ["ParleyCore", "ParleyStore"]),
+        .testTarget(
+            name: "ParleyStoreTests",
+            dependencies: ["ParleyCore", "ParleyStore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "ParleyEngineTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import ParleyCore
@@ -31,21 +32,28 @@ public final class Engine: Sendable {
     private let adopted = Mutex<[(RunRecord, Int)]>([])
     let concurrency = ConcurrencyLimiter()
 
-    /// Creates an engine over a store. `executors` default to the exec executor.
+    /// Creates an engine over a store. `executors` default to the exec executor; `auditClock` stamps
+    /// audit entries and checkpoints.
     public init(
         config: ParleyConfig, store: any ParleyStorage,
         executors: [any ActionExecutor] = [ExecExecutor(), HTTPExecutor()],
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        logger: Logger = Logger(label: "parley.engine")
+        logger: Logger = Logger(label: "parley.engine"), auditClock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.config = config
         self.catalogue = CommandCatalogue(Builtins.declarations + config.commands)
         self.policy = Policy(roles: config.roles)
         self.directory = Directory(users: config.users, groups: config.groups)
         self.vault = SecretVault(config: config, environment: environment)
-        let key = try? AuditKeys.loadOrCreate(dataDirectory: config.dataDirectory)
+        var key: Curve25519.Signing.PrivateKey?
+        do {
+            key = try AuditKeys.load(config.audit, dataDirectory: config.dataDirectory, environment: environment)
+        } catch {
+            logger.error("the audit log cannot be signed: \(error)")
+        }
         self.audit = AuditLog(
-            store: store, masker: vault.masker, signingKey: key, checkpointEvery: config.audit.checkpointEvery)
+            store: store, masker: vault.masker, signingKey: key, schedule: config.audit.schedule,
+            witnesses: AuditWitnesses.make(config.audit.witnesses), now: auditClock, logger: logger)
         self.store = store
         self.logger = logger
         let alertmanager = config.alerts.alertmanagerURL.map { url in
@@ -70,6 +78,8 @@ public final class Engine: Sendable {
     /// takes over runbooks a stopped process left that can resume (when `resumeRunbooks`), and marks
     /// the other runs it left `running` as interrupted. Returns the interrupted runs.
     public func start(resumeRunbooks: Bool = false) async throws -> [RunRecord] {
+        // A chain a stopped or killed process left past due is signed before anything is appended.
+        await audit.signIfDue()
         try await PolicySnapshot.auditChanges(engine: self)
         try await stopOrphans()
         let taken = resumeRunbooks ? try await adoptResumableRunbooks() : []
@@ -164,6 +174,7 @@ public final class Engine: Sendable {
         } catch {
             logger.error("cannot sign the audit checkpoint at shutdown: \(error)")
         }
+        await audit.settleWitnesses()
     }
 
     /// Handles one message. Returns nil when the message is not for Parley or is a platform's retry.

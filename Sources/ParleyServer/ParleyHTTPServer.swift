@@ -93,7 +93,7 @@ public struct ParleyHTTPServer: Sendable {
         }
         let drain = DrainService(engine: engine, grace: .seconds(settings.shutdownGraceSeconds), logger: logger)
         let sweeper = ApprovalSweeper(engine: engine, logger: logger)
-        let background = BackgroundService(alerts: alerts, scheduler: scheduler)
+        let background = BackgroundService(alerts: alerts, scheduler: scheduler, audit: engine.audit)
         // Services stop in reverse order: the drain runs first, while requests can still finish.
         let group = ServiceGroup(
             configuration: .init(
@@ -118,16 +118,19 @@ struct DrainService: Service {
     }
 }
 
-/// The alert notifier's edit loop and the scheduler, until a stop.
+/// The alert notifier's edit loop, the scheduler and the audit checkpoint timer, until a stop.
 struct BackgroundService: Service {
     let alerts: AlertCenter
     let scheduler: Scheduler
+    /// Signs the audit chain's head when its schedule says so, even when nothing is appended.
+    let audit: AuditLog
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await alerts.run() }
                 group.addTask { await scheduler.run() }
+                group.addTask { await audit.runTimer() }
                 await group.waitForAll()
             }
         }

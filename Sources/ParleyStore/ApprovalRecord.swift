@@ -106,6 +106,8 @@ public struct AuditQuery: Sendable, Equatable {
     public var until: Date?
     /// Only entries after this number, oldest first (for tailing and exports).
     public var afterSeq: Int64?
+    /// Only entries up to this number (an export stops at the head it signed).
+    public var throughSeq: Int64?
     public var limit: Int
     /// Newest first when true (for `audit` in chat), oldest first otherwise.
     public var newestFirst: Bool

@@ -44,6 +44,18 @@ public protocol AuditStore: Sendable {
     func insertCheckpoint(_ checkpoint: AuditCheckpoint) async throws
     /// Every checkpoint, oldest first.
     func checkpoints() async throws -> [AuditCheckpoint]
+    /// The newest checkpoint.
+    func lastCheckpoint() async throws -> AuditCheckpoint?
+    /// The entry numbered `seq`.
+    func auditEntry(seq: Int64) async throws -> AuditEntry?
+}
+
+extension AuditStore {
+    public func lastCheckpoint() async throws -> AuditCheckpoint? { try await checkpoints().last }
+
+    public func auditEntry(seq: Int64) async throws -> AuditEntry? {
+        try await auditEntries(AuditQuery(afterSeq: seq - 1, limit: 1)).first { $0.seq == seq }
+    }
 }
 
 /// What one message (or one step of it) writes at once: its event key, a new run or a run's new
@@ -133,11 +145,14 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     /// The run to update was never recorded.
     case unknownRun(Int64?)
+    /// A table of the database is gone (someone dropped it).
+    case missingTable(String)
 
     public var description: String {
         switch self {
         case .cannotOpen(let path, let reason): return "cannot open the database at \(path): \(reason)"
         case .unknownRun(let id): return "run \(id.map(String.init) ?? "(no id)") is not recorded"
+        case .missingTable(let name): return "the database has no table \(name) (it was dropped)"
         }
     }
 }

@@ -11,6 +11,16 @@ struct AuditCommand: AsyncParsableCommand {
         commandName: "audit", abstract: "Verify, export and follow the tamper-evident audit log.",
         subcommands: [Verify.self, Export.self, Tail.self, PublicKey.self])
 
+    /// The signing key the configuration names (`audit.signing_key`, or the data directory's key file).
+    static func signingKey(_ config: ParleyConfig) throws -> Curve25519.Signing.PrivateKey {
+        do {
+            return try AuditKeys.load(config.audit, dataDirectory: config.dataDirectory)
+        } catch {
+            printError("parley: \(error)")
+            throw ExitCode(ExitStatus.config)
+        }
+    }
+
     /// Opens the store and the key named by the configuration, without starting an engine.
     static func open(_ options: ConfigOptions) throws -> (SQLiteStore, ParleyConfig) {
         let config = try options.load()
@@ -25,27 +35,56 @@ struct AuditCommand: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Walk the chain and name the first entry that was altered, removed, inserted or reordered.",
-            discussion: "Exit status 0 when the log is intact, 9 when it was tampered with.")
+            discussion: """
+                Also fails when checkpoints are missing where the schedule (audit.checkpoint_every and \
+                checkpoint_interval) says they must be, and when the chain no longer extends a head a \
+                witness kept (--witness). Exit status 0 when the log is intact, 9 when it was tampered with.
+                """)
 
         @OptionGroup var configOptions: ConfigOptions
         @Option(help: "Verify an export file (from `parley audit export`) instead of the database.")
         var export: String?
         @Option(
-            help: "The base64 Ed25519 public key to check the export's checkpoints with (`parley audit public-key`).")
+            help:
+                "The base64 Ed25519 public key to check signatures with (`parley audit public-key`); needed with --export."
+        )
         var publicKey: String?
+        @Option(
+            name: .customLong("witness"),
+            help:
+                "A witness file (audit.witnesses, or an earlier export) whose signed heads the chain must still extend; repeatable."
+        )
+        var witnesses: [String] = []
 
         func run() async throws {
+            var witnessed: [AuditWitnessedHead] = []
+            for path in witnesses where !FileManager.default.isReadableFile(atPath: path) {
+                throw ValidationError("--witness \(path): cannot read the file")
+            }
+            do {
+                for path in witnesses { witnessed += try AuditVerification.witnessedHeads(path: path) }
+            } catch {
+                print("TAMPERED: \(error)")
+                throw ExitCode(ExitStatus.tampered)
+            }
+            let given = try publicKey.map { text in
+                guard let key = AuditKeys.publicKey(from: text) else {
+                    throw ValidationError("--public-key is not a base64 Ed25519 public key")
+                }
+                return key
+            }
             let outcome: AuditVerification.Outcome
             if let export {
-                guard let text = publicKey, let key = AuditKeys.publicKey(from: text) else {
+                guard let key = given else {
                     throw ValidationError(
                         "--export needs --public-key with the base64 key `parley audit public-key` prints")
                 }
-                outcome = try AuditVerification.verifyExport(path: export, publicKey: key)
+                outcome = try AuditVerification.verifyExport(path: export, publicKey: key, witnessed: witnessed)
             } else {
                 let (store, config) = try AuditCommand.open(configOptions)
-                let key = try AuditKeys.loadOrCreate(dataDirectory: config.dataDirectory)
-                outcome = try await AuditVerification.verifyStore(store, publicKey: key.publicKey)
+                let key = try given ?? AuditCommand.signingKey(config).publicKey
+                outcome = try await AuditVerification.verifyStore(
+                    store, publicKey: key, schedule: config.audit.schedule, witnessed: witnessed)
             }
             if let problem = outcome.problem {
                 print("TAMPERED: \(problem)")
@@ -54,6 +93,9 @@ struct AuditCommand: AsyncParsableCommand {
             print(
                 "intact: \(outcome.entries) entries, \(outcome.checkpoints) signed checkpoint\(outcome.checkpoints == 1 ? "" : "s")"
             )
+            if outcome.witnessed > 0 {
+                print("extends all \(outcome.witnessed) witnessed head\(outcome.witnessed == 1 ? "" : "s")")
+            }
             if let last = outcome.lastSeq {
                 if let signed = outcome.signedThrough, signed >= last {
                     print("signed through #\(signed), the last entry")
@@ -81,9 +123,12 @@ struct AuditCommand: AsyncParsableCommand {
             let sinceDate = try since.map { try Self.date($0, "--since") }
             let untilDate = try until.map { try Self.date($0, "--until") }
             let (store, config) = try AuditCommand.open(configOptions)
-            let key = try AuditKeys.loadOrCreate(dataDirectory: config.dataDirectory)
+            let key = try AuditCommand.signingKey(config)
             let query = AuditQuery(actor: user, since: sinceDate, until: untilDate, limit: Int.max)
-            let text = try await AuditExport.render(store: store, query: query, format: format, key: key)
+            let log = AuditLog(
+                store: store, masker: SecretMasker(values: []), signingKey: key, schedule: config.audit.schedule,
+                witnesses: AuditWitnesses.make(config.audit.witnesses))
+            let text = try await AuditExport.render(store: store, query: query, format: format, key: key, log: log)
             if let output {
                 try text.write(toFile: output, atomically: true, encoding: .utf8)
             } else {
@@ -130,7 +175,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try configOptions.load()
-            print(AuditKeys.publicKeyText(try AuditKeys.loadOrCreate(dataDirectory: config.dataDirectory)))
+            print(AuditKeys.publicKeyText(try AuditCommand.signingKey(config)))
         }
     }
 }

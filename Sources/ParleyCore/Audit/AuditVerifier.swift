@@ -25,8 +25,15 @@ public struct AuditVerifier: Sendable {
     /// The first entry fed and the hash it says precedes it: the seam `join` checks.
     private var first: (seq: Int64, previousHash: [UInt8])?
     private var buffer: [UInt8] = []
-    private var hashes: [Int64: String] = [:]
-    private let contiguous: Bool
+    /// The hashes of the entries at `checkpointSeqs`.
+    var hashes: [Int64: String] = [:]
+    /// The times of the entries at and right after `checkpointSeqs`, and of the first entry: where each
+    /// stretch between checkpoints starts and ends, for the schedule's time rule.
+    var times: [Int64: String] = [:]
+    /// The time of the last entry checked.
+    var lastAt: [UInt8] = []
+    let contiguous: Bool
+    private let fromGenesis: Bool
     private var checkpointSeqs: Set<Int64> = []
     /// How many entries were checked.
     public private(set) var count: Int64 = 0
@@ -35,10 +42,16 @@ public struct AuditVerifier: Sendable {
     /// The last entry checked.
     public var lastSeq: Int64? { previousSeq }
 
+    /// The first entry checked.
+    public var firstSeq: Int64? { first?.seq }
+
     /// Creates a verifier. `contiguous` is false for filtered exports, whose entries need not follow
-    /// one another; then only each entry's own hash and the checkpoints are checked.
-    public init(contiguous: Bool = true, checkpointSeqs: Set<Int64> = []) {
+    /// one another; then only each entry's own hash and the checkpoints are checked. `fromGenesis`
+    /// says the entries are a whole log, which starts at #1. `checkpointSeqs` are the entries whose
+    /// hashes checkpoints and witnesses will be held against.
+    public init(contiguous: Bool = true, fromGenesis: Bool = false, checkpointSeqs: Set<Int64> = []) {
         self.contiguous = contiguous
+        self.fromGenesis = fromGenesis && contiguous
         self.checkpointSeqs = checkpointSeqs
         buffer.reserveCapacity(1024)
         previousHash.reserveCapacity(64)
@@ -71,7 +84,11 @@ public struct AuditVerifier: Sendable {
     public mutating func feed(raw entry: AuditRawEntry) -> Bool {
         guard problem == nil else { return false }
         count += 1
-        if first == nil { first = (entry.seq, Array(entry.previousHash)) }
+        let isFirst = first == nil
+        if isFirst { first = (entry.seq, Array(entry.previousHash)) }
+        if isFirst && fromGenesis && entry.seq != 1 {
+            return fail(1, "is missing: the log starts at #\(entry.seq) (entries deleted from its start)")
+        }
         if contiguous {
             let expected = (previousSeq ?? (entry.seq == 1 ? 0 : entry.seq - 1)) + 1
             if previousSeq == nil && entry.seq == 1 && !Self.same(entry.previousHash, Self.genesis) {
@@ -98,6 +115,11 @@ public struct AuditVerifier: Sendable {
         previousHash.removeAll(keepingCapacity: true)
         previousHash.append(contentsOf: entry.hash)
         if checkpointSeqs.contains(entry.seq) { hashes[entry.seq] = String(decoding: entry.hash, as: UTF8.self) }
+        if isFirst || checkpointSeqs.contains(entry.seq) || checkpointSeqs.contains(entry.seq - 1) {
+            times[entry.seq] = String(decoding: entry.texts[0], as: UTF8.self)
+        }
+        lastAt.removeAll(keepingCapacity: true)
+        lastAt.append(contentsOf: entry.texts[0])
         return true
     }
 
@@ -151,10 +173,26 @@ public struct AuditVerifier: Sendable {
             previousHash = later.previousHash
         }
         hashes.merge(later.hashes) { mine, _ in mine }
+        times.merge(later.times) { mine, _ in mine }
+        if later.previousSeq != nil { lastAt = later.lastAt }
     }
 
-    /// Checks signed checkpoints against the entries seen; call after the last entry.
-    public mutating func finish(checkpoints: [AuditCheckpoint], publicKey: Curve25519.Signing.PublicKey?) {
+    /// Checks signed checkpoints against the entries seen; call after the last entry. With a public key,
+    /// each checkpoint's signature is checked, then (for a contiguous log) the distance between
+    /// checkpoints against the schedule each states, and the unsigned tail against `tailSchedule`;
+    /// then every witnessed head must still be in the chain.
+    public mutating func finish(
+        checkpoints: [AuditCheckpoint], publicKey: Curve25519.Signing.PublicKey?, tailSchedule: AuditSchedule? = nil,
+        witnessed: [AuditWitnessedHead] = []
+    ) {
+        checkSignatures(checkpoints: checkpoints, publicKey: publicKey)
+        guard problem == nil, let publicKey else { return }
+        checkWitnesses(witnessed, publicKey: publicKey)
+        guard problem == nil, contiguous else { return }
+        checkSchedule(checkpoints: checkpoints, tailSchedule: tailSchedule)
+    }
+
+    private mutating func checkSignatures(checkpoints: [AuditCheckpoint], publicKey: Curve25519.Signing.PublicKey?) {
         guard problem == nil else { return }
         for checkpoint in checkpoints.sorted(by: { $0.seq < $1.seq }) {
             if let publicKey, !checkpoint.isValid(for: publicKey) {
@@ -166,17 +204,18 @@ public struct AuditVerifier: Sendable {
                     _ = fail(checkpoint.seq, "differs from what the signed checkpoint recorded (rewritten chain)")
                     return
                 }
-            } else if let last = previousSeq, checkpoint.seq > last, contiguous {
+            } else if contiguous, checkpoint.seq > (previousSeq ?? 0) {
+                let last = previousSeq ?? 0
+                let end = last == 0 ? "the log is empty" : "the log ends at #\(last)"
                 _ = fail(
                     last + 1,
-                    "is missing: a signed checkpoint covers #\(checkpoint.seq) but the log ends at #\(last) (removed from the end)"
-                )
+                    "is missing: a signed checkpoint covers #\(checkpoint.seq) but \(end) (removed from the end)")
                 return
             }
         }
     }
 
-    private mutating func fail(_ seq: Int64, _ message: String) -> Bool {
+    mutating func fail(_ seq: Int64, _ message: String) -> Bool {
         problem = Problem(seq: seq, message: message)
         return false
     }

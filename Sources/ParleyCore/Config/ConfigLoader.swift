@@ -129,7 +129,7 @@ public struct ConfigLoader: Sendable {
         }
         if let node = sections["limits"]?.value { config.replyLimits = readLimits(node, reader) }
         if let node = sections["approvals"]?.value { config.approvals = readApprovals(node, reader) }
-        if let node = sections["audit"]?.value { config.audit = readAudit(node, reader) }
+        if let node = sections["audit"]?.value { config.audit = readAudit(node, reader, baseDirectory: baseDirectory) }
         if let node = sections["server"]?.value { config.server = readServer(node, reader) }
         if let node = sections["adapters"]?.value {
             AdapterReader(reader: reader, baseDirectory: baseDirectory).read(node, into: &config)
@@ -239,15 +239,50 @@ public struct ConfigLoader: Sendable {
         return settings
     }
 
-    private func readAudit(_ node: Node, _ reader: YAMLReader) -> AuditSettings {
+    private func readAudit(_ node: Node, _ reader: YAMLReader, baseDirectory: String) -> AuditSettings {
         var settings = AuditSettings()
-        for entry in reader.mapping(node, "audit", allowed: ["checkpoint_every"]) {
-            guard let value = reader.int(entry.value, entry.key) else { continue }
-            guard value > 0 else {
-                reader.report(entry.value, "checkpoint_every must be positive")
-                continue
+        let keys = ["checkpoint_every", "checkpoint_interval", "signing_key", "witnesses"]
+        for entry in reader.mapping(node, "audit", allowed: keys) {
+            switch entry.key {
+            case "checkpoint_every":
+                guard let value = reader.int(entry.value, entry.key) else { continue }
+                guard value > 0 else {
+                    reader.report(entry.value, "checkpoint_every must be positive")
+                    continue
+                }
+                settings.checkpointEvery = value
+            case "checkpoint_interval":
+                guard let text = reader.string(entry.value, entry.key) else { continue }
+                guard let seconds = DurationText.seconds(text), seconds > 0 else {
+                    reader.report(entry.value, "checkpoint_interval '\(text)' is not a duration; write 5m or 1h")
+                    continue
+                }
+                settings.checkpointIntervalSeconds = seconds
+            case "signing_key":
+                guard let text = reader.string(entry.value, entry.key) else { continue }
+                guard let reference = SecretReference(text, baseDirectory: baseDirectory) else {
+                    reader.report(entry.value, "signing_key must be env:NAME or file:PATH")
+                    continue
+                }
+                // A key file that does not exist yet is created at the first start; a variable must be set.
+                if case .environment = reference,
+                    case .failure(let problem) = reference.resolve(
+                        environment: reader.environment)
+                {
+                    reader.report(entry.value, "signing_key: \(problem.message)")
+                }
+                settings.signingKey = reference
+            default:
+                for (text, item) in reader.strings(entry.value, "witnesses") {
+                    if text.hasPrefix("file:"), text.count > 5 {
+                        settings.witnesses.append(.file(Self.absolute(String(text.dropFirst(5)), base: baseDirectory)))
+                    } else if let url = URL(string: text), ["http", "https"].contains(url.scheme), url.host != nil {
+                        settings.witnesses.append(.url(text))
+                    } else {
+                        reader.report(item, "witness '\(text)' must be file:PATH or an http(s) URL")
+                    }
+                }
             }
-            settings.checkpointEvery = value
         }
         return settings
     }

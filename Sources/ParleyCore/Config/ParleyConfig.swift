@@ -118,10 +118,42 @@ public struct ServerSettings: Sendable, Equatable {
 public struct AuditSettings: Sendable, Equatable {
     /// Sign a checkpoint of the chain's head after this many entries.
     public var checkpointEvery = 100
+    /// And this many seconds after the oldest entry no checkpoint covers yet.
+    public var checkpointIntervalSeconds = 300
+    /// Where the Ed25519 signing key is read from; nil for `audit-signing.key` in the data directory.
+    public var signingKey: SecretReference?
+    /// Where every signed checkpoint is also sent, outside the database.
+    public var witnesses: [AuditWitnessTarget] = []
 
     /// Creates settings.
-    public init(checkpointEvery: Int = 100) {
+    public init(
+        checkpointEvery: Int = 100, checkpointIntervalSeconds: Int = 300, signingKey: SecretReference? = nil,
+        witnesses: [AuditWitnessTarget] = []
+    ) {
         self.checkpointEvery = checkpointEvery
+        self.checkpointIntervalSeconds = checkpointIntervalSeconds
+        self.signingKey = signingKey
+        self.witnesses = witnesses
+    }
+
+    /// The schedule checkpoints are signed on, and that the verifier holds the unsigned tail to.
+    public var schedule: AuditSchedule {
+        AuditSchedule(every: Int64(checkpointEvery), intervalSeconds: Int64(checkpointIntervalSeconds))
+    }
+}
+
+/// A place outside the database that keeps every signed checkpoint.
+public enum AuditWitnessTarget: Sendable, Equatable, CustomStringConvertible {
+    /// An append-only JSON Lines file (`file:/var/log/parley/witness.jsonl`).
+    case file(String)
+    /// An HTTP endpoint that receives each checkpoint as a JSON POST.
+    case url(String)
+
+    public var description: String {
+        switch self {
+        case .file(let path): return "file:\(path)"
+        case .url(let url): return url
+        }
     }
 }
 

@@ -5,14 +5,36 @@ import ParleyStore
 
 /// Writes audit entries as JSONL (verifiable offline with the public key) or CSV.
 public enum AuditExport {
-    /// The first line of a JSONL export.
+    /// The first line of a JSONL export. It is signed: it names the export's first and last entry and
+    /// the last entry's hash, so an export cut at either end, recomputed, or passed off as filtered no
+    /// longer matches its header.
     public struct Header: Codable, Equatable {
         public var type = "parley-audit-export"
-        public var version = 1
+        public var version = 2
         public var exportedAt: String
         public var publicKey: String
-        /// False when the export was filtered by user, so entries need not follow one another.
+        /// False when the export was filtered by user, command or kind, so entries need not follow one another.
         public var contiguous: Bool
+        public var firstSeq: Int64?
+        public var lastSeq: Int64?
+        public var lastHash: String?
+        /// True when the export runs to the head it signed at export time, so it ends in a checkpoint.
+        public var throughHead: Bool?
+        /// Base64 Ed25519 signature of `message`.
+        public var signature: String?
+
+        /// The bytes that are signed.
+        public var message: Data {
+            Data(
+                "parley-audit-export-v2|\(exportedAt)|\(contiguous)|\(firstSeq ?? 0)|\(lastSeq ?? 0)|\(lastHash ?? "")|\(throughHead ?? false)"
+                    .utf8)
+        }
+
+        /// True when the header is signed by `key`.
+        public func isValid(for key: Curve25519.Signing.PublicKey) -> Bool {
+            guard let signature, let bytes = Data(base64Encoded: signature) else { return false }
+            return key.isValidSignature(bytes, for: message)
+        }
     }
 
     /// A line of a JSONL export: an entry or a checkpoint.
@@ -22,20 +44,27 @@ public enum AuditExport {
         public var checkpoint: AuditCheckpoint?
     }
 
-    /// The export's text. A JSONL export first signs the current head, so it ends in a checkpoint.
+    /// The export's text. A JSONL export first signs the current head through `log` (which also tells
+    /// the witnesses), so an unfiltered export ends in a checkpoint; then it signs its header.
     public static func render(
-        store: any AuditStore, query: AuditQuery, format: String, key: Curve25519.Signing.PrivateKey
+        store: any AuditStore, query: AuditQuery, format: String, key: Curve25519.Signing.PrivateKey, log: AuditLog
     ) async throws -> String {
-        if format == "jsonl", let head = try await store.lastAuditEntry() {
-            try await store.insertCheckpoint(try AuditCheckpoint.sign(seq: head.seq, hash: head.hash, key: key))
+        var query = query
+        var signedHead: Int64?
+        if format == "jsonl", let head = try await log.checkpoint() {
+            // Entries appended after the signature wait for the next export: the last one is signed.
+            query.throughSeq = head.seq
+            signedHead = head.seq
         }
         let entries = try await store.auditEntries(query)
         if format == "csv" { return csv(entries) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let header = Header(
+        var header = Header(
             exportedAt: AuditClock.format(Date()), publicKey: AuditKeys.publicKeyText(key),
-            contiguous: query.isContiguous)
+            contiguous: query.isContiguous, firstSeq: entries.first?.seq, lastSeq: entries.last?.seq,
+            lastHash: entries.last?.hash, throughHead: query.isContiguous && entries.last?.seq == signedHead)
+        header.signature = try key.signature(for: header.message).base64EncodedString()
         var lines = [String(decoding: try encoder.encode(header), as: UTF8.self)]
         for entry in entries {
             lines.append(String(decoding: try encoder.encode(Line(type: "entry", entry: entry)), as: UTF8.self))
@@ -94,64 +123,5 @@ public enum AuditExport {
             }
         }
         return result
-    }
-}
-
-/// Verifies the audit chain in the store, or in an export file.
-public enum AuditVerification {
-    /// What verification found.
-    public struct Outcome: Sendable {
-        public var entries: Int64
-        public var checkpoints: Int
-        public var problem: AuditVerifier.Problem?
-        /// The last entry a valid signature covers; entries after it are only chained, not signed.
-        public var signedThrough: Int64? = nil
-        /// The last entry checked.
-        public var lastSeq: Int64? = nil
-    }
-
-    /// Walks the whole chain in the store, a batch at a time, then checks the signed checkpoints.
-    public static func verifyStore(_ store: any AuditStore, publicKey: Curve25519.Signing.PublicKey) async throws
-        -> Outcome
-    {
-        let checkpoints = try await store.checkpoints()
-        var verifier = try await store.feedAuditChain(
-            to: AuditVerifier(checkpointSeqs: Set(checkpoints.map(\.seq))))
-        verifier.finish(checkpoints: checkpoints, publicKey: publicKey)
-        return Outcome(
-            entries: verifier.count, checkpoints: checkpoints.count, problem: verifier.problem,
-            signedThrough: checkpoints.map(\.seq).max(), lastSeq: verifier.lastSeq)
-    }
-
-    /// Verifies an export offline with only the public key.
-    public static func verifyExport(path: String, publicKey: Curve25519.Signing.PublicKey) throws -> Outcome {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        let decoder = JSONDecoder()
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).makeIterator()
-        guard let first = lines.next(),
-            let header = try? decoder.decode(AuditExport.Header.self, from: Data(first.utf8)),
-            header.type == "parley-audit-export"
-        else {
-            return Outcome(entries: 0, checkpoints: 0, problem: .init(seq: 0, message: "is not a Parley audit export"))
-        }
-        var entries: [AuditEntry] = []
-        var checkpoints: [AuditCheckpoint] = []
-        var number = 1
-        while let line = lines.next() {
-            number += 1
-            guard let decoded = try? decoder.decode(AuditExport.Line.self, from: Data(line.utf8)) else {
-                return Outcome(
-                    entries: 0, checkpoints: 0,
-                    problem: .init(seq: 0, message: "line \(number) of the export is not valid"))
-            }
-            if let entry = decoded.entry { entries.append(entry) }
-            if let checkpoint = decoded.checkpoint { checkpoints.append(checkpoint) }
-        }
-        var verifier = AuditVerifier(contiguous: header.contiguous, checkpointSeqs: Set(checkpoints.map(\.seq)))
-        for entry in entries where !verifier.feed(entry) { break }
-        verifier.finish(checkpoints: checkpoints, publicKey: publicKey)
-        return Outcome(
-            entries: verifier.count, checkpoints: checkpoints.count, problem: verifier.problem,
-            signedThrough: checkpoints.map(\.seq).max(), lastSeq: entries.last?.seq)
     }
 }

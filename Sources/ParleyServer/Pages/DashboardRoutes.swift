@@ -156,8 +156,9 @@ struct DashboardRoutes {
         let entries = try await store.auditEntries(
             AuditQuery(
                 actor: value("user"), command: value("command"), kind: value("kind"), limit: 200, newestFirst: true))
-        let key = try AuditKeys.loadOrCreate(dataDirectory: engine.config.dataDirectory)
-        let verification = try await AuditVerification.verifyStore(store, publicKey: key.publicKey)
+        let key = try AuditKeys.load(engine.config.audit, dataDirectory: engine.config.dataDirectory)
+        let verification = try await AuditVerification.verifyStore(
+            store, publicKey: key.publicKey, schedule: engine.config.audit.schedule)
         return page(context, title: "Audit") { _ in
             let status =
                 verification.problem.map {

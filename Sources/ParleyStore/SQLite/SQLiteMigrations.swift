@@ -199,6 +199,13 @@ enum SQLiteMigrations {
                 table.primaryKey(["name", "fireTime"])
             }
         }
+        migrator.registerMigration("2026-12-01 audit checkpoint schedule") { db in
+            // The schedule each checkpoint was signed under (NULL on checkpoints signed before).
+            try db.alter(table: "auditCheckpoint") { table in
+                table.add(column: "every", .integer)
+                table.add(column: "intervalSeconds", .integer)
+            }
+        }
         return migrator
     }
 }

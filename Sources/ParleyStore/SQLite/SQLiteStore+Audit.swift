@@ -66,6 +66,7 @@ extension SQLiteStore {
             if let since = query.since { request = request.filter(Column("at") >= AuditClock.format(since)) }
             if let until = query.until { request = request.filter(Column("at") < AuditClock.format(until)) }
             if let after = query.afterSeq { request = request.filter(Column("seq") > after) }
+            if let through = query.throughSeq { request = request.filter(Column("seq") <= through) }
             request = request.order(query.newestFirst ? Column("seq").desc : Column("seq").asc)
             return try request.limit(max(0, query.limit)).fetchAll(db)
         }
@@ -84,6 +85,7 @@ extension SQLiteStore {
         -> AuditVerifier
     {
         let (low, high) = try await pool.read { db -> (Int64, Int64) in
+            try Self.requireTable("audit", db)
             let row = try Row.fetchOne(db, sql: "SELECT min(seq), max(seq) FROM audit")
             return (row?[0] ?? 0, row?[1] ?? 0)
         }
@@ -156,7 +158,23 @@ extension SQLiteStore {
     }
 
     public func checkpoints() async throws -> [AuditCheckpoint] {
-        try await pool.read { db in try AuditCheckpoint.order(Column("seq")).fetchAll(db) }
+        try await pool.read { db in
+            try Self.requireTable(AuditCheckpoint.databaseTableName, db)
+            return try AuditCheckpoint.order(Column("seq")).fetchAll(db)
+        }
+    }
+
+    public func lastCheckpoint() async throws -> AuditCheckpoint? {
+        try await pool.read { db in try AuditCheckpoint.order(Column("seq").desc).fetchOne(db) }
+    }
+
+    public func auditEntry(seq: Int64) async throws -> AuditEntry? {
+        try await pool.read { db in try AuditEntry.fetchOne(db, key: seq) }
+    }
+
+    /// A table of the audit log that someone dropped is reported as such, not as an SQL error.
+    static func requireTable(_ name: String, _ db: Database) throws {
+        guard try db.tableExists(name) else { throw StoreError.missingTable(name) }
     }
 }
 
