@@ -45,8 +45,11 @@ public struct SlackSignature: Sendable {
             let timestamp = request.header("x-slack-request-timestamp")
         else { return .failure(.missingHeaders) }
         guard let seconds = Int(timestamp) else { return .failure(.badTimestamp) }
-        let skew = Int(now.timeIntervalSince1970) - seconds
-        guard abs(skew) <= Int(Self.window) else { return .failure(.stale(seconds: skew)) }
+        // A timestamp near Int.min or Int.max is stale, not an overflow.
+        let (skew, overflow) = Int(now.timeIntervalSince1970).subtractingReportingOverflow(seconds)
+        guard !overflow, skew.magnitude <= UInt(Self.window) else {
+            return .failure(.stale(seconds: overflow ? (seconds < 0 ? .max : .min) : skew))
+        }
         let expected = Array(self.signature(timestamp: timestamp, body: request.body).utf8)
         let given = Array(signature.utf8)
         guard expected.count == given.count else { return .failure(.mismatch) }
