@@ -5,7 +5,9 @@ let package = Package(
     name: "Parley",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "parley", targets: ["parley"])
+        .executable(name: "parley", targets: ["parley"]),
+        // For the fuzz package in fuzz/, which fuzzes Core's parsers of outside input.
+        .library(name: "ParleyCore", targets: ["ParleyCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

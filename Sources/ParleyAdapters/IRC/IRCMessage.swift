@@ -14,35 +14,39 @@ public struct IRCMessage: Sendable, Equatable {
         self.tags = tags
     }
 
-    /// Parses a line (without its CR LF); nil for an empty or malformed line.
+    /// Parses a line (without its CR LF); nil for an empty or malformed line. It is read by Unicode
+    /// scalar, not by character: a space followed by a combining mark is one character in Swift but
+    /// still the separator IRC's grammar sees.
     public init?(line: String) {
-        var rest = Substring(line)
+        typealias Scalars = Substring.UnicodeScalarView
+        func text(_ scalars: Scalars.SubSequence) -> String { String(Substring(Scalars(scalars))) }
+        var rest = Substring(line).unicodeScalars[...]
         var tags: [String: String] = [:]
-        if rest.hasPrefix("@") {
+        if rest.first == "@" {
             guard let space = rest.firstIndex(of: " ") else { return nil }
             for tag in rest[rest.index(after: rest.startIndex)..<space].split(separator: ";") {
                 let pair = tag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 guard !pair[0].isEmpty else { continue }
-                tags[String(pair[0])] = pair.count > 1 ? IRCTagValue.unescape(pair[1]) : ""
+                tags[text(pair[0])] = pair.count > 1 ? IRCTagValue.unescape(Substring(text(pair[1]))) : ""
             }
             rest = rest[space...].drop { $0 == " " }
         }
         var prefix: String?
-        if rest.hasPrefix(":") {
+        if rest.first == ":" {
             guard let space = rest.firstIndex(of: " ") else { return nil }
-            prefix = String(rest[rest.index(after: rest.startIndex)..<space])
+            prefix = text(rest[rest.index(after: rest.startIndex)..<space])
             rest = rest[space...].drop { $0 == " " }
         }
         var params: [String] = []
         var command: String?
         while !rest.isEmpty {
-            if rest.hasPrefix(":") && command != nil {
-                params.append(String(rest.dropFirst()))
+            if rest.first == ":" && command != nil {
+                params.append(text(rest.dropFirst()))
                 break
             }
             let word = rest.prefix { $0 != " " }
             rest = rest.dropFirst(word.count).drop { $0 == " " }
-            if command == nil { command = String(word).uppercased() } else { params.append(String(word)) }
+            if command == nil { command = text(word).uppercased() } else { params.append(text(word)) }
         }
         guard let command, !command.isEmpty else { return nil }
         self.init(command, params, prefix: prefix, tags: tags)
@@ -69,7 +73,9 @@ public struct IRCMessage: Sendable, Equatable {
             let clean = param.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
                 .replacingOccurrences(of: "\u{0}", with: "")
             let last = index == params.count - 1
-            parts.append(last && (clean.isEmpty || clean.contains(" ") || clean.hasPrefix(":")) ? ":" + clean : clean)
+            // By scalar: " " or ":" followed by a combining mark is one Swift character.
+            let needsColon = clean.isEmpty || clean.unicodeScalars.contains(" ") || clean.unicodeScalars.first == ":"
+            parts.append(last && needsColon ? ":" + clean : clean)
         }
         return parts.joined(separator: " ")
     }

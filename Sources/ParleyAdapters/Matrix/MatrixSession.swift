@@ -66,22 +66,22 @@ actor MatrixSession {
             let batch = try await sync(since: since)
             state.set(true)
             await decideInvitations(in: batch)
-            for (room, joined) in batch["rooms"]["join"].object ?? [:] {
-                try await handle(joined, in: room, since: since)
+            for (room, joined) in batch.joinedRooms {
+                try await handle(joined, in: room, since: since, of: batch)
             }
             since = try nextBatch(of: batch)
             try position.save(since)
         }
     }
 
-    private func nextBatch(of batch: JSON) throws -> String {
-        guard let token = batch["next_batch"].string else {
+    private func nextBatch(of batch: MatrixSyncBatch) throws -> String {
+        guard let token = batch.nextBatch else {
             throw MatrixError(status: 200, code: "M_UNKNOWN", message: "the sync answer has no next_batch")
         }
         return token
     }
 
-    private func sync(since: String?) async throws -> JSON {
+    private func sync(since: String?) async throws -> MatrixSyncBatch {
         let filter: JSON = [
             "room": [
                 "timeline": ["limit": .number(Double(since == nil ? 1 : timelineLimit))],
@@ -96,26 +96,20 @@ actor MatrixSession {
         if let since {
             query += [("since", since), ("timeout", String(syncTimeout.components.seconds * 1000))]
         }
-        return try await client.request(
+        let body = try await client.request(
             .GET, "/_matrix/client/v3/sync", query: query, timeout: syncTimeout + .seconds(30))
+        return MatrixSyncBatch(body: body, userID: userID)
     }
 
     // MARK: rooms
 
-    private func handle(_ joined: JSON, in room: String, since: String) async throws {
+    private func handle(_ joined: JSON, in room: String, since: String, of batch: MatrixSyncBatch) async throws {
         var events = joined["timeline"]["events"].array ?? []
-        let stateEvents = joined["state"]["events"].array ?? []
-        if (events + stateEvents).contains(where: { $0["type"].string == "m.room.member" }) {
-            memberCounts[room] = nil
-        }
+        if MatrixSyncBatch.changesMembers(joined) { memberCounts[room] = nil }
         if joined["timeline"]["limited"].bool == true, let gapEnd = joined["timeline"]["prev_batch"].string {
             events = try await history(of: room, from: gapEnd, to: since) + events
         }
-        // In a room Parley has just joined, what was said before it came in is not for it.
-        if let joinedAt = events.lastIndex(where: isOwnJoin) {
-            events = Array(events[events.index(after: joinedAt)...])
-        }
-        for event in events { await consider(event, in: room) }
+        for event in batch.sinceOwnJoin(events) { await consider(event, in: room) }
     }
 
     /// The events a limited timeline left out, oldest first: from `from` back to the previous
@@ -140,12 +134,6 @@ actor MatrixSession {
         return collected.reversed()
     }
 
-    private func isOwnJoin(_ event: JSON) -> Bool {
-        event["type"].string == "m.room.member" && event["state_key"].string == userID
-            && event["content"]["membership"].string == "join"
-            && event["unsigned"]["prev_content"]["membership"].string != "join"
-    }
-
     private func join(_ room: String, reason: String) async {
         do {
             try await client.request(.POST, "/_matrix/client/v3/join/\(MatrixClient.encode(room))", body: [:])
@@ -155,12 +143,8 @@ actor MatrixSession {
         }
     }
 
-    private func decideInvitations(in batch: JSON) async {
-        for (room, invite) in batch["rooms"]["invite"].object ?? [:] {
-            let inviter = (invite["invite_state"]["events"].array ?? []).first {
-                $0["type"].string == "m.room.member" && $0["state_key"].string == userID
-                    && $0["content"]["membership"].string == "invite"
-            }?["sender"].string
+    private func decideInvitations(in batch: MatrixSyncBatch) async {
+        for (room, inviter) in batch.invitations {
             if accepts(inviter) {
                 await join(room, reason: "invited by \(inviter ?? "someone")")
             } else {
@@ -204,15 +188,12 @@ actor MatrixSession {
     }
 
     private func consider(_ event: JSON, in room: String) async {
-        let content = event["content"]
-        guard event["type"].string == "m.room.message", let eventID = event["event_id"].string,
-            let sender = event["sender"].string, sender != userID, remember(eventID),
-            content["msgtype"].string == "m.text", let body = content["body"].string
+        guard let message = MatrixMessage(event, userID: userID), remember(message.eventID),
+            let body = message.text,
+            // An edit of a command is not a new command.
+            !message.isEdit
         else { return }
-        let relation = content["m.relates_to"]
-        // An edit of a command is not a new command.
-        if relation["rel_type"].string == "m.replace" { return }
-        let thread = relation["rel_type"].string == "m.thread" ? relation["event_id"].string : nil
+        let (eventID, sender, thread) = (message.eventID, message.sender, message.thread)
         let inbound = Inbound(
             sender: Identity(platform: "matrix", id: sender), room: room, thread: thread, eventID: eventID,
             text: mention.rewrite(MatrixMention.withoutReplyFallback(body)),

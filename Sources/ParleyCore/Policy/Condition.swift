@@ -57,10 +57,21 @@ public indirect enum Condition: Sendable, Equatable, CustomStringConvertible {
         case .literal(let value): return value.description
         case .name(let name): return name
         case .list(let items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
-        case .not(let inner): return "not \(inner.wrapped)"
+        case .not(let inner):
+            if case .not = inner { return "not \(inner.description)" }
+            return "not \(inner.operand)"
         case .and(let a, let b): return "\(a.wrapped) and \(b.wrapped)"
         case .or(let a, let b): return "\(a.wrapped) or \(b.wrapped)"
-        case .compare(let a, let op, let b): return "\(a) \(op.rawValue) \(b)"
+        case .compare(let a, let op, let b): return "\(a.operand) \(op.rawValue) \(b.operand)"
+        }
+    }
+
+    /// As the operand of `not` or a comparison: anything but a single value is parenthesized, so
+    /// `not (a in b)` and `n >= (x == y)` read back as they were (found by the condition fuzzer).
+    private var operand: String {
+        switch self {
+        case .and, .or, .not, .compare: return "(\(description))"
+        default: return description
         }
     }
 

@@ -3,7 +3,7 @@ import Hummingbird
 
 /// Where a browser says a request comes from (`Origin`), compared with this server, for cross-site
 /// request forgery and WebSocket hijacking protection. It fails closed: `Origin: null` (sandboxed
-/// frames, file pages, some redirects), an unparseable value or one that is not `http(s)://host[:port]`
+/// frames, file pages, some redirects), an unparseable value or an http(s) origin of another host
 /// counts as another site.
 enum OriginCheck {
     /// What the request's `Origin` says.
@@ -29,6 +29,13 @@ enum OriginCheck {
         }
         if let publicURL, let own = normalized(publicURL) { allowed.insert(own) }
         for origin in origins {
+            // Browsers send only http(s) origins or `null`; a client that names another scheme
+            // (`ws://…`, a desktop app's) is not a page in a browser, and still needs its session.
+            if let scheme = URL(string: origin)?.scheme?.lowercased(), scheme != "http", scheme != "https",
+                origin.contains("://")
+            {
+                continue
+            }
             guard let given = normalized(origin), allowed.contains(given) else {
                 return .foreign(String(origin.prefix(100)))
             }

@@ -72,6 +72,24 @@ import Testing
         }
     }
 
+    @Test func timestampsAtTheEndsOfIntAreStaleNotACrash() {
+        // Found by fuzz/: `Int(now) - seconds` overflowed (and trapped) for these.
+        let signer = SlackSignature(secret: SlackHarness.secret)
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        for (timestamp, skew) in [
+            ("-9223372036854775808", Int64.max), ("9223372036854775807", Int64(-9_223_372_035_154_775_807)),
+        ] {
+            let request = PlatformRequest(
+                method: "POST", path: "/slack/events",
+                headers: ["X-Slack-Signature": "v0=00", "X-Slack-Request-Timestamp": timestamp], body: [])
+            guard case .failure(let failure) = signer.verify(request, now: now) else {
+                Issue.record("a request at \(timestamp) was accepted")
+                continue
+            }
+            #expect(failure == .stale(seconds: skew), "timestamp \(timestamp)")
+        }
+    }
+
     @Test func forgedStaleAndUnsignedRequestsAreRefusedAndRunNothing() async throws {
         try await withSlack { slack in
             let event = SlackHarness.messageEvent(user: "UALICE", channel: "C1", text: "!counter", ts: "1.000100")

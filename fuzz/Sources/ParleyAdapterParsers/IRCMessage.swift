@@ -1,0 +1,1 @@
+../../../Sources/ParleyAdapters/IRC/IRCMessage.swift

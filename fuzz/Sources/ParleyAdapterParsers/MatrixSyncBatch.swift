@@ -1,0 +1,1 @@
+../../../Sources/ParleyAdapters/Matrix/MatrixSyncBatch.swift

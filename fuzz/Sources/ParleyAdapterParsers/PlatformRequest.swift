@@ -1,0 +1,1 @@
+../../../Sources/ParleyAdapters/Webhook/PlatformRequest.swift

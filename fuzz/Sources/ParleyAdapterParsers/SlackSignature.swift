@@ -1,0 +1,1 @@
+../../../Sources/ParleyAdapters/Slack/SlackSignature.swift
