@@ -41,8 +41,9 @@ import Testing
             // text/plain, which a cross-site form can send without asking: refused.
             var plain = withToken
             plain[.contentType] = "text/plain"
-            #expect(try await post(client, "/api/v1/messages", body: message, headers: plain).status
-                == .unsupportedMediaType)
+            #expect(
+                try await post(client, "/api/v1/messages", body: message, headers: plain).status
+                    == .unsupportedMediaType)
             // The real page's call goes through.
             #expect(try await post(client, "/api/v1/messages", body: message, headers: withToken).status == .ok)
             // Approving with the cookie alone runs nothing.
@@ -143,7 +144,9 @@ import Testing
         let source = try #require(fixture.engine.config.alerts.sources.first)
         let tally = WebhookRefusals(audit: fixture.engine.audit, metrics: nil, logger: .init(label: "test"))
         let start = Date()
-        for index in 0..<30 { await tally.refused(source: source, reason: "wrong credentials", now: start + Double(index)) }
+        for index in 0..<30 {
+            await tally.refused(source: source, reason: "wrong credentials", now: start + Double(index))
+        }
         await tally.flush(source, now: start + 60)
         let entries = try await fixture.store.auditEntries(AuditQuery(kind: "webhook_refused"))
         #expect(entries.count == 2)
@@ -153,14 +156,38 @@ import Testing
     @Test func wrongTypesInAlertPayloadsGet400WithTheFieldsPath() async throws {
         let fixture = try await ServerFixture(yaml: Self.hookYAML)
         let cases: [(String, String)] = [
-            (#"{"alerts":[{"status":"firing","labels":{"alertname":7}}]}"#, "alerts[0].labels.alertname must be a string, got a number"),
-            (#"{"alerts":[{"status":"firing","labels":{"alertname":["a"]}}]}"#, "alerts[0].labels.alertname must be a string, got a list"),
-            (#"{"alerts":[{"status":"firing","labels":{"alertname":{"a":1}}}]}"#, "alerts[0].labels.alertname must be a string, got an object"),
-            (#"{"status":"firing","alerts":[{"status":null,"labels":{"alertname":"A"}}]}"#, "alerts[0].status must be firing or resolved, got null"),
-            (#"{"alerts":[{"status":"firing","labels":{"alertname":"A"},"annotations":{"summary":true}}]}"#, "alerts[0].annotations.summary must be a string, got a boolean"),
-            (#"{"alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"yesterday"}]}"#, "alerts[0].startsAt must be an RFC 3339 time"),
-            (#"{"alerts":[{"status":"firing","labels":{"alertname":"A"},"fingerprint":12}]}"#, "alerts[0].fingerprint must be a string, got a number"),
-            (#"{"commonLabels":[],"alerts":[{"status":"firing","labels":{"alertname":"A"}}]}"#, "commonLabels must be an object of strings, got a list"),
+            (
+                #"{"alerts":[{"status":"firing","labels":{"alertname":7}}]}"#,
+                "alerts[0].labels.alertname must be a string, got a number"
+            ),
+            (
+                #"{"alerts":[{"status":"firing","labels":{"alertname":["a"]}}]}"#,
+                "alerts[0].labels.alertname must be a string, got a list"
+            ),
+            (
+                #"{"alerts":[{"status":"firing","labels":{"alertname":{"a":1}}}]}"#,
+                "alerts[0].labels.alertname must be a string, got an object"
+            ),
+            (
+                #"{"status":"firing","alerts":[{"status":null,"labels":{"alertname":"A"}}]}"#,
+                "alerts[0].status must be firing or resolved, got null"
+            ),
+            (
+                #"{"alerts":[{"status":"firing","labels":{"alertname":"A"},"annotations":{"summary":true}}]}"#,
+                "alerts[0].annotations.summary must be a string, got a boolean"
+            ),
+            (
+                #"{"alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"yesterday"}]}"#,
+                "alerts[0].startsAt must be an RFC 3339 time"
+            ),
+            (
+                #"{"alerts":[{"status":"firing","labels":{"alertname":"A"},"fingerprint":12}]}"#,
+                "alerts[0].fingerprint must be a string, got a number"
+            ),
+            (
+                #"{"commonLabels":[],"alerts":[{"status":"firing","labels":{"alertname":"A"}}]}"#,
+                "commonLabels must be an object of strings, got a list"
+            ),
         ]
         try await fixture.server.application().test(.router) { client in
             for (body, reason) in cases {
