@@ -48,13 +48,22 @@ import Testing
         let reply = Reply([.text("You are:"), .fields([ReplyField("user", "alice"), ReplyField("roles", "ops")])])
         #expect(IRCLines.lines(of: reply) == ["You are:", "user: alice · roles: ops"])
         let output = (1...40).map { "line \($0)" }.joined(separator: "\n")
-        let long = IRCLines.lines(of: Reply([.code(output), .text("run #7 succeeded")]), maxOutputLines: 15)
+        let long = IRCLines.lines(
+            of: Reply([.code(output), .text("run #7 succeeded")]), runID: 7, runPageURL: "http://h/runs/")
         #expect(long.count == 16)
-        #expect(long[0] == "… 26 earlier lines not shown on IRC")
+        #expect(
+            long[0]
+                == "… 26 earlier lines not shown on IRC; `run 7 --page 1` pages through them, http://h/runs/7 shows all"
+        )
         // The end of the output, where the error usually is, is what shows.
         #expect(long[1] == "line 27")
         #expect(long[14] == "line 40")
         #expect(long[15] == "run #7 succeeded")
+        // A page of `run N` names its own neighbours: it does not point to the run that showed it.
+        let page = IRCLines.lines(
+            of: Reply([.text("output page 1 of 3 (lines 1–40 of 100); later: `run 5 --page 2`"), .code(output)]),
+            runID: 9)
+        #expect(page[1] == "… 26 earlier lines not shown on IRC")
         let table = Reply([.table(header: ["a"], rows: (1...30).map { ["\($0)"] })])
         #expect(IRCLines.lines(of: table).count == 31)
     }

@@ -20,9 +20,9 @@ public struct IRCAdapter: ChatAdapter {
 
     /// True between the server's welcome and the connection's end.
     public var isConnected: Bool { state.isConnected }
-    /// The most IRC lines one block of output may wrap into; past that its last lines are kept (the
-    /// engine has already cut output to the reply limits and says how to page through the rest).
-    static let maxOutputLines = 60
+    /// The most IRC lines one block of output shows (every line is a message of its own); past that
+    /// its last lines are kept and the rest is pointed to.
+    static let maxOutputLines = 15
     /// Without a server timestamp on the welcome, messages stamped this much before it are history a
     /// server or bouncer plays back, not commands to run now.
     static let historyMargin: TimeInterval = 300
@@ -184,17 +184,19 @@ public struct IRCAdapter: ChatAdapter {
 
     private func answer(_ inbound: Inbound, to room: String, engine: Engine) async {
         guard let response = await engine.handle(inbound) else { return }
-        await deliver(response.reply, to: room)
+        await deliver(
+            response.reply, to: room, runID: response.runID, runPageURL: engine.config.server.displayURL + "/runs/")
     }
 
     /// Sends a reply as PRIVMSG lines that fit once the server has put Parley's prefix in front.
-    private func deliver(_ reply: Reply, to target: String) async {
+    private func deliver(_ reply: Reply, to target: String, runID: Int64? = nil, runPageURL: String? = nil) async {
         guard let current = link.current else {
             logger.warning("IRC reply to \(target) dropped: not connected")
             return
         }
         let limit = IRCLines.budget(source: current.source ?? current.nick, target: target)
-        let lines = IRCLines.lines(of: reply, limit: limit, maxOutputLines: Self.maxOutputLines)
+        let lines = IRCLines.lines(
+            of: reply, limit: limit, maxOutputLines: Self.maxOutputLines, runID: runID, runPageURL: runPageURL)
         for line in lines { await current.writer.send(IRCMessage("PRIVMSG", [target, line])) }
     }
 

@@ -49,10 +49,16 @@ public enum IRCLines {
     }
 
     /// A reply as IRC lines of at most `limit` bytes. Label and value pairs share one line when they
-    /// fit, since every line is a message of its own on IRC. The engine already cuts a program's output
-    /// to the reply limits and says how to page through the rest; a code block that still wraps into
-    /// more than `maxOutputLines` IRC lines keeps its **last** lines, where an error usually is.
-    public static func lines(of reply: Reply, limit: Int = 400, maxOutputLines: Int = 60) -> [String] {
+    /// fit, since every line is a message of its own on IRC. A code block longer than `maxOutputLines`
+    /// keeps its **last** lines, where an error usually is, and says where the rest is (`run ID
+    /// --page 1`, the web console's run page); a page of `run N` already says so itself.
+    public static func lines(
+        of reply: Reply, limit: Int = 400, maxOutputLines: Int = 15, runID: Int64? = nil, runPageURL: String? = nil
+    ) -> [String] {
+        let isPage = reply.blocks.contains { block in
+            if case .text(let text) = block { return text.hasPrefix("output page ") }
+            return false
+        }
         var lines: [String] = []
         for block in reply.blocks {
             var text = block.plainText
@@ -63,8 +69,12 @@ public enum IRCLines {
             var part = split(text, limit: limit)
             if case .code = block, part.count > maxOutputLines {
                 let cut = part.count - maxOutputLines + 1
-                part =
-                    ["… \(cut) earlier line\(cut == 1 ? "" : "s") not shown on IRC"] + part.suffix(maxOutputLines - 1)
+                var note = "… \(cut) earlier line\(cut == 1 ? "" : "s") not shown on IRC"
+                if !isPage, let runID {
+                    note += "; `run \(runID) --page 1` pages through them"
+                    if let runPageURL { note += ", \(runPageURL)\(runID) shows all" }
+                }
+                part = [note] + part.suffix(maxOutputLines - 1)
             }
             lines += part
         }

@@ -48,7 +48,12 @@ public struct IRCMessage: Sendable, Equatable {
             rest = rest.dropFirst(word.count).drop { $0 == " " }
             if command == nil { command = text(word).uppercased() } else { params.append(text(word)) }
         }
-        guard let command, !command.isEmpty else { return nil }
+        // A command is letters or a three-digit numeric (RFC 2812 §2.3.1): anything else, such as a
+        // second `@`, is a malformed line (found by the IRC fuzzer).
+        guard let command, !command.isEmpty,
+            command.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }
+            )
+        else { return nil }
         self.init(command, params, prefix: prefix, tags: tags)
     }
 
