@@ -73,6 +73,21 @@ final class SlackHarness: Sendable {
         fakeServer = try await LiveServer(router: fake.router())
     }
 
+    /// Runs `body` against a fake Slack and a Parley configured with `yaml` plus the adapter's entry;
+    /// without the SDK (no `PARLEY_TEST_PYTHON`) nothing runs, and with `CI` set that is a failure.
+    static func with(
+        yaml: String, users: [String: String], _ body: (SlackHarness) async throws -> Void
+    ) async throws {
+        guard let python = SlackSDK.python() else { return }
+        let harness = try await SlackHarness(python: python, users: users)
+        defer { harness.stop() }
+        let config = try ConfigLoader(builtins: Builtins.declarations).load(
+            yaml: "adapters:\n\(harness.adapterYAML)\n" + yaml, file: "test.yaml", baseDirectory: temporaryDirectory())
+        try await harness.start(
+            engine: Engine(config: config, store: try SQLiteStore(dataDirectory: config.dataDirectory)))
+        try await body(harness)
+    }
+
     /// Starts the adapter over an engine configured with `adapterYAML`, and Parley's server for it.
     func start(engine: Engine) async throws {
         _ = try await engine.start()

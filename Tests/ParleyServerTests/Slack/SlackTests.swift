@@ -31,15 +31,7 @@ import Testing
         """
 
     func withSlack(_ body: (SlackHarness) async throws -> Void) async throws {
-        guard let python = SlackSDK.python() else { return }
-        let harness = try await SlackHarness(python: python, users: ["UALICE": "alice"])
-        defer { harness.stop() }
-        let config = try ConfigLoader(builtins: Builtins.declarations).load(
-            yaml: "adapters:\n\(harness.adapterYAML)\n" + Self.yaml, file: "test.yaml",
-            baseDirectory: temporaryDirectory())
-        try await harness.start(
-            engine: Engine(config: config, store: try SQLiteStore(dataDirectory: config.dataDirectory)))
-        try await body(harness)
+        try await SlackHarness.with(yaml: Self.yaml, users: ["UALICE": "alice"], body)
     }
 
     @Test func ourSignaturesAreTheSDKsAndSlacksDocumentedExample() async throws {
