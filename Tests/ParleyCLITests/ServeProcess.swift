@@ -1,44 +1,71 @@
 import Foundation
 
-/// `parley serve` as a child process of the test.
-struct ServeProcess {
-    let process: Process
+/// `parley serve` as a child process of the test. Started with `posix_spawn`, not `Process`, so that
+/// nobody reaps it behind the test's back: a server killed with `kill -9` stays a zombie until
+/// `reap()`, as it does under a supervisor that has not got round to it yet.
+final class ServeProcess {
+    let pid: pid_t
     let port: Int
+    private(set) var exitStatus: Int32?
 
-    var pid: Int32 { process.processIdentifier }
+    private init(pid: pid_t, port: Int) {
+        self.pid = pid
+        self.port = port
+    }
 
     /// Starts `parley serve` and waits for the line that names its port.
     static func start(config: String, log: URL, errors: URL) async throws -> ServeProcess {
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ParleyBinary.path)
-        process.arguments = ["serve", "--config", config, "--log-format", "json"]
-        process.standardOutput = try FileHandle(forWritingTo: log)
-        process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errors.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let arguments = [ParleyBinary.path, "serve", "--config", config, "--log-format", "json"]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let environment = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+        defer { for pointer in envp { free(pointer) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, ParleyBinary.path, &actions, nil, argv, envp) == 0 else {
+            throw POSIXError(.ENOEXEC)
+        }
         for _ in 0..<400 {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             if let range = text.range(of: #"listening: open http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
                 let port = Int(text[range].split(separator: ":").last ?? "")
             {
-                return ServeProcess(process: process, port: port)
+                return ServeProcess(pid: pid, port: port)
             }
-            guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        process.terminate()
+        let server = ServeProcess(pid: pid, port: 0)
+        kill(pid, SIGKILL)
+        _ = server.reap()
         let problem = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
         throw CocoaError(
             .fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "parley serve did not start: \(problem)"])
     }
 
+    /// Collects the exit status if the process has exited; true when it has.
+    func reap(wait: Bool = true) -> Bool {
+        if exitStatus != nil { return true }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, wait ? 0 : WNOHANG) == pid else { return false }
+        exitStatus = status
+        return true
+    }
+
     /// Waits up to `deadline` for the process to exit; true when it did.
     func waitForExit(within deadline: Duration) async throws -> Bool {
         let end = ContinuousClock.now + deadline
-        while process.isRunning && ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(20)) }
-        return !process.isRunning
+        while !reap(wait: false) && ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(20)) }
+        return reap(wait: false)
     }
+
+    /// True when it exited by itself with status 0.
+    var exitedCleanly: Bool { exitStatus.map { $0 & 0x7f == 0 && ($0 >> 8) & 0xff == 0 } ?? false }
 }
 
 /// Sends `POST /api/v1/messages` on a raw socket and leaves the connection open (a dropped connection
