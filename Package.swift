@@ -131,7 +131,7 @@ let package = Package(
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
             ]
         ),
-        .testTarget(name: "ParleyCLITests", dependencies: ["parley", "ParleyConformance"]),
+        .testTarget(name: "ParleyCLITests", dependencies: ["parley", "ParleyConformance", "ParleyStore"]),
         .testTarget(
             name: "ParleyServerTests",
             dependencies: [

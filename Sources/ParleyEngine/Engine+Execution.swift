@@ -37,6 +37,8 @@ extension Engine {
             return EngineResponse(reply: .text(refusal.message), outcome: .failed, runID: run.id)
         }
         run.status = .running
+        // Whoever runs it owns it now (an approval answered by another process runs it there).
+        run.owner = ProcessOwner.current
         var draft = AuditDraft(
             kind: .started, actor: principal.userName ?? "guest", identity: principal.identity.description,
             room: run.room, command: parsed.command.id, arguments: parsed.recordedArguments,
@@ -72,7 +74,9 @@ extension Engine {
             request.masker = vault.masker
             let store = self.store
             request.onProcessStart = { group in
-                Task { try? await store.setProcessGroup(runID: runID, processGroup: group) }
+                // Read now, while the program surely exists: a restart checks it before stopping the group.
+                let started = ProcessStat.read(pid: group).flatMap { Int64(exactly: $0.startTime) }
+                Task { try? await store.setProcessGroup(runID: runID, processGroup: group, startTime: started) }
             }
             let action = parsed.command.action
             let prepared = request

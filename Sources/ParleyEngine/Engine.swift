@@ -75,78 +75,20 @@ public final class Engine: Sendable {
     }
 
     /// Call once at start: audits the configuration and any user or role changes since the last start,
-    /// takes over runbooks a stopped process left that can resume (when `resumeRunbooks`), and marks
-    /// the other runs it left `running` as interrupted. Returns the interrupted runs.
+    /// then settles the runs dead processes left (see `recoverAbandonedRuns`). Runbooks it takes over
+    /// (when `resumeRunbooks`) go on with `resumeRunbooks()`. Returns the interrupted runs.
     public func start(resumeRunbooks: Bool = false) async throws -> [RunRecord] {
         // A chain a stopped or killed process left past due is signed before anything is appended.
         await audit.signIfDue()
         try await PolicySnapshot.auditChanges(engine: self)
-        try await stopOrphans()
-        let taken = resumeRunbooks ? try await adoptResumableRunbooks() : []
-        adopted.withLock { $0 = taken }
-        if !taken.isEmpty { logger.warning("taking over \(taken.count) runbook run(s) a stopped process left mid-way") }
-        let resumable = resumeRunbooks ? [] : try await adoptableIDs()
-        // Runs this process just took over carry its own name as owner; they are alive.
-        let runs = try await store.interruptUnfinishedRuns(reason: "Parley stopped while this run was in flight") {
-            run in
-            // A resumable runbook waits for a long-running Parley to resume it.
-            if let id = run.id, resumable.contains(id) { return false }
-            guard let owner = run.owner else { return true }
-            // Runs this process just took over carry its own name as owner; they are alive.
-            return !(ProcessOwner.isAlive(owner) || (resumeRunbooks && owner == ProcessOwner.current))
-        }
-        var interrupted: [RunRecord] = []
-        for run in runs {
-            interrupted.append(run)
-            logger.warning("run #\(run.id ?? 0) was interrupted by a restart: \(vault.masker.mask(run.text))")
-            try await audit.append(
-                AuditDraft(
-                    kind: .interrupted, actor: run.userName ?? "guest", identity: run.identity, room: run.room,
-                    command: run.commandID ?? "", arguments: run.arguments, outcome: "interrupted", runID: run.id,
-                    detail: "Parley stopped while this run was in flight"))
-        }
-        let released = try await store.releaseStaleLocks()
-        if released > 0 { logger.warning("released \(released) lock(s) held by runs that no longer run") }
-        return interrupted
-    }
-
-    /// A killed Parley leaves its programs running in their own process groups; stop them before
-    /// anything is resumed or marked interrupted, so nothing half-finished goes on unseen.
-    private func stopOrphans() async throws {
-        for run in try await store.abandonedRuns(isAlive: ProcessOwner.isAlive) {
-            guard let group = run.processGroup, group > 1, ProcessOwner.isOnThisHost(run.owner) else { continue }
-            if kill(-group, SIGKILL) == 0 {
-                logger.warning("stopped process group \(group) left running by run #\(run.id ?? 0)")
-            }
-        }
+        let recovered = try await recoverAbandonedRuns(resumeRunbooks: resumeRunbooks)
+        adopted.withLock { $0 = recovered.adopted }
+        return recovered.interrupted
     }
 
     /// Goes on with the runbooks `start(resumeRunbooks: true)` took over.
     public func resumeRunbooks() async {
         await resumeAdoptedRunbooks(adopted.withLock { $0 })
-    }
-
-    private func adoptableIDs() async throws -> Set<Int64> {
-        var ids = Set<Int64>()
-        for run in try await store.abandonedRuns(isAlive: ProcessOwner.isAlive) {
-            guard let id = run.id, let command = run.commandID.flatMap(catalogue.command(id:)),
-                case .runbook = command.action
-            else { continue }
-            let saved = try await store.steps(runID: id)
-            let inProgress = saved.filter { $0.status == .running }
-            if inProgress.isEmpty
-                || inProgress.allSatisfy({ record in
-                    guard case .runbook(let book) = command.action,
-                        let index = Int(record.path.split(separator: ".")[0]),
-                        book.steps.indices.contains(index)
-                    else { return false }
-                    return Self.isIdempotent(book.steps[index])
-                })
-            {
-                ids.insert(id)
-            }
-        }
-        return ids
     }
 
     /// How many actions are running now.

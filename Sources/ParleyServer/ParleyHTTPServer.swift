@@ -80,9 +80,10 @@ public struct ParleyHTTPServer: Sendable {
     }
 
     /// Runs until SIGTERM or SIGINT. On a stop, running commands get `shutdown_grace` to finish and are
-    /// then stopped and recorded as interrupted, and the audit chain's head is signed.
+    /// then stopped and recorded as interrupted, and the audit chain's head is signed. Every
+    /// `recoveryInterval` the runs of processes that died meanwhile are settled.
     public func run(
-        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
+        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], recoveryInterval: Duration = .seconds(10),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let app = application(onRunning: onRunning)
@@ -93,11 +94,15 @@ public struct ParleyHTTPServer: Sendable {
         }
         let drain = DrainService(engine: engine, grace: .seconds(settings.shutdownGraceSeconds), logger: logger)
         let sweeper = ApprovalSweeper(engine: engine, logger: logger)
+        let recovery = RecoveryService(engine: engine, interval: recoveryInterval, logger: logger)
         let background = BackgroundService(alerts: alerts, scheduler: scheduler, audit: engine.audit)
         // Services stop in reverse order: the drain runs first, while requests can still finish.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: app), .init(service: sweeper), .init(service: background)] + adapterServices
+                services: [
+                    .init(service: app), .init(service: sweeper), .init(service: recovery),
+                    .init(service: background),
+                ] + adapterServices
                     + [.init(service: drain)],
                 gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
         try await group.run()
@@ -179,7 +184,34 @@ struct ApprovalSweeper: Service {
             } catch {
                 logger.error("cannot expire approval requests: \(error)")
             }
-            try? await Task.sleep(for: .seconds(5))
+            await sleepUntilStopping(for: .seconds(5))
         }
     }
+}
+
+/// Every few seconds, settles the runs of processes that died since the last look: their programs
+/// are stopped and their runs recorded as interrupted (start-up does this too, but a process can die
+/// while this one runs, or still be dying when this one starts).
+struct RecoveryService: Service {
+    let engine: Engine
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await sleepUntilStopping(for: interval)
+            guard !Task.isCancelled && !Task.isShuttingDownGracefully else { return }
+            do {
+                try await engine.recoverAbandonedRuns()
+            } catch {
+                logger.error("cannot settle abandoned runs: \(error)")
+            }
+        }
+    }
+}
+
+/// Sleeps for `duration`, or less when a graceful stop begins: a service waiting for its next
+/// round must not hold the stop up (nor the port, for a restart straight after).
+func sleepUntilStopping(for duration: Duration) async {
+    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
 }

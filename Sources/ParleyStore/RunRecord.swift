@@ -74,10 +74,14 @@ public struct RunRecord: Sendable, Equatable, Codable {
     public var output: String
     /// True when output beyond the cap was dropped.
     public var outputTruncated: Bool
-    /// The process running it (`host/pid`), so that another process does not take it for abandoned.
+    /// The process running it (`host/pid/starttime/bootid`, or `host/pid` as recorded before start
+    /// times were), so that another process does not take it for abandoned.
     public var owner: String?
     /// The process group of the program it last started, so a restart can stop what a crash left running.
     public var processGroup: Int32?
+    /// When that program started (clock ticks after boot), so a restart never stops a later process
+    /// that was given the same number.
+    public var processStartTime: Int64?
 
     /// Creates a record.
     public init(

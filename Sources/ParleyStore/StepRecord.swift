@@ -45,6 +45,7 @@ public protocol StepStore: Sendable {
     func saveStep(_ step: StepRecord) async throws
     /// A run's steps, in order of their paths.
     func steps(runID: Int64) async throws -> [StepRecord]
-    /// Takes over runs left running by a dead owner, for resuming; returns them.
-    func adoptRun(id: Int64, owner: String) async throws
+    /// Takes over a run left running by the dead owner `previous`, for resuming; false when it is no
+    /// longer running or someone else took it first (so two processes never resume it both).
+    func adoptRun(id: Int64, owner: String, from previous: String?) async throws -> Bool
 }

@@ -14,8 +14,8 @@ public protocol RunStore: Sendable {
     /// Marks the runs still `running` that `isAbandoned` picks as `interrupted` and returns them;
     /// called when a process starts.
     func interruptUnfinishedRuns(reason: String, isAbandoned: @Sendable (RunRecord) -> Bool) async throws -> [RunRecord]
-    /// Notes the process group a run's program runs in.
-    func setProcessGroup(runID: Int64, processGroup: Int32) async throws
+    /// Notes the process group a run's program runs in, and when its leader started.
+    func setProcessGroup(runID: Int64, processGroup: Int32, startTime: Int64?) async throws
     /// Runs still `running` whose owner is gone (candidates for resuming).
     func abandonedRuns(isAlive: @Sendable (String) -> Bool) async throws -> [RunRecord]
 }

@@ -50,7 +50,7 @@ extension Engine {
             let step = book.steps[next]
             let started = saved[String(next)] != nil || saved.keys.contains { $0.hasPrefix("\(next).") }
             guard !started || Self.isIdempotent(step) else { continue }
-            try await store.adoptRun(id: id, owner: ProcessOwner.current)
+            guard try await store.adoptRun(id: id, owner: ProcessOwner.current, from: run.owner) else { continue }
             adopted.append((run, next))
         }
         return adopted

@@ -206,6 +206,9 @@ enum SQLiteMigrations {
                 table.add(column: "intervalSeconds", .integer)
             }
         }
+        migrator.registerMigration("2026-12-01 run process start time") { db in
+            try db.alter(table: "run") { table in table.add(column: "processStartTime", .integer) }
+        }
         return migrator
     }
 }
@@ -233,10 +236,12 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
     var outputTruncated: Bool
     var owner: String?
     var processGroup: Int32?
+    var processStartTime: Int64?
 
     init(_ run: RunRecord) {
         owner = run.owner
         processGroup = run.processGroup
+        processStartTime = run.processStartTime
         id = run.id
         createdAt = run.createdAt
         finishedAt = run.finishedAt
@@ -264,6 +269,7 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
             status: RunStatus(rawValue: status) ?? .interrupted, exitCode: exitCode,
             durationMilliseconds: durationMilliseconds, output: output, outputTruncated: outputTruncated, owner: owner)
         record.processGroup = processGroup
+        record.processStartTime = processStartTime
         return record
     }
 
@@ -273,7 +279,8 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
 
     private static let columns = """
         createdAt, finishedAt, userName, identity, room, thread, text, commandID, arguments, decision, reason, \
-        status, exitCode, durationMilliseconds, output, outputTruncated, owner, processGroup
+        status, exitCode, durationMilliseconds, output, outputTruncated, owner, processGroup, \
+        processStartTime
         """
 
     /// The columns' values in `columns`' order (hand-written: this runs for every command).
@@ -283,13 +290,14 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
             run.thread, run.text, run.commandID,
             AuditEntry.canonicalJSON(run.arguments), run.decision.rawValue, run.reason, run.status.rawValue,
             run.exitCode, run.durationMilliseconds, run.output, run.outputTruncated, run.owner, run.processGroup,
+            run.processStartTime,
         ]
     }
 
     /// Records a new run with a cached statement and returns it with its id.
     static func insert(_ run: RunRecord, _ db: Database) throws -> RunRecord {
         try db.cachedStatement(
-            sql: "INSERT INTO run (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            sql: "INSERT INTO run (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ).execute(arguments: values(run))
         var inserted = run
         inserted.id = db.lastInsertedRowID
@@ -301,7 +309,7 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
         guard let id = run.id else { throw StoreError.unknownRun(nil) }
         try db.cachedStatement(
             sql: """
-                UPDATE run SET (\(columns)) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?
+                UPDATE run SET (\(columns)) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?
                 """
         ).execute(arguments: values(run) + [id])
         guard db.changesCount == 1 else { throw StoreError.unknownRun(id) }

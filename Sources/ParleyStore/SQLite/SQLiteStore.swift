@@ -106,15 +106,15 @@ public final class SQLiteStore: ParleyStorage {
         }
     }
 
-    public func setProcessGroup(runID: Int64, processGroup: Int32) async throws {
+    public func setProcessGroup(runID: Int64, processGroup: Int32, startTime: Int64?) async throws {
         // Not synced: the note only matters if Parley dies while the program runs, and a power cut
         // that could lose it stops the program too. The next synced commit makes it durable anyway.
         try await pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
             try db.inTransaction {
-                try db.cachedStatement(sql: "UPDATE run SET processGroup = ? WHERE id = ?")
-                    .execute(arguments: [processGroup, runID])
+                try db.cachedStatement(sql: "UPDATE run SET processGroup = ?, processStartTime = ? WHERE id = ?")
+                    .execute(arguments: [processGroup, startTime, runID])
                 return .commit
             }
         }

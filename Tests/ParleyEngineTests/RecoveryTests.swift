@@ -1,0 +1,106 @@
+import Foundation
+import ParleyCore
+import ParleyEngine
+import ParleyStore
+import Testing
+
+/// What a restart does with the runs a dead Parley left `running`, and with their programs.
+@Suite struct RecoveryTests {
+    static let yaml = commands("  noop: { usage: noop, action: { exec: [\"true\"] } }\n")
+    /// An owner that is certainly dead: the old form with this process's pid is an earlier Parley's.
+    let deadOwner = "\(ProcessInfo.processInfo.hostName)/\(getpid())"
+
+    /// `sleep 30` leading its own process group, as the exec executor starts programs. The caller
+    /// stops and reaps it with `end`.
+    func program() throws -> ProcessStat {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        let arguments = ["/bin/sleep", "30"]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/sleep", nil, &attributes, argv, nil) == 0,
+            let stat = ProcessStat.read(pid: pid), stat.processGroup == pid
+        else { throw MissingRun() }
+        return stat
+    }
+
+    func end(_ pid: Int32) {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+
+    func isRunning(_ pid: Int32) -> Bool { ProcessStat.read(pid: pid).map { !$0.hasEnded } ?? false }
+
+    func abandonedRun(owner: String?, group: Int32?, startTime: Int64?) -> RunRecord {
+        var run = RunRecord(
+            userName: "alice", identity: "local:alice", room: "terminal", text: "noop", commandID: "noop",
+            decision: .allowed, status: .running, owner: owner)
+        run.processGroup = group
+        run.processStartTime = startTime
+        return run
+    }
+
+    @Test func aDeadOwnersProgramIsStoppedAndItsRunInterruptedAndAudited() async throws {
+        let (engine, store) = try makeEngine(Self.yaml)
+        let stat = try program()
+        defer { end(stat.pid) }
+        let run = try await store.insertRun(
+            abandonedRun(owner: deadOwner, group: stat.pid, startTime: Int64(stat.startTime)))
+        let interrupted = try await engine.recoverAbandonedRuns()
+        #expect(interrupted.map(\.id) == [run.id])
+        for _ in 0..<300 where isRunning(stat.pid) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(!isRunning(stat.pid), "the dead owner's program is stopped")
+        #expect(try await store.requireRun(run.id).status == .interrupted)
+        let entries = try await store.auditEntries(AuditQuery(afterSeq: 0, limit: 100)).filter { $0.runID == run.id }
+        #expect(entries.map(\.kind) == ["interrupted"])
+        // Once settled, a run is never settled again.
+        #expect(try await engine.recoverAbandonedRuns().isEmpty)
+    }
+
+    @Test func aGroupWhoseLeaderStartedAtAnotherTimeIsNeverStopped() async throws {
+        let (engine, store) = try makeEngine(Self.yaml)
+        let stat = try program()
+        defer { end(stat.pid) }
+        // The note names this group number, but a program that started earlier: the number was reused.
+        let run = try await store.insertRun(
+            abandonedRun(owner: deadOwner, group: stat.pid, startTime: Int64(stat.startTime) - 1))
+        #expect(try await engine.recoverAbandonedRuns().map(\.id) == [run.id])
+        #expect(isRunning(stat.pid), "an unrelated process that was given the number keeps running")
+        #expect(try await store.requireRun(run.id).status == .interrupted)
+    }
+
+    @Test func aRunThatNeverStartedItsProgramIsInterruptedWhenItsOwnerIsDead() async throws {
+        let (engine, store) = try makeEngine(Self.yaml)
+        let run = try await store.insertRun(abandonedRun(owner: deadOwner, group: nil, startTime: nil))
+        #expect(try await engine.recoverAbandonedRuns().map(\.id) == [run.id])
+        #expect(try await store.requireRun(run.id).status == .interrupted)
+    }
+
+    @Test func runsOfLiveOwnersAreLeftRunning() async throws {
+        let (engine, store) = try makeEngine(Self.yaml)
+        let stat = try program()
+        defer { end(stat.pid) }
+        let other = "\(ProcessInfo.processInfo.hostName)/\(stat.pid)/\(stat.startTime)/\(ProcessOwner.bootID ?? "")"
+        let mine = try await store.insertRun(abandonedRun(owner: ProcessOwner.current, group: nil, startTime: nil))
+        let theirs = try await store.insertRun(
+            abandonedRun(owner: other, group: stat.pid, startTime: Int64(stat.startTime)))
+        #expect(try await engine.recoverAbandonedRuns().isEmpty)
+        #expect(try await store.requireRun(mine.id).status == .running)
+        #expect(try await store.requireRun(theirs.id).status == .running)
+        #expect(isRunning(stat.pid))
+    }
+
+    @Test func aRunIsTakenOverByOneProcessOnly() async throws {
+        let (_, store) = try makeEngine(Self.yaml)
+        let run = try await store.insertRun(abandonedRun(owner: deadOwner, group: nil, startTime: nil))
+        let id = try #require(run.id)
+        #expect(try await store.adoptRun(id: id, owner: "first/1", from: deadOwner))
+        #expect(try await !store.adoptRun(id: id, owner: "second/2", from: deadOwner))
+        #expect(try await store.requireRun(id).owner == "first/1")
+    }
+}
