@@ -57,6 +57,16 @@ public struct IRCMessage: Sendable, Equatable {
         self.init(command, params, prefix: prefix, tags: tags)
     }
 
+    /// `text` with CR and LF made spaces and NUL removed, scalar by scalar (Foundation's search would
+    /// miss one followed by a combining mark, which forms one character with it).
+    static func oneLine(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars where scalar != "\u{0}" {
+            scalars.append(scalar == "\r" || scalar == "\n" ? " " : scalar)
+        }
+        return String(scalars)
+    }
+
     /// The sender's nick, from `nick!user@host`.
     public var nick: String? {
         prefix.map { String($0.prefix { $0 != "!" && $0 != "@" }) }
@@ -75,8 +85,7 @@ public struct IRCMessage: Sendable, Equatable {
         if let prefix { parts.append(":" + prefix) }
         parts.append(command)
         for (index, param) in params.enumerated() {
-            let clean = param.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
-                .replacingOccurrences(of: "\u{0}", with: "")
+            let clean = Self.oneLine(param)
             let last = index == params.count - 1
             // By scalar: " " or ":" followed by a combining mark is one Swift character.
             let needsColon = clean.isEmpty || clean.unicodeScalars.contains(" ") || clean.unicodeScalars.first == ":"

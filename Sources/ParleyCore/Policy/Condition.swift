@@ -60,8 +60,14 @@ public indirect enum Condition: Sendable, Equatable, CustomStringConvertible {
         case .not(let inner):
             if case .not = inner { return "not \(inner.description)" }
             return "not \(inner.operand)"
-        case .and(let a, let b): return "\(a.wrapped) and \(b.wrapped)"
-        case .or(let a, let b): return "\(a.wrapped) or \(b.wrapped)"
+        // `and` binds tighter than `or` and both group to the left, as the parser reads them: only
+        // what would otherwise read differently is parenthesized, so a long chain stays flat.
+        case .and(let a, let b):
+            let left = if case .or = a { "(\(a.description))" } else { a.description }
+            return "\(left) and \(b.wrapped)"
+        case .or(let a, let b):
+            let right = if case .or = b { "(\(b.description))" } else { b.description }
+            return "\(a.description) or \(right)"
         case .compare(let a, let op, let b): return "\(a.operand) \(op.rawValue) \(b.operand)"
         }
     }

@@ -44,8 +44,11 @@ public func fuzzIRC(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     // Text from a reply, sent to a channel: one line, one PRIVMSG, two parameters, the text intact.
     let sent = IRCMessage("PRIVMSG", ["#ops", text]).line
     require(!sent.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }), "'\(sent)' is not one line")
-    let expected = text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
-        .replacingOccurrences(of: "\u{0}", with: "")
+    var expectedScalars = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars where scalar != "\u{0}" {
+        expectedScalars.append(scalar == "\r" || scalar == "\n" ? " " : scalar)
+    }
+    let expected = String(expectedScalars)
     guard let wire = wireParameters(sent) else {
         require(false, "'\(sent)' has no command on the wire")
         return 0
