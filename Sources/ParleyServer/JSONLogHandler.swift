@@ -21,16 +21,27 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var object: [String: String] = [
-            "time": AuditClock.format(Date()), "level": event.level.rawValue, "logger": label,
-            "message": "\(event.message)",
-        ]
+        var fields: [String: String] = [:]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
-            object[key] = "\(value)"
+            fields[key] = "\(value)"
         }
+        Self.write(level: event.level, logger: label, message: "\(event.message)", fields: fields)
+    }
+
+    /// Writes one log line (a JSON object and a newline) to `handle`: logs go to standard error,
+    /// `parley serve`'s announcements (the address it listens on) to standard output.
+    public static func write(
+        level: Logger.Level, logger: String, message: String, fields: [String: String] = [:],
+        to handle: FileHandle = .standardError
+    ) {
+        var object = fields
+        object["time"] = AuditClock.format(Date())
+        object["level"] = level.rawValue
+        object["logger"] = logger
+        object["message"] = message
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(object) else { return }
-        Self.lock.withLock { _ in FileHandle.standardError.write(data + Data("\n".utf8)) }
+        lock.withLock { _ in handle.write(data + Data("\n".utf8)) }
     }
 }

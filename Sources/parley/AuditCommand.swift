@@ -52,17 +52,32 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(
             name: .customLong("witness"),
             help:
-                "A witness file (audit.witnesses, or an earlier export) whose signed heads the chain must still extend; repeatable."
+                "A witness (a file from audit.witnesses or an earlier export, or an http(s) witness URL, read with GET) whose signed heads the chain must still extend; repeatable."
         )
         var witnesses: [String] = []
 
         func run() async throws {
             var witnessed: [AuditWitnessedHead] = []
-            for path in witnesses where !FileManager.default.isReadableFile(atPath: path) {
+            let isURL = { (witness: String) in witness.hasPrefix("http://") || witness.hasPrefix("https://") }
+            for path in witnesses where !isURL(path) && !FileManager.default.isReadableFile(atPath: path) {
                 throw ValidationError("--witness \(path): cannot read the file")
             }
+            // An unreachable witness proves nothing either way: it is an error, not tampering.
+            var fetched: [String: String] = [:]
+            for url in witnesses where isURL(url) {
+                do {
+                    fetched[url] = try await HTTPWitness(url: url).kept()
+                } catch {
+                    printError("parley: \(error)")
+                    throw ExitCode(ExitStatus.failed)
+                }
+            }
             do {
-                for path in witnesses { witnessed += try AuditVerification.witnessedHeads(path: path) }
+                for witness in witnesses {
+                    witnessed +=
+                        try fetched[witness].map { try AuditVerification.witnessedHeads(text: $0, source: witness) }
+                        ?? AuditVerification.witnessedHeads(path: witness)
+                }
             } catch {
                 print("TAMPERED: \(error)")
                 throw ExitCode(ExitStatus.tampered)

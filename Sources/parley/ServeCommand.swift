@@ -20,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard logFormat == "text" || logFormat == "json" else { throw ValidationError("--log-format is text or json") }
         if logFormat == "json" { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
         let logger = Logger(label: "parley")
+        let say = Announcer(json: logFormat == "json")
         var config = try configOptions.load()
         if let listen {
             let parts = listen.split(separator: ":")
@@ -33,12 +34,12 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             store = try SQLiteStore(dataDirectory: config.dataDirectory)
         } catch {
-            printError("parley: \(error)")
+            say.error("parley: \(error)")
             throw ExitCode(ExitStatus.store)
         }
         let engine = Engine(config: config, store: store, logger: logger)
         _ = try await engine.start(resumeRunbooks: true)
-        try await firstAdmin(config: config, store: store)
+        try await firstAdmin(config: config, store: store, say: say)
         Task { await engine.resumeRunbooks() }
         var adapters: [any ChatAdapter] = []
         if let irc = config.irc { adapters.append(IRCAdapter(settings: irc, logger: logger)) }
@@ -47,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
             do {
                 adapters.append(try SlackAdapter(settings: slack, logger: logger))
             } catch {
-                printError("parley: the Slack adapter cannot start: \(error)")
+                say.error("parley: the Slack adapter cannot start: \(error)")
                 throw ExitCode(ExitStatus.config)
             }
         }
@@ -55,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
             do {
                 adapters.append(try MattermostAdapter(settings: mattermost, logger: logger))
             } catch {
-                printError("parley: the Mattermost adapter cannot start: \(error)")
+                say.error("parley: the Mattermost adapter cannot start: \(error)")
                 throw ExitCode(ExitStatus.config)
             }
         }
@@ -64,14 +65,14 @@ struct ServeCommand: AsyncParsableCommand {
         let dataDirectory = config.dataDirectory
         try await server.run { port in
             let url = shown.publicURL ?? "http://\(shown.host):\(port)"
-            print("Parley \(Builtins.version) is listening: open \(url)/ in a browser (data in \(dataDirectory))")
-            fflush(nil)
+            say("Parley \(Builtins.version) is listening: open \(url)/ in a browser (data in \(dataDirectory))")
         }
     }
 
     /// When no one has a password yet, gives the first user one and prints it once, so that a first
-    /// `parley serve` can be signed in to straight away.
-    private func firstAdmin(config: ParleyConfig, store: SQLiteStore) async throws {
+    /// `parley serve` can be signed in to straight away. With JSON logs (collected, shipped, kept)
+    /// the password goes to a file only its owner may read, and the log says where.
+    private func firstAdmin(config: ParleyConfig, store: SQLiteStore, say: Announcer) async throws {
         guard try await !store.hasAnyPassword() else { return }
         let policy = Policy(roles: config.roles)
         let directory = Directory(users: config.users, groups: config.groups)
@@ -81,13 +82,46 @@ struct ServeCommand: AsyncParsableCommand {
                 return principal.roles.contains { policy.roles[$0]?.allow.contains("*") == true }
             } ?? config.users.first
         guard let admin else {
-            print("No users are configured, so no one can sign in to the web console; add some under users:")
+            say("No users are configured, so no one can sign in to the web console; add some under users:")
             return
         }
         let password = Tokens.random(bytes: 12)
+        let change = "change it with `parley users set-password \(admin.name)`"
+        if say.json {
+            let file = URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("first-password")
+            guard
+                FileManager.default.createFile(
+                    atPath: file.path, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            else {
+                say.error("parley: cannot write the first password to \(file.path); no password was set")
+                return
+            }
+            try await store.setPasswordHash(try PasswordHasher.hash(password), userName: admin.name)
+            say(
+                "First start: sign in as '\(admin.name)' with the password in \(file.path) (\(change), then delete the file)"
+            )
+            return
+        }
         try await store.setPasswordHash(try PasswordHasher.hash(password), userName: admin.name)
-        print(
-            "First start: sign in as '\(admin.name)' with password \(password) (shown once; change it with `parley users set-password \(admin.name)`)"
-        )
+        say("First start: sign in as '\(admin.name)' with password \(password) (shown once; \(change))")
+    }
+}
+
+/// What `parley serve` tells its operator: lines on standard output (errors on standard error),
+/// each a JSON object like the logs' when `--log-format json`, so a log collector reads every line.
+struct Announcer {
+    let json: Bool
+
+    func callAsFunction(_ text: String) {
+        if json {
+            JSONLogHandler.write(level: .notice, logger: "parley", message: text, to: .standardOutput)
+        } else {
+            print(text)
+            fflush(nil)
+        }
+    }
+
+    func error(_ text: String) {
+        if json { JSONLogHandler.write(level: .error, logger: "parley", message: text) } else { printError(text) }
     }
 }

@@ -152,6 +152,9 @@ final class FailingWitness: AuditWitness {
             received.withLock { $0.append(body) }
             return Response(status: .ok)
         }
+        router.get("witness") { _, _ -> String in
+            received.withLock { $0.joined(separator: "\n") + "\n" }
+        }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let port = try #require(client.port)
@@ -167,6 +170,18 @@ final class FailingWitness: AuditWitness {
             #expect(bodies.first?.hasPrefix(#"{"checkpoint":{"at":"#) == true)
             #expect(bodies.first?.contains(#""seq":5,"#) == true)
             #expect(bodies.last?.contains(#""seq":10,"#) == true)
+            // `audit verify --witness URL` reads back what the witness kept.
+            let kept = try await HTTPWitness(url: "http://127.0.0.1:\(port)/witness").kept()
+            let heads = try AuditVerification.witnessedHeads(text: kept, source: "witness")
+            #expect(heads.map(\.checkpoint.seq) == [5, 10])
+            let outcome = try await AuditVerification.verifyStore(
+                store, publicKey: key.publicKey, schedule: AuditSchedule(every: 5, intervalSeconds: 300),
+                witnessed: heads)
+            #expect(outcome.problem == nil)
+            #expect(outcome.witnessed == 2)
+            await #expect(throws: AuditWitnessError.self) {
+                try await HTTPWitness(url: "http://127.0.0.1:\(port)/elsewhere").kept()
+            }
         }
     }
 

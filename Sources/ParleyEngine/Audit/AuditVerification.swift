@@ -137,12 +137,18 @@ public enum AuditVerification {
         } catch {
             throw AuditWitnessError(message: "cannot read the witness file \(path): \(error.localizedDescription)")
         }
+        return try witnessedHeads(text: text, source: path)
+    }
+
+    /// The checkpoints in JSON Lines `text` (non-checkpoint lines of an export are skipped);
+    /// `source` names where they came from in messages.
+    public static func witnessedHeads(text: String, source path: String) throws -> [AuditWitnessedHead] {
         let decoder = JSONDecoder()
         var heads: [AuditWitnessedHead] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
             guard let decoded = try? decoder.decode(AuditExport.Line.self, from: Data(line.utf8)) else {
-                throw AuditWitnessError(message: "line \(index + 1) of the witness file \(path) is not a checkpoint")
+                throw AuditWitnessError(message: "line \(index + 1) of the witness \(path) is not a checkpoint")
             }
             if let checkpoint = decoded.checkpoint {
                 heads.append(AuditWitnessedHead(checkpoint: checkpoint, source: "\(path) line \(index + 1)"))

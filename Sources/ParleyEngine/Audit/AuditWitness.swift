@@ -39,8 +39,12 @@ public struct FileWitness: AuditWitness {
     }
 }
 
-/// An HTTP endpoint that receives each checkpoint as a JSON POST and answers 2xx once it has kept it.
+/// An HTTP endpoint that receives each checkpoint as a JSON POST and answers 2xx once it has kept it,
+/// and answers a GET with every checkpoint it kept, as JSON Lines (`parley audit verify --witness URL`).
 public struct HTTPWitness: AuditWitness {
+    /// The most a GET may answer: a million checkpoints of ~400 bytes.
+    static let maxKept = 512 * 1024 * 1024
+
     /// The endpoint.
     public let url: String
     public var name: String { url }
@@ -58,6 +62,29 @@ public struct HTTPWitness: AuditWitness {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
         guard (200..<300).contains(Int(response.status.code)) else {
             throw AuditWitnessError(message: "\(url) answered \(response.status.code)")
+        }
+    }
+
+    /// What the witness kept, read back with a GET.
+    public func kept() async throws -> String {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: "application/jsonl, application/x-ndjson, text/plain")
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        } catch {
+            throw AuditWitnessError(message: "cannot read the witness \(url): \(error)")
+        }
+        guard response.status.code == 200 else {
+            throw AuditWitnessError(
+                message:
+                    "the witness \(url) answered \(response.status.code) to GET; it must answer 200 with the checkpoints it kept"
+            )
+        }
+        do {
+            return String(buffer: try await response.body.collect(upTo: Self.maxKept))
+        } catch {
+            throw AuditWitnessError(message: "cannot read the witness \(url): \(error)")
         }
     }
 }

@@ -18,6 +18,20 @@ struct MessageContext: Sendable {
 
     var actor: String { principal.userName ?? "guest" }
 
+    init(inbound: Inbound, principal: Principal, text: String, masker: SecretMasker) {
+        self.inbound = inbound
+        self.principal = principal
+        self.text = text
+        self.masker = masker
+    }
+
+    /// The context of a run that goes on later (an approval, a runbook step, a restart) as its requester.
+    init(resuming run: RunRecord, as principal: Principal, masker: SecretMasker) {
+        let inbound = Inbound(
+            sender: principal.identity, room: run.room, thread: run.thread, text: run.text, isDirect: true)
+        self.init(inbound: inbound, principal: principal, text: run.text, masker: masker)
+    }
+
     func newRun(_ parsed: ParsedCommand? = nil, decision: RunDecision, reason: String) -> RunRecord {
         RunRecord(
             userName: principal.userName, identity: inbound.sender.description, room: inbound.room,
@@ -35,5 +49,24 @@ struct MessageContext: Sendable {
             kind: kind, actor: actor, identity: inbound.sender.description, room: inbound.room, command: command,
             arguments: arguments, decision: decision, outcome: outcome, runID: runID,
             detail: detail.isEmpty && kind == .received ? text : detail)
+    }
+}
+
+/// A platform delivered a message it had delivered before: nothing is written, nothing runs.
+struct DuplicateMessage: Error {}
+
+extension AuditLog {
+    /// Writes a message's arrival (its event key and "received" entry) with `commit`, in one
+    /// transaction shared with concurrent messages. Throws `DuplicateMessage` for a platform's retry.
+    @discardableResult
+    nonisolated func arrive(_ context: MessageContext, _ commit: AuditCommit = AuditCommit(drafts: [])) async throws
+        -> (entries: [AuditEntry], run: RunRecord?)
+    {
+        var commit = commit
+        commit.drafts.insert(context.draft(.received), at: 0)
+        commit.eventKey = context.eventKey
+        let result = try await self.commit(commit)
+        if result.isDuplicate { throw DuplicateMessage() }
+        return (result.entries, result.run)
     }
 }

@@ -2,10 +2,16 @@ import Foundation
 import ParleyCore
 import ParleyStore
 
-extension Engine {
-    /// `… --dry-run`: what would happen — the decision, the gates, the exact argv or request — with
-    /// secrets masked, and nothing run.
-    func describeDryRun(
+/// `… --dry-run`: what would happen — the decision, the gates, the exact argv or request — with
+/// secrets masked, and nothing run. The dry run is recorded as a run and audited.
+struct DryRun: Sendable {
+    let store: any ParleyStorage
+    let audit: AuditLog
+    let vault: SecretVault
+    let planner: Planner
+
+    /// Describes `parsed` as allowed with `requirements` (`explanation` says by which grant and rules).
+    func describe(
         _ parsed: ParsedCommand, requirements: Requirements, explanation: String, _ context: MessageContext
     ) async throws -> EngineResponse {
         let request = ActionRequest(
@@ -65,7 +71,7 @@ extension Engine {
         if let max = parsed.command.limits.maxConcurrent { fields.append(ReplyField("max concurrent", String(max))) }
         var blocks: [ReplyBlock] = [.text("Dry run — nothing was run:"), .fields(fields)]
         if parsed.command.plan != nil {
-            switch await runPlan(parsed, principal: context.principal, room: context.inbound.room, runID: 0) {
+            switch await planner.plan(parsed, principal: context.principal, room: context.inbound.room, runID: 0) {
             case .success(let plan): blocks += [.text("Plan:"), .code(plan.output)]
             case .failure(let refusal): blocks.append(.text(refusal.message))
             }
@@ -95,7 +101,7 @@ enum RunbookPlan {
         var text = step.name + ": "
         switch step.kind {
         case .action(.exec(let spec)):
-            text += ExecExecutor.renderArgv(spec.argv, context: request.templateContext).map(Engine.quoted).joined(
+            text += ExecExecutor.renderArgv(spec.argv, context: request.templateContext).map(DryRun.quoted).joined(
                 separator: " ")
         case .action(.http(let spec)):
             text += "\(spec.method) \(HTTPExecutor.redactedURL(spec.url.render(request.templateContext)))"

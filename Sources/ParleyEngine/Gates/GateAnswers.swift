@@ -2,9 +2,20 @@ import Foundation
 import ParleyCore
 import ParleyStore
 
-extension Engine {
-    /// Answers `approve`, `deny`, `yes`, `approvals` and `cancel`, and records the answer as a run of its own.
-    func answerOpenCommand(_ parsed: ParsedCommand, _ context: MessageContext) async throws -> EngineResponse {
+/// Answers the commands anyone may type because they answer something: `approve`, `deny`, `yes`,
+/// `approvals` and `cancel`. Each answer is checked (who may answer, is it still pending, is it
+/// still the same command), recorded and audited, and a passed gate releases its command.
+struct GateAnswers: Sendable {
+    let catalogue: CommandCatalogue
+    let policy: Policy
+    let directory: Directory
+    let store: any ParleyStorage
+    let audit: AuditLog
+    let gates: Gatekeeper
+    let executor: Executor
+
+    /// Answers one of them, and records the answer as a run of its own.
+    func answer(_ parsed: ParsedCommand, _ context: MessageContext) async throws -> EngineResponse {
         let code = (parsed.arguments["id"] ?? parsed.arguments["code"])?.text.uppercased() ?? ""
         let answer: GateAnswer
         switch parsed.command.id {
@@ -38,7 +49,7 @@ extension Engine {
     }
 
     private func listApprovals() async throws -> GateAnswer {
-        try await expireDueApprovals()
+        _ = try await gates.expireDue()
         let pending = try await store.pendingApprovals().filter { $0.kind == .approval }
         guard !pending.isEmpty else {
             return GateAnswer(
@@ -50,7 +61,7 @@ extension Engine {
             rows.append([
                 request.id, request.text, request.requesterUser ?? request.requesterIdentity,
                 "\(votes)/\(request.required)", request.approverRoles.joined(separator: ", "),
-                Self.span(max(0, Int(request.expiresAt.timeIntervalSinceNow))),
+                Gatekeeper.span(max(0, Int(request.expiresAt.timeIntervalSinceNow))),
             ])
         }
         return GateAnswer(
@@ -79,7 +90,7 @@ extension Engine {
                 )
             }
         }
-        guard await tracker.cancel(Int64(number), by: context.actor) else {
+        guard await executor.tracker.cancel(Int64(number), by: context.actor) else {
             return .refused("run #\(number) is running in another Parley process; cancel it there")
         }
         let text = "Cancelling run #\(number) (`\(run.text)`); its processes are being stopped."
@@ -92,7 +103,7 @@ extension Engine {
         else {
             return .refused("no confirmation \(code) is waiting for you")
         }
-        if try await expireIfDue(request) { return .refused("confirmation \(code) expired; ask again") }
+        if try await gates.expireIfDue(request) { return .refused("confirmation \(code) expired; ask again") }
         guard request.status == .pending else {
             return .refused("confirmation \(code) was already \(request.status.rawValue)")
         }
@@ -111,7 +122,7 @@ extension Engine {
             waiting.status = .awaitingApproval
             try await store.updateRun(waiting)
             let requirements = Requirements(approvals: request.thenApprovals, approvers: request.approverRoles)
-            let response = try await requestApproval(parsed, run: waiting, requirements: requirements, context)
+            let response = try await gates.requestApproval(parsed, run: waiting, requirements: requirements, context)
             return GateAnswer(accepted: true, reply: .text("Confirmed."), summary: "confirmed", released: response)
         }
         let released = try await release(request, approvers: [])
@@ -124,7 +135,9 @@ extension Engine {
         guard let request = try await store.approval(id: code), request.kind == .approval else {
             return .refused("no approval request \(code); `approvals` lists the pending ones")
         }
-        if try await expireIfDue(request) { return .refused("approval request \(code) expired; nothing will run") }
+        if try await gates.expireIfDue(request) {
+            return .refused("approval request \(code) expired; nothing will run")
+        }
         guard request.status == .pending else {
             return .refused("approval request \(code) was already \(request.status.rawValue)")
         }
@@ -221,7 +234,7 @@ extension Engine {
     /// Re-parses the stored command and checks it is exactly the one that was approved.
     private func reload(_ request: ApprovalRequest) async throws -> (ParsedCommand, RunRecord)? {
         guard case .success(let parsed) = catalogue.parse(request.text),
-            Self.commandHash(parsed) == request.commandHash,
+            Gatekeeper.commandHash(parsed) == request.commandHash,
             let run = try await store.run(id: request.runID)
         else { return nil }
         return (parsed, run)
@@ -239,10 +252,12 @@ extension Engine {
         if case .denied(let reason, _) = policy.evaluate(check) {
             return try await fail(request, "\(requester.displayName) may no longer run it: \(reason)")
         }
-        if let replanned = try await checkPlan(request, parsed: parsed, requester: requester, run: run) {
+        if let replanned = try await gates.checkPlan(request, parsed: parsed, requester: requester, run: run) {
             return replanned
         }
-        return try await execute(parsed, run: run, principal: requester, approvers: approvers, resumeStep: request.step)
+        return try await executor.run(
+            Executor.Job(parsed: parsed, principal: requester, approvers: approvers, resumeStep: request.step), run: run
+        )
     }
 
     private func fail(_ request: ApprovalRequest, _ reason: String) async throws -> EngineResponse {
