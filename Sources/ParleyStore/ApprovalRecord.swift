@@ -96,37 +96,3 @@ public struct ApprovalVote: Sendable, Equatable, Codable {
         self.at = at
     }
 }
-
-/// Which audit entries to read.
-public struct AuditQuery: Sendable, Equatable {
-    public var actor: String?
-    public var command: String?
-    public var kind: String?
-    public var since: Date?
-    public var until: Date?
-    /// Only entries after this number, oldest first (for tailing and exports).
-    public var afterSeq: Int64?
-    /// Only entries up to this number (an export stops at the head it signed).
-    public var throughSeq: Int64?
-    public var limit: Int
-    /// Newest first when true (for `audit` in chat), oldest first otherwise.
-    public var newestFirst: Bool
-
-    /// Creates a query.
-    public init(
-        actor: String? = nil, command: String? = nil, kind: String? = nil, since: Date? = nil, until: Date? = nil,
-        afterSeq: Int64? = nil, limit: Int = 1000, newestFirst: Bool = false
-    ) {
-        self.actor = actor
-        self.command = command
-        self.kind = kind
-        self.since = since
-        self.until = until
-        self.afterSeq = afterSeq
-        self.limit = limit
-        self.newestFirst = newestFirst
-    }
-
-    /// True when the query picks a contiguous stretch of the chain (no per-entry filters).
-    public var isContiguous: Bool { actor == nil && command == nil && kind == nil }
-}

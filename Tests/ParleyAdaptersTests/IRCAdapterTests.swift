@@ -1,29 +1,20 @@
 import Foundation
 import ParleyAdapters
+import ParleyConformance
 import ParleyCore
 import ParleyEngine
 import ParleyStore
 import Testing
 
 @Suite(.serialized) struct IRCAdapterTests {
-    /// The port of the ngircd `scripts/test` started, or nil (a failure when CI is set).
+    /// The port of the ngircd `scripts/test` started, or nil.
     static var port: Int? {
         if let text = ProcessInfo.processInfo.environment["PARLEY_TEST_IRC_PORT"], let port = Int(text) { return port }
         return nil
     }
 
-    func requireServer() -> Int? {
-        guard let port = Self.port else {
-            if ProcessInfo.processInfo.environment["CI"] != nil {
-                Issue.record("PARLEY_TEST_IRC_PORT is not set: scripts/test starts ngircd and sets it")
-            }
-            return nil
-        }
-        return port
-    }
-
-    @Test func peopleOnARealIRCServerRunCommandsAndAreRefusedWithTheReason() async throws {
-        guard let port = requireServer() else { return }
+    @Test(.requires(.ngircd)) func peopleOnARealIRCServerRunCommandsAndAreRefusedWithTheReason() async throws {
+        let port = try TestService.ngircd.require(Self.port)
         let channel = "#ops\(Int.random(in: 1000...9999))"
         let directory = NSTemporaryDirectory() + "parley-irc-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -82,18 +73,22 @@ import Testing
         }
         #expect(direct?.params[1] == "deployed web to prod")
 
-        try await Task.sleep(for: .milliseconds(500))
-        let before = alice.received.filter { $0.nick == irc.nick && $0.command == "PRIVMSG" }.count
+        func answers() -> [String] {
+            alice.received.filter { $0.nick == irc.nick && $0.command == "PRIVMSG" }.map { $0.params.last ?? "" }
+        }
+        let before = answers()
         try await alice.send(IRCMessage("PRIVMSG", [channel, "chatter that is not for the bot"]))
-        try await Task.sleep(for: .milliseconds(800))
-        #expect(
-            alice.received.filter { $0.nick == irc.nick && $0.command == "PRIVMSG" }.count == before,
-            "the bot answered chatter")
+        // A barrier, not a pause: the bot reads the channel in order, so once it has answered the
+        // ping said after the chatter, an answer to the chatter would have come first.
+        try await alice.send(IRCMessage("PRIVMSG", [channel, "!ping"]))
+        let pong = try await alice.wait { $0.command == "PRIVMSG" && $0.nick == irc.nick && $0.params.last == "pong" }
+        #expect(pong != nil)
+        #expect(answers() == before + ["pong"], "the bot answered chatter")
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.requires(.ngircd), .timeLimit(.minutes(1)))
     func longRepliesAreSplitUnderTheLineLimitWithTheServersPrefixOnCharacterBoundaries() async throws {
-        guard let port = requireServer() else { return }
+        let port = try TestService.ngircd.require(Self.port)
         let channel = "#sp\(Int.random(in: 1000...9999))"
         let nick = "psplit\(Int.random(in: 100...999))"
         let aliceNick = "a\(Int.random(in: 100...999))"

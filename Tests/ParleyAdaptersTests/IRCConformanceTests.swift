@@ -105,14 +105,9 @@ final class IRCConformanceDriver: ConformanceDriver {
 }
 
 @Suite struct IRCConformanceTests {
-    @Test(.timeLimit(.minutes(5)))
-    func ircPassesTheAdapterConformanceSuite() async throws {
-        guard let port = ProcessInfo.processInfo.environment["PARLEY_TEST_IRC_PORT"].flatMap(Int.init) else {
-            if ProcessInfo.processInfo.environment["CI"] != nil {
-                Issue.record("PARLEY_TEST_IRC_PORT is not set: scripts/test starts ngircd and sets it")
-            }
-            return
-        }
-        try await ConformanceSuite(driver: IRCConformanceDriver(port: port)).run()
+    @Test(.requires(.ngircd), .timeLimit(.minutes(5)), .serialized, arguments: ConformanceCheck.allCases)
+    func ircPassesTheAdapterConformanceSuite(check: ConformanceCheck) async throws {
+        let port = try TestService.ngircd.require(IRCAdapterTests.port)
+        try await ConformanceSuite(driver: IRCConformanceDriver(port: port)).run(check)
     }
 }

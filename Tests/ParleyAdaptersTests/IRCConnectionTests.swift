@@ -1,4 +1,5 @@
 import Foundation
+import ParleyConformance
 import ParleyCore
 import ParleyEngine
 import Testing
@@ -8,24 +9,19 @@ import Testing
 /// TLS against a real ngIRCd with a certificate from a test CA, and reconnecting to a real ngIRCd
 /// that is stopped and started again.
 @Suite(.serialized) struct IRCConnectionTests {
-    /// The TLS port and CA file of the ngircd `scripts/test` started, or nil (a failure when CI is set).
-    func requireTLSServer() -> (plain: Int, tls: Int, ca: String)? {
+    /// The TLS port and CA file of the ngircd `scripts/test` started, or nil.
+    func tlsServer() -> (plain: Int, tls: Int, ca: String)? {
         let environment = ProcessInfo.processInfo.environment
         guard let plain = environment["PARLEY_TEST_IRC_PORT"].flatMap(Int.init),
             let tls = environment["PARLEY_TEST_IRC_TLS_PORT"].flatMap(Int.init),
             let ca = environment["PARLEY_TEST_IRC_CA"]
-        else {
-            if environment["CI"] != nil {
-                Issue.record("PARLEY_TEST_IRC_TLS_PORT or PARLEY_TEST_IRC_CA is not set: scripts/test sets them")
-            }
-            return nil
-        }
+        else { return nil }
         return (plain, tls, ca)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.requires(.ngircdTLS), .timeLimit(.minutes(1)))
     func theAdapterConnectsOverTLSTrustingTheConfiguredCA() async throws {
-        guard let server = requireTLSServer() else { return }
+        let server = try TestService.ngircdTLS.require(tlsServer())
         let channel = "#tls\(Int.random(in: 1000...9999))"
         let nick = "pt\(Int.random(in: 100...999))"
         let aliceNick = "at\(Int.random(in: 100...999))"
@@ -46,9 +42,9 @@ import Testing
         #expect(pong?.params.last == "pong")
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.requires(.ngircdTLS), .timeLimit(.minutes(1)))
     func aCertificateNobodyTrustsIsRefusedUnlessVerificationIsOff() async throws {
-        guard let server = requireTLSServer() else { return }
+        let server = try TestService.ngircdTLS.require(tlsServer())
         let nick = "pu\(Int.random(in: 100...999))"
         let recorder = LogRecorder()
         let untrusting = IRCAdapter(
@@ -75,12 +71,9 @@ import Testing
         #expect(try await eventually(seconds: 15) { trusting.isConnected })
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.requires(.ngircdInstalled), .timeLimit(.minutes(2)))
     func theAdapterReconnectsAndRejoinsAfterTheServerRestarts() async throws {
-        guard OwnNgircd.isInstalled else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { Issue.record("ngircd is not installed") }
-            return
-        }
+        try TestService.ngircdInstalled.require()
         let server = try OwnNgircd(port: try await OwnNgircd.freePort())
         defer { server.stop() }
         try await server.start()

@@ -4,6 +4,7 @@ import NIOCore
 import NIOExtras
 import NIOPosix
 import ParleyAdapters
+import ParleyConformance
 import Synchronization
 import Testing
 
@@ -355,4 +356,17 @@ func eventually(seconds: Double = 10, _ condition: () async throws -> Bool) asyn
         try await Task.sleep(for: .milliseconds(50))
     }
     return false
+}
+
+extension TestService {
+    /// The ngIRCd `scripts/test` starts.
+    static let ngircd = TestService.environment(
+        "ngircd", variables: ["PARLEY_TEST_IRC_PORT"], hint: "scripts/test starts it and sets PARLEY_TEST_IRC_PORT")
+    /// Its TLS listener and the CA that signed its certificate.
+    static let ngircdTLS = TestService.environment(
+        "ngircd over TLS", variables: ["PARLEY_TEST_IRC_PORT", "PARLEY_TEST_IRC_TLS_PORT", "PARLEY_TEST_IRC_CA"],
+        hint: "scripts/test sets PARLEY_TEST_IRC_TLS_PORT and PARLEY_TEST_IRC_CA")
+    /// The ngircd binary, for tests that start and stop their own server.
+    static let ngircdInstalled = TestService(
+        "ngircd (/usr/sbin/ngircd)", hint: "apt-get install ngircd", isAvailable: { OwnNgircd.isInstalled })
 }

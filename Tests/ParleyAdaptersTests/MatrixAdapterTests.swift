@@ -1,5 +1,6 @@
 import Foundation
 import ParleyAdapters
+import ParleyConformance
 import ParleyCore
 import ParleyEngine
 import ParleyStore
@@ -51,8 +52,8 @@ import Testing
         return (adapter, running)
     }
 
-    @Test func peopleInARoomRunCommandsAndStrangersAreRefusedWithTheReason() async throws {
-        guard let server = MatrixTestHomeserver.required() else { return }
+    @Test(.requires(.synapse)) func peopleInARoomRunCommandsAndStrangersAreRefusedWithTheReason() async throws {
+        let server = try TestService.synapse.require(MatrixTestHomeserver.fromEnvironment())
         let bot = try await server.register("parleybot")
         let alice = try await server.register("alice")
         let mallory = try await server.register("mallory")
@@ -123,8 +124,8 @@ import Testing
         #expect(membership == "leave", "the bot did not decline a stranger's invitation")
     }
 
-    @Test func aRestartNeitherReplaysNorSkipsMessages() async throws {
-        guard let server = MatrixTestHomeserver.required() else { return }
+    @Test(.requires(.synapse)) func aRestartNeitherReplaysNorSkipsMessages() async throws {
+        let server = try TestService.synapse.require(MatrixTestHomeserver.fromEnvironment())
         let bot = try await server.register("parleybot")
         let alice = try await server.register("alice")
         let room = try await alice.createRoom(invite: [bot])
@@ -157,8 +158,8 @@ import Testing
         #expect(texts == ["one", "while-stopped", "after"], "replayed or skipped: \(texts)")
     }
 
-    @Test func liveOutputIsEditedInPlaceInTheThreadItWasAskedIn() async throws {
-        guard let server = MatrixTestHomeserver.required() else { return }
+    @Test(.requires(.synapse)) func liveOutputIsEditedInPlaceInTheThreadItWasAskedIn() async throws {
+        let server = try TestService.synapse.require(MatrixTestHomeserver.fromEnvironment())
         let bot = try await server.register("parleybot")
         let alice = try await server.register("alice")
         let carol = try await server.register("carol")
@@ -184,8 +185,8 @@ import Testing
         #expect(watcher.messages.count == 1, "\(watcher.messages.map(\.text))")
     }
 
-    @Test func repliesTheHomeserverRateLimitsAreWaitedOutNotLost() async throws {
-        guard let server = MatrixTestHomeserver.required() else { return }
+    @Test(.requires(.synapse)) func repliesTheHomeserverRateLimitsAreWaitedOutNotLost() async throws {
+        let server = try TestService.synapse.require(MatrixTestHomeserver.fromEnvironment())
         let admin = try await server.register("admin", admin: true)
         let bot = try await server.register("parleybot")
         let alice = try await server.register("alice")
@@ -210,8 +211,8 @@ import Testing
         #expect(answered == (1...5).map { "limited \($0)" }, "answered: \(answered)")
     }
 
-    @Test func aBurstLargerThanOneSyncIsBackFilledAndEachCommandAnswered() async throws {
-        guard let server = MatrixTestHomeserver.required() else { return }
+    @Test(.requires(.synapse)) func aBurstLargerThanOneSyncIsBackFilledAndEachCommandAnswered() async throws {
+        let server = try TestService.synapse.require(MatrixTestHomeserver.fromEnvironment())
         let bot = try await server.register("parleybot")
         let alice = try await server.register("alice")
         let room = try await alice.createRoom(invite: [bot])

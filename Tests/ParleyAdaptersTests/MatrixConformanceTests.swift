@@ -118,8 +118,9 @@ enum MatrixDriverError: Error {
 }
 
 @Suite struct MatrixConformanceTests {
-    @Test func theMatrixAdapterPassesTheConformanceSuite() async throws {
-        guard let homeserver = MatrixTestHomeserver.required() else { return }
-        try await ConformanceSuite(driver: try await MatrixConformanceDriver(homeserver: homeserver)).run()
+    @Test(.requires(.synapse), .serialized, arguments: ConformanceCheck.allCases)
+    func theMatrixAdapterPassesTheConformanceSuite(check: ConformanceCheck) async throws {
+        let homeserver = try TestService.synapse.require(MatrixTestHomeserver.fromEnvironment())
+        try await ConformanceSuite(driver: try await MatrixConformanceDriver(homeserver: homeserver)).run(check)
     }
 }

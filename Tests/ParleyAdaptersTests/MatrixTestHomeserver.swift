@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import ParleyAdapters
+import ParleyConformance
 import Synchronization
 import Testing
 
@@ -9,19 +10,11 @@ struct MatrixTestHomeserver: Sendable {
     let url: String
     let secret: String
 
-    /// The homeserver from `PARLEY_TEST_MATRIX_URL` and `PARLEY_TEST_MATRIX_SECRET`; nil (a failure
-    /// when CI is set) without them.
-    static func required() -> MatrixTestHomeserver? {
+    /// The homeserver from `PARLEY_TEST_MATRIX_URL` and `PARLEY_TEST_MATRIX_SECRET`; nil without them.
+    static func fromEnvironment() -> MatrixTestHomeserver? {
         let environment = ProcessInfo.processInfo.environment
         guard let url = environment["PARLEY_TEST_MATRIX_URL"], let secret = environment["PARLEY_TEST_MATRIX_SECRET"]
-        else {
-            if environment["CI"] != nil {
-                Issue.record(
-                    "PARLEY_TEST_MATRIX_URL or PARLEY_TEST_MATRIX_SECRET is not set: scripts/test starts Synapse and sets them"
-                )
-            }
-            return nil
-        }
+        else { return nil }
         return MatrixTestHomeserver(url: url, secret: secret)
     }
 
@@ -197,4 +190,11 @@ final class MatrixWatcher: Sendable {
     }
 
     func stop() { task.cancel() }
+}
+
+extension TestService {
+    /// The Synapse `scripts/test` starts.
+    static let synapse = TestService.environment(
+        "Synapse", variables: ["PARLEY_TEST_MATRIX_URL", "PARLEY_TEST_MATRIX_SECRET"],
+        hint: "scripts/test starts it and sets PARLEY_TEST_MATRIX_URL and PARLEY_TEST_MATRIX_SECRET")
 }

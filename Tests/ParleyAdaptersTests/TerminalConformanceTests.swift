@@ -69,7 +69,8 @@ final class TerminalDriver: ConformanceDriver {
 }
 
 @Suite struct TerminalConformanceTests {
-    @Test func theTerminalPassesTheConformanceSuite() async throws {
-        try await ConformanceSuite(driver: TerminalDriver()).run()
+    @Test(.serialized, arguments: ConformanceCheck.allCases)
+    func theTerminalPassesTheConformanceSuite(check: ConformanceCheck) async throws {
+        try await ConformanceSuite(driver: TerminalDriver()).run(check)
     }
 }

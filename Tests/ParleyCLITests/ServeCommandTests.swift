@@ -1,10 +1,6 @@
 import Foundation
 import Testing
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// `parley serve` as an operator runs it: a real process, a real socket, a real SIGTERM.
 @Suite struct ServeCommandTests {
     func writeConfig(_ directory: URL) throws -> String {
@@ -23,29 +19,6 @@ import Testing
         return path
     }
 
-    /// Starts `parley serve` and waits for the line that names its port.
-    func start(config: String, log: URL, errors: URL) async throws -> (Process, Int) {
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ParleyBinary.path)
-        process.arguments = ["serve", "--config", config, "--log-format", "json"]
-        process.standardOutput = try FileHandle(forWritingTo: log)
-        process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
-        for _ in 0..<200 {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: #"listening: open http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
-                let port = Int(text[range].split(separator: ":").last ?? "")
-            {
-                return (process, port)
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        process.terminate()
-        throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "parley serve did not start"])
-    }
-
     @Test func sigtermDuringARunningCommandExitsCleanlyAndTheChainVerifies() async throws {
         let directory = try scratch()
         let config = try writeConfig(directory)
@@ -53,14 +26,10 @@ import Testing
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token.hasPrefix("plt_"))
         let errors = directory.appendingPathComponent("serve.err")
-        let (process, port) = try await start(
+        let server = try await ServeProcess.start(
             config: config, log: directory.appendingPathComponent("serve.log"), errors: errors)
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/messages")!)
-        request.httpMethod = "POST"
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(#"{"text": "slow"}"#.utf8)
-        let call = Task { try? await URLSession.shared.data(for: request) }
+        let connection = try postMessage("slow", port: server.port, token: token)
+        defer { close(connection) }
         // Wait until the run is on record as running, then stop the server.
         var running = false
         for _ in 0..<100 where !running {
@@ -71,19 +40,14 @@ import Testing
             .output.contains("slow")
         }
         #expect(running)
-        kill(process.processIdentifier, SIGTERM)
-        var exited = false
-        for _ in 0..<200 where !exited {
-            try await Task.sleep(for: .milliseconds(100))
-            exited = !process.isRunning
-        }
+        kill(server.pid, SIGTERM)
+        let exited = try await server.waitForExit(within: .seconds(20))
         #expect(exited, "parley serve did not stop after SIGTERM")
         if !exited {
-            process.terminate()
-            process.waitUntilExit()
+            kill(server.pid, SIGKILL)
+            _ = server.reap()
         }
-        #expect(process.terminationStatus == 0)
-        _ = await call.value
+        #expect(server.exitedCleanly)
         let verify = try await ParleyBinary.run(["audit", "verify", "--config", config])
         #expect(verify.status == 0, "\(verify.output)")
         #expect(verify.output.contains("signed through"))

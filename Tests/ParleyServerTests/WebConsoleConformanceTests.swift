@@ -119,7 +119,8 @@ final class WebConsoleDriver: ConformanceDriver {
 }
 
 @Suite struct WebConsoleConformanceTests {
-    @Test func theWebConsolePassesTheConformanceSuite() async throws {
-        try await ConformanceSuite(driver: WebConsoleDriver()).run()
+    @Test(.serialized, arguments: ConformanceCheck.allCases)
+    func theWebConsolePassesTheConformanceSuite(check: ConformanceCheck) async throws {
+        try await ConformanceSuite(driver: WebConsoleDriver()).run(check)
     }
 }

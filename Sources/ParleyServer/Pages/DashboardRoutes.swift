@@ -71,7 +71,7 @@ struct DashboardRoutes {
         guard let id = context.parameters.get("id", as: Int64.self), let run = try await store.run(id: id) else {
             return page(context, title: "Run") { _ in "<h1>No such run</h1>" }
         }
-        let steps = try await store.auditEntries(AuditQuery(limit: 10_000)).filter { $0.runID == id }
+        let steps = try await store.auditEntries(AuditQuery(runID: id, limit: 10_000))
         return page(context, title: "Run #\(id)") { _ in
             let fields: [(String, String)] = [
                 ("status", run.status.rawValue),

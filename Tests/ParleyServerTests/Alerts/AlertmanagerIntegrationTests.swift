@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import ParleyConformance
 import ParleyCore
 import ParleyEngine
 import ParleyServer
@@ -12,11 +13,7 @@ import Testing
 @Suite struct AlertmanagerIntegrationTests {
     static func binary() -> String? {
         let path = ProcessInfo.processInfo.environment["PARLEY_TEST_ALERTMANAGER"] ?? "/usr/bin/prometheus-alertmanager"
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-        if ProcessInfo.processInfo.environment["CI"] != nil {
-            Issue.record("prometheus-alertmanager is not installed: scripts/test installs it")
-        }
-        return nil
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 
     static func freePort() throws -> Int {
@@ -47,8 +44,10 @@ import Testing
         return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 4 << 20)))
     }
 
-    @Test func alertsFromAlertmanagerReachARoomAndSilencesFromChatReachAlertmanager() async throws {
-        guard let binary = Self.binary() else { return }
+    @Test(.requires(.alertmanager)) func alertsFromAlertmanagerReachARoomAndSilencesFromChatReachAlertmanager()
+        async throws
+    {
+        let binary = try TestService.alertmanager.require(Self.binary())
         let amPort = try Self.freePort()
         let am = "http://127.0.0.1:\(amPort)"
         let token = "am-\(UUID().uuidString)"
@@ -164,4 +163,11 @@ import Testing
         let audited = try await store.auditEntries(AuditQuery(limit: 200)).map(\.command)
         #expect(audited.contains("silence") && audited.contains("unsilence") && audited.contains("alert"))
     }
+}
+
+extension TestService {
+    /// Prometheus Alertmanager.
+    static let alertmanager = TestService(
+        "prometheus-alertmanager", hint: "scripts/test installs it (or set PARLEY_TEST_ALERTMANAGER)",
+        isAvailable: { AlertmanagerIntegrationTests.binary() != nil })
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyConformance
 import ParleyCore
 import ParleyEngine
 import ParleyStore
@@ -50,7 +51,7 @@ import Testing
         }
     }
 
-    @Test func anUnauthenticatedOverflowingTimestampDoesNotStopTheServer() async throws {
+    @Test(.requires(.slackSDK)) func anUnauthenticatedOverflowingTimestampDoesNotStopTheServer() async throws {
         try await withSlack { slack in
             let event = SlackHarness.messageEvent(user: "UALICE", channel: "C1", text: "!ping", ts: "2.000100")
             for stamp in ["-9223372036854775808", "9223372036854775807"] {
@@ -64,7 +65,7 @@ import Testing
         }
     }
 
-    @Test func outputThatGrowsWhenEscapedStillFitsBlockKit() async throws {
+    @Test(.requires(.slackSDK)) func outputThatGrowsWhenEscapedStillFitsBlockKit() async throws {
         try await withSlack { slack in
             // 2,990 `<` are 11,960 characters once escaped as `&lt;`: four times a section's limit.
             let event = SlackHarness.messageEvent(user: "UALICE", channel: "C1", text: "!angle 2990", ts: "2.000200")
@@ -79,7 +80,7 @@ import Testing
         }
     }
 
-    @Test func aReplySlackRefusesIsPostedAsPlainTextSayingWhy() async throws {
+    @Test(.requires(.slackSDK)) func aReplySlackRefusesIsPostedAsPlainTextSayingWhy() async throws {
         try await withSlack { slack in
             slack.fake.refuseBlocks(count: 10)
             let event = SlackHarness.messageEvent(
@@ -91,7 +92,7 @@ import Testing
         }
     }
 
-    @Test func slashCommandTextIsReadBackLikeEventsAndEscapedOnce() async throws {
+    @Test(.requires(.slackSDK)) func slashCommandTextIsReadBackLikeEventsAndEscapedOnce() async throws {
         try await withSlack { slack in
             let text = SlackWebClient.escape("say sl&lt;1&gt; &amp; <@UALICE|alice>")
             let form =
