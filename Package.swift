@@ -105,11 +105,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // CPU per operation of the store's fast paths against the libraries' ways (bench/micro/README.md).
-        .executableTarget(
-            name: "parley-microbench",
-            dependencies: ["ParleyCore", "ParleyStore", .product(name: "GRDB", package: "GRDB.swift")],
-            path: "bench/micro"),
         // The adapter conformance suite, shared by the adapter and server tests.
         .target(
             name: "ParleyConformance", dependencies: ["ParleyCore", "ParleyStore", "ParleyEngine"],
