@@ -77,15 +77,7 @@ func postMessage(_ text: String, port: Int, token: String) throws -> Int32 {
         + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard socket >= 0 else { throw POSIXError(.EIO) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
+    let connected = withLoopback(port: port) { connect(socket, $0, $1) }
     guard connected == 0 else {
         close(socket)
         throw POSIXError(.ECONNREFUSED)
@@ -106,15 +98,7 @@ func canBind(port: Int) -> Bool {
     var one: Int32 = 1
     // As servers do (NIO sets it too): TIME_WAIT from closed connections does not block a new listener.
     setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
+    let bound = withLoopback(port: port) { bind(socket, $0, $1) }
     return bound == 0 && listen(socket, 1) == 0
 }
 
@@ -149,4 +133,15 @@ private func liveStat(_ pid: Int32) -> (state: Character, group: Int32)? {
     guard fields.count > 3, let state = fields[0].first, state != "Z", state != "X", let group = Int32(fields[2])
     else { return nil }
     return (state, group)
+}
+
+/// Calls `body` with 127.0.0.1:`port` as a socket address and its length (for connect and bind).
+private func withLoopback(port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
 }
