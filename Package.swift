@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "ParleyConformance", dependencies: ["ParleyCore", "ParleyStore", "ParleyEngine"],
             path: "Tests/ParleyConformance"),
-        .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore"]),
+        .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyConformance"]),
         .testTarget(
             name: "ParleyStoreTests",
             dependencies: ["ParleyCore", "ParleyStore", .product(name: "Crypto", package: "swift-crypto")]),

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import ParleyCore
 import ParleyEngine
 import ParleyStore
@@ -164,15 +165,43 @@ import Testing
     }
 }
 
+@Suite struct IRCLineLimitTests {
+    @Test(.timeLimit(.minutes(1)))
+    func linesLongerThanIRCAllowsAreDroppedAndTheConnectionGoesOn() async throws {
+        let recorder = LogRecorder()
+        let (server, client, _, running) = try await IRCFloodControlTests().connected(
+            flood: .off, logger: recorder.logger())
+        defer {
+            running.cancel()
+            server.stop()
+        }
+
+        // 8,000 bytes of tags and a short message are within IRCv3's bounds: answered.
+        client.send("@x=\(String(repeating: "a", count: 8000)) :alice!a@h PRIVMSG parley :echo tagged")
+        // A message of 9,000 bytes is over them, and so is one of 300,000 (read in many pieces).
+        client.send(":alice!a@h PRIVMSG parley :echo " + String(repeating: "x", count: 9000))
+        client.send(":alice!a@h PRIVMSG parley :echo " + String(repeating: "y", count: 300_000))
+        client.send(":alice!a@h PRIVMSG parley :echo after")
+        var answers: [String] = []
+        while answers.count < 2, let line = try await client.next(seconds: 10) {
+            if line.hasPrefix("PRIVMSG alice") { answers.append(line) }
+        }
+        #expect(answers == ["PRIVMSG alice tagged", "PRIVMSG alice after"])
+        let dropped = recorder.messages.filter { $0.contains("over IRC's 8703; dropped") }
+        #expect(dropped.count == 2)
+        #expect(dropped.contains { $0.contains("sent a line of 300033 bytes") })
+    }
+}
+
 @Suite struct IRCFloodControlTests {
     /// Registers the bot on a scripted server with `flood` and returns the connection and the bot.
-    func connected(flood: IRCFloodControl) async throws -> (
+    func connected(flood: IRCFloodControl, logger: Logger = Logger(label: "parley.irc")) async throws -> (
         ScriptedIRCServer, LineConnection, IRCAdapter, Task<Void, any Error>
     ) {
         let server = try await ScriptedIRCServer.start()
         var settings = IRCNegotiationTests.settings(port: server.port, sasl: false)
         settings.flood = flood
-        let bot = IRCAdapter(settings: settings, environment: [:])
+        let bot = IRCAdapter(settings: settings, environment: [:], logger: logger)
         let engine = try IRCNegotiationTests.engine()
         let running = Task { try await bot.run(engine: engine) }
         let client = try #require(await server.connection(0))

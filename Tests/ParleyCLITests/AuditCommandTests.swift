@@ -40,7 +40,7 @@ import Testing
         #expect(result.output.contains("signed through #"))
     }
 
-    @Test func changingOneFieldOfOneRowIsNamed() async throws {
+    @Test(.requires(.sqlite3)) func changingOneFieldOfOneRowIsNamed() async throws {
         let data = try await populated()
         try await sqlite(data, "UPDATE audit SET actor = 'mallory' WHERE seq = 4")
         let result = try await verify(data)
@@ -48,7 +48,7 @@ import Testing
         #expect(result.output.hasPrefix("TAMPERED: entry #4 does not match its hash"))
     }
 
-    @Test func deletingARowIsNamed() async throws {
+    @Test(.requires(.sqlite3)) func deletingARowIsNamed() async throws {
         let data = try await populated()
         try await sqlite(data, "DELETE FROM audit WHERE seq = 6")
         let result = try await verify(data)
@@ -56,7 +56,7 @@ import Testing
         #expect(result.output.hasPrefix("TAMPERED: entry #6 is missing"))
     }
 
-    @Test func swappingTwoRowsIsNamed() async throws {
+    @Test(.requires(.sqlite3)) func swappingTwoRowsIsNamed() async throws {
         let data = try await populated()
         try await sqlite(
             data,
@@ -67,7 +67,7 @@ import Testing
         #expect(result.output.hasPrefix("TAMPERED: entry #5 "))
     }
 
-    @Test func insertingAForgedRowIsNamed() async throws {
+    @Test(.requires(.sqlite3)) func insertingAForgedRowIsNamed() async throws {
         let data = try await populated()
         try await sqlite(
             data,
@@ -81,7 +81,7 @@ import Testing
         #expect(result.output.hasPrefix("TAMPERED: entry #3 "))
     }
 
-    @Test func removingEntriesFromTheEndIsCaughtByTheSignedCheckpoint() async throws {
+    @Test(.requires(.sqlite3)) func removingEntriesFromTheEndIsCaughtByTheSignedCheckpoint() async throws {
         let data = try await populated()
         try await sqlite(data, "DELETE FROM audit WHERE seq >= (SELECT MAX(seq) - 1 FROM audit)")
         let result = try await verify(data)

@@ -53,6 +53,15 @@ public struct TestService: Sendable {
     }
 }
 
+extension TestService {
+    /// The sqlite3 command-line tool, which the tamper tests use as an intruder would.
+    public static let sqlite3 = TestService.executable(
+        "sqlite3", path: { "/usr/bin/sqlite3" }, hint: "apt-get install sqlite3 (scripts/test installs it)")
+    /// A Python 3, for tests that compute what Parley computes independently of Parley's code.
+    public static let python3 = TestService.executable(
+        "python3", path: { "/usr/bin/python3" }, hint: "apt-get install python3 (scripts/test installs it)")
+}
+
 extension Trait where Self == ConditionTrait {
     /// Runs the test where every one of `services` is available and skips it elsewhere, naming the
     /// missing service; under CI the test always runs (and `TestService.require` fails it).

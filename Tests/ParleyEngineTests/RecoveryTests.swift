@@ -12,7 +12,7 @@ import Testing
 
     /// `sleep 30` leading its own process group, as the exec executor starts programs. The caller
     /// stops and reaps it with `end`.
-    func program() throws -> ProcessStat {
+    func program(environment: [String] = []) throws -> ProcessStat {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -21,8 +21,10 @@ import Testing
         let arguments = ["/bin/sleep", "30"]
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+        defer { for pointer in envp { free(pointer) } }
         var pid: pid_t = 0
-        guard posix_spawn(&pid, "/bin/sleep", nil, &attributes, argv, nil) == 0,
+        guard posix_spawn(&pid, "/bin/sleep", nil, &attributes, argv, envp) == 0,
             let stat = ProcessStat.read(pid: pid), stat.processGroup == pid
         else { throw MissingRun() }
         return stat
@@ -72,6 +74,34 @@ import Testing
         #expect(try await engine.recoverAbandonedRuns().map(\.id) == [run.id])
         #expect(isRunning(stat.pid), "an unrelated process that was given the number keeps running")
         #expect(try await store.requireRun(run.id).status == .interrupted)
+    }
+
+    @Test func aProgramWhoseGroupWasNeverNotedIsFoundByItsEnvironmentAndStopped() async throws {
+        // Parley was killed after starting the program and before noting its group.
+        let (engine, store) = try makeEngine(Self.yaml)
+        let run = try await store.insertRun(abandonedRun(owner: deadOwner, group: nil, startTime: nil))
+        let id = try #require(run.id)
+        let orphan = try program(environment: ["PARLEY_RUN_ID=\(id)", "PARLEY_RUN_OWNER=\(deadOwner)"])
+        defer { end(orphan.pid) }
+        // The same run number from another Parley (another data directory), and a program of no run.
+        let other = try program(environment: ["PARLEY_RUN_ID=\(id)", "PARLEY_RUN_OWNER=elsewhere/1/2/3"])
+        defer { end(other.pid) }
+        let plain = try program()
+        defer { end(plain.pid) }
+        #expect(try await engine.recoverAbandonedRuns().map(\.id) == [run.id])
+        for _ in 0..<300 where isRunning(orphan.pid) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(!isRunning(orphan.pid), "the dead owner's unnoted program is stopped")
+        #expect(isRunning(other.pid) && isRunning(plain.pid), "programs of other runs keep running")
+        #expect(try await store.requireRun(run.id).status == .interrupted)
+    }
+
+    @Test func programsCarryTheirRunAndOwnerInTheirEnvironment() async throws {
+        let (engine, _) = try makeEngine(
+            commands(#"  env: { usage: env, action: { exec: ["sh", "-c", "echo $PARLEY_RUN_ID $PARLEY_RUN_OWNER"] } }"#)
+        )
+        let response = try #require(await engine.handle(say("env")))
+        let id = try #require(response.runID)
+        #expect(response.reply.plainText.contains("\(id) \(ProcessOwner.current)"))
     }
 
     @Test func aRunThatNeverStartedItsProgramIsInterruptedWhenItsOwnerIsDead() async throws {

@@ -91,7 +91,10 @@ import Testing
         let (engine, store) = try makeEngine(Self.yaml, directory: directory)
         let running = Task { await engine.handle(say("hang", as: "local:alice")) }
         try await waitUntilRunning(store)
-        try await Task.sleep(for: .milliseconds(200))
+        // The program has started its background child once it wrote the child's pid.
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: directory + "/child.pid") {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let refused = try #require(await engine.handle(say("cancel 1", as: "local:dave")))
         #expect(refused.reply.plainText == "only alice or someone who may run hang may cancel run #1")
         let cancelled = try #require(await engine.handle(say("cancel 1", as: "local:bob")))

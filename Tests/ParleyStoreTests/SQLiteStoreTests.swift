@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GRDB
 import ParleyCore
 import Testing
 
@@ -233,7 +234,7 @@ extension RunStore {
             + (0..<2000).map { _ in Double.random(in: 0..<4_102_444_800, using: &generator) }
         for seconds in samples {
             let date = Date(timeIntervalSince1970: seconds)
-            #expect(StoredDate.text(date) == StoredDate.grdbText(date), "\(seconds)")
+            #expect(StoredDate.text(date) == String.fromDatabaseValue(date.databaseValue), "\(seconds)")
         }
     }
 }

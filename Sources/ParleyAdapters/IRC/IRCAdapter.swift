@@ -87,7 +87,7 @@ public struct IRCAdapter: ChatAdapter {
             (account: $0.account, password: try $0.password.resolve(environment: environment).get())
         }
         var registration = IRCRegistration(nick: settings.nick, password: password, sasl: sasl)
-        let connection = try await IRCConnector(settings: settings).connect()
+        let connection = try await IRCConnector(settings: settings, logger: logger).connect()
         let watchdog = Task { [state, registrationTimeout] in
             try await Task.sleep(for: registrationTimeout)
             if !state.isConnected { try? await connection.channel.close() }

@@ -1,15 +1,17 @@
+import Logging
 import NIOCore
-import NIOExtras
 import NIOPosix
 import NIOSSL
 import ParleyCore
 
 /// Opens the connection to the server: TCP, or TLS with the host's name for SNI and verification,
-/// then line framing and a keep-alive.
+/// then line framing (bounded, `IRCLineDecoder`) and a keep-alive.
 struct IRCConnector {
     let settings: IRCSettings
     /// Quiet this long, Parley pings the server; quiet as long again, it drops the connection.
     var idleTimeout = TimeAmount.seconds(120)
+    /// Where a dropped over-long line is reported.
+    var logger = Logger(label: "parley.irc")
 
     /// The TLS context the settings ask for: the system's trust roots, or the configured CA file
     /// instead; verification off only when `tls_verify: false`.
@@ -26,6 +28,7 @@ struct IRCConnector {
         // SNI carries names only; an IP address is checked against the certificate's IP entries.
         let serverName = (try? SocketAddress(ipAddress: settings.host, port: 0)) == nil ? settings.host : nil
         let idle = idleTimeout
+        let logger = logger
         return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(15))
             .connect(host: settings.host, port: settings.port) { channel in
@@ -34,7 +37,7 @@ struct IRCConnector {
                     if let tls {
                         try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
-                    try pipeline.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
+                    try pipeline.addHandler(ByteToMessageHandler(IRCLineDecoder(logger: logger)))
                     try pipeline.addHandler(IdleStateHandler(readTimeout: idle))
                     try pipeline.addHandler(IRCKeepAlive())
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)

@@ -74,6 +74,8 @@ public struct ActionRequest: Sendable {
             "PARLEY_ROLES": principal.roles.joined(separator: ","),
             "PARLEY_ROOM": room,
             "PARLEY_RUN_ID": String(runID),
+            // With the run id, lets a restart find the program if its group was never noted (`OrphanScan`).
+            OrphanScan.ownerVariable: ProcessOwner.current,
             "PARLEY_COMMAND": parsed.command.id,
             "PARLEY_APPROVERS": approvers.joined(separator: ","),
         ]

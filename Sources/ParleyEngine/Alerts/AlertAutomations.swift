@@ -10,7 +10,13 @@ final class AlertAutomations: Sendable {
     let engine: Engine
     let messenger: any RoomMessenger
     let logger: Logger
+    /// When each rule last ran for each alert. Entries past every rule's cooldown are dropped, so
+    /// the map holds only alerts seen within the longest cooldown however many come and go.
     private let lastRun = Mutex<[String: Date]>([:])
+    /// Runs started and not yet finished, by a number of their own, for `settle()`.
+    /// The map's size after the last pruning.
+    private let prunedSize = Mutex(0)
+    private let inFlight = Mutex<(next: Int, tasks: [Int: Task<Void, Never>])>((0, [:]))
 
     init(engine: Engine, messenger: any RoomMessenger, logger: Logger) {
         self.engine = engine
@@ -21,6 +27,14 @@ final class AlertAutomations: Sendable {
     func consider(_ records: [AlertRecord], rules: [AlertAutomation]) {
         guard !rules.isEmpty else { return }
         let now = Date()
+        let longest = Double(rules.map(\.cooldownSeconds).max() ?? 0)
+        lastRun.withLock { runs in
+            // Pruned when the map has doubled since the last pruning: a constant cost per insertion.
+            guard runs.count >= 1024, runs.count >= 2 * prunedSize.withLock({ $0 }) else { return }
+            runs = runs.filter { now.timeIntervalSince($0.value) < longest }
+            let size = runs.count
+            prunedSize.withLock { $0 = size }
+        }
         for record in records where record.status == .firing {
             let alert = record.alert
             var labels = alert.labels
@@ -38,9 +52,26 @@ final class AlertAutomations: Sendable {
                     "source": alert.source,
                 ]
                 let command = rule.command.render(context)
-                Task { await run(command, rule: rule, alert: alert) }
+                start { await self.run(command, rule: rule, alert: alert) }
             }
         }
+    }
+
+    /// Runs `work` in a task of its own, known to `settle()` until it ends.
+    private func start(_ work: @escaping @Sendable () async -> Void) {
+        inFlight.withLock { state in
+            let number = state.next
+            state.next += 1
+            state.tasks[number] = Task {
+                await work()
+                _ = self.inFlight.withLock { $0.tasks.removeValue(forKey: number) }
+            }
+        }
+    }
+
+    /// Waits until every run started so far has finished.
+    func settle() async {
+        while let task = inFlight.withLock({ $0.tasks.values.first }) { await task.value }
     }
 
     private func run(_ command: String, rule: AlertAutomation, alert: Alert) async {

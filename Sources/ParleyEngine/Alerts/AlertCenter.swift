@@ -51,8 +51,10 @@ public final class AlertCenter: Sendable {
         return Ingested(stored: records.count, firing: firing, resolved: alerts.count - firing)
     }
 
-    /// Waits until every notification enqueued so far has been posted or folded (for tests and stops).
+    /// Waits until every notification enqueued so far has been posted or folded, and every command
+    /// a rule started for an alert has finished (for tests and stops).
     public func settle() async {
+        await automations.settle()
         await notifier.flush()
     }
 
@@ -240,6 +242,10 @@ actor AlertNotifier {
         }
         // A summary covers one storm: after a quiet group window, a room starts afresh.
         let now = Date()
+        // An alert posted longer than a group window ago, with nothing left to publish, is left to the
+        // store (`loadShown` brings it back): the map holds only recent alerts, however many come and go.
+        let window = Double(settings.groupWindowSeconds)
+        shown = shown.filter { $0.value.dirty || now.timeIntervalSince($0.value.record.postedAt) < window }
         for (room, summary) in summaries
         where now.timeIntervalSince(summary.since) > Double(max(settings.groupWindowSeconds, 60)) && !summary.dirty {
             summaries[room] = nil

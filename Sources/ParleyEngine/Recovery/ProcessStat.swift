@@ -76,17 +76,22 @@ extension Collection where Element == UInt8, SubSequence == Self {
 /// Small files under `/proc`, which report a size of zero and so are read until their end.
 enum ProcFile {
     static func read(_ path: String) -> String? {
+        bytes(path, limit: 64 * 1024).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The first `limit` bytes of the file (nil when it cannot be opened or is empty).
+    static func bytes(_ path: String, limit: Int) -> [UInt8]? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while bytes.count < 64 * 1024 {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < limit {
             let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { break }
             bytes += buffer[..<count]
         }
-        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+        return bytes.isEmpty ? nil : bytes
     }
 }

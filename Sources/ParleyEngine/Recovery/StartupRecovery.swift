@@ -95,9 +95,17 @@ final class StartupRecovery: Sendable {
     /// anything is resumed or marked interrupted, so nothing half-finished goes on unseen. A group is
     /// stopped only while it is still the one the run's program leads, never a later process that was
     /// given the same number.
+    ///
+    /// A program whose group was never noted (Parley was killed between starting it and writing the
+    /// note) is found by the run it carries in its environment (`OrphanScan`).
     private func stopOrphans() async throws {
+        var unnoted = Set<OrphanScan.Wanted>()
         for run in try await store.abandonedRuns(isAlive: ProcessOwner.isAlive) {
-            guard let group = run.processGroup, group > 1, ProcessOwner.isOnThisHost(run.owner) else { continue }
+            guard ProcessOwner.isOnThisHost(run.owner) else { continue }
+            guard let group = run.processGroup, group > 1 else {
+                if let id = run.id, let owner = run.owner { unnoted.insert(.init(runID: id, owner: owner)) }
+                continue
+            }
             guard
                 ProcessOwner.isProgramGroup(
                     group, startTime: run.processStartTime, owner: run.owner, runCreatedAt: run.createdAt)
@@ -108,6 +116,10 @@ final class StartupRecovery: Sendable {
             if kill(-group, SIGKILL) == 0 {
                 logger.warning("stopped process group \(group) left running by run #\(run.id ?? 0)")
             }
+        }
+        for (run, group) in OrphanScan.groups(of: unnoted) where kill(-group, SIGKILL) == 0 {
+            logger.warning(
+                "stopped process group \(group) left running by run #\(run.runID) (found by its environment)")
         }
     }
 

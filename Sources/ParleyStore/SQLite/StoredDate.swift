@@ -1,10 +1,9 @@
 import Foundation
-import GRDB
 
 /// Dates as GRDB stores them (`yyyy-MM-dd HH:mm:ss.SSS`, UTC), written without a date formatter:
-/// hot paths store several per command or alert, and a formatter costs more than the rest of the row.
-/// Rows written this way read back as `Date` like any other GRDB date (a test holds the two formats
-/// together).
+/// hot paths store about six per command and two per alert. Rows written this way read back as
+/// `Date` like any other GRDB date (`StoredDateTests` holds the two texts together).
+// Measured (bench/micro): 0.12 µs a date against 1.44 µs for GRDB's DateFormatter, 12× (~8 µs a command).
 enum StoredDate {
     static func text(_ date: Date) -> String {
         // As Foundation's formatter does: whole milliseconds since 1970, rounded, from the reference date.
@@ -44,10 +43,5 @@ enum StoredDate {
 
     static func text(_ date: Date?) -> String? {
         date.map { text($0) }
-    }
-
-    /// GRDB's own text for a date, for the test that holds `text` to it.
-    static func grdbText(_ date: Date) -> String? {
-        String.fromDatabaseValue(date.databaseValue)
     }
 }
