@@ -10,7 +10,7 @@ table and the growth per command over each half of the run: a plateau shows as a
 Wrap the server in heaptrack with `--heaptrack` (then `heaptrack_print` the file it names).
 Standard library only; nothing here asserts on time.
 """
-import argparse, http.client, json, os, socket, subprocess, sys, tempfile, threading, time
+import argparse, http.client, json, os, signal, socket, subprocess, sys, tempfile, threading, time
 
 
 def free_port():
@@ -47,7 +47,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=240)
     parser.add_argument("--every", type=float, default=10)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--command", default="echo hi")
+    parser.add_argument("--command", default="greet bob ops", help="`echo hi` for a command without a program")
     parser.add_argument("--heaptrack", action="store_true")
     args = parser.parse_args()
 
@@ -59,6 +59,10 @@ def main():
 server: {{ listen: "127.0.0.1:{port}" }}
 users: {{ alice: {{ roles: [ops], identities: ["web:alice", "local:alice"] }} }}
 roles: {{ ops: {{ allow: ["*"] }} }}
+commands:
+  greet:
+    usage: "greet {{who}} {{where}}"
+    action: {{ exec: ["printf", "Hello, %s! Welcome to %s.", "{{{{who}}}}", "{{{{where}}}}"] }}
 """)
     binary = os.path.abspath(args.binary)
     token = subprocess.run([binary, "tokens", "create", "--user", "alice", "--scope", "commands", "--config", config],
@@ -122,8 +126,13 @@ roles: {{ ops: {{ allow: ["*"] }} }}
                       f"{(b[3] - a[3]) * 1024 / commands:7.1f} bytes anonymous per command over {commands} commands")
         print(f"failed requests: {failed[0]}; data and logs in {directory}")
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        # SIGTERM to Parley itself (under heaptrack, the child), so it stops cleanly and heaptrack
+        # can account for what was never freed.
+        try:
+            os.kill(server_pid(process), signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=60)
 
 
 if __name__ == "__main__":

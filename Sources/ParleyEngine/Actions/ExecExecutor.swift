@@ -2,6 +2,7 @@ import Foundation
 import ParleyCore
 import ParleyStore
 import Subprocess
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -17,12 +18,15 @@ public struct ExecExecutor: ActionExecutor {
     private let baseEnvironment: [String: String]
     private let parentEnvironment: [String: String]
     private let terminationGrace: Duration
+    private let deadlines: Deadlines
 
     /// Creates an executor. `terminationGrace` is how long a timed-out process group has between
-    /// SIGTERM and SIGKILL.
+    /// SIGTERM and SIGKILL; `deadlines` is the clock of the timeouts.
     public init(
-        environment: [String: String] = ProcessInfo.processInfo.environment, terminationGrace: Duration = .seconds(5)
+        environment: [String: String] = ProcessInfo.processInfo.environment, terminationGrace: Duration = .seconds(5),
+        deadlines: Deadlines = .shared
     ) {
+        self.deadlines = deadlines
         var base: [String: String] = [:]
         for name in Self.inheritedVariables { base[name] = environment[name] }
         if base["PATH"] == nil { base["PATH"] = "/usr/local/bin:/usr/bin:/bin" }
@@ -108,6 +112,7 @@ public struct ExecExecutor: ActionExecutor {
         let capture = OutputCapture(limit: spec.maxOutputBytes, masker: masker)
         let timedOut = OnceFlag()
         let grace = terminationGrace
+        let deadlines = deadlines
         let timeout = Duration.seconds(spec.timeoutSeconds)
         do {
             let result = try await Subprocess.run(
@@ -119,8 +124,8 @@ public struct ExecExecutor: ActionExecutor {
                 onStart?(group)
                 await withTaskCancellationHandler {
                     await Self.supervise(
-                        execution, capture: capture, timeout: timeout, grace: grace, timedOut: timedOut,
-                        onOutput: onOutput)
+                        execution, capture: capture, timeout: timeout, grace: grace, deadlines: deadlines,
+                        timedOut: timedOut, onOutput: onOutput)
                 } onCancel: {
                     _ = kill(-group, SIGKILL)
                 }
@@ -152,31 +157,60 @@ public struct ExecExecutor: ActionExecutor {
     /// Drains output while a timer waits; on timeout, SIGTERM to the group, then SIGKILL after the grace.
     private static func supervise(
         _ execution: Execution<NoInput, SequenceOutput, CombinedErrorOutput>, capture: OutputCapture,
-        timeout: Duration, grace: Duration, timedOut: OnceFlag, onOutput: (@Sendable (String) -> Void)?
+        timeout: Duration, grace: Duration, deadlines: Deadlines, timedOut: OnceFlag,
+        onOutput: (@Sendable (String) -> Void)?
     ) async {
-        await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask {
-                do {
-                    for try await buffer in execution.standardOutput {
-                        let bytes = buffer.withUnsafeBytes { Array($0) }
-                        capture.append(bytes)
-                        onOutput?(String(decoding: bytes, as: UTF8.self))
-                    }
-                } catch {
-                    // The pipe broke; what was read is kept.
+        let reader = Task {
+            do {
+                for try await buffer in execution.standardOutput {
+                    let bytes = buffer.withUnsafeBytes { Array($0) }
+                    capture.append(bytes)
+                    onOutput?(String(decoding: bytes, as: UTF8.self))
                 }
+            } catch {
+                // The pipe broke; what was read is kept.
             }
-            tasks.addTask {
-                do { try await Task.sleep(for: timeout) } catch { return }
+        }
+        // The timeout is a deadline on the shared clock, not a sleeping task: see `Deadlines`.
+        let escalation = Escalation()
+        escalation.add(
+            deadlines.schedule(after: timeout) {
+                guard escalation.isLive else { return }
                 timedOut.set()
                 try? execution.send(signal: .terminate, toProcessGroup: true)
-                do { try await Task.sleep(for: grace) } catch { return }
-                try? execution.send(signal: .kill, toProcessGroup: true)
-                // Give the reader a moment to collect the last bytes before it is cancelled.
-                try? await Task.sleep(for: .seconds(2))
-            }
-            await tasks.next()
-            tasks.cancelAll()
+                escalation.add(
+                    deadlines.schedule(after: grace) {
+                        guard escalation.isLive else { return }
+                        try? execution.send(signal: .kill, toProcessGroup: true)
+                        // Give the reader a moment to collect the last bytes before it is cancelled.
+                        escalation.add(deadlines.schedule(after: .seconds(2)) { reader.cancel() })
+                    })
+            })
+        await withTaskCancellationHandler {
+            await reader.value
+        } onCancel: {
+            reader.cancel()
+        }
+        for token in escalation.end() { deadlines.cancel(token) }
+    }
+}
+
+/// The deadlines of one program's timeout (SIGTERM, then SIGKILL, then stop reading), until the
+/// program's output ends: after that none of them may act.
+private final class Escalation: Sendable {
+    private let state = Mutex((live: true, tokens: [Deadlines.Token]()))
+
+    var isLive: Bool { state.withLock { $0.live } }
+
+    func add(_ token: Deadlines.Token) {
+        state.withLock { $0.tokens.append(token) }
+    }
+
+    /// Ends it; returns the deadlines to cancel.
+    func end() -> [Deadlines.Token] {
+        state.withLock { state in
+            state.live = false
+            return state.tokens
         }
     }
 }
