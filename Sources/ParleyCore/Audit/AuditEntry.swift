@@ -83,11 +83,13 @@ public struct AuditEntry: Sendable, Equatable, Codable {
 
     /// Makes the entry that follows `previousHash` as number `seq`, at a time already formatted.
     public static func make(_ draft: AuditDraft, seq: Int64, at: String, previousHash: String) -> AuditEntry {
+        // Hashed as stored: a NUL would be cut off by the database (`StoredText`).
         var entry = AuditEntry(
-            seq: seq, at: at, kind: draft.kind.rawValue, actor: draft.actor,
-            identity: draft.identity, room: draft.room, command: draft.command,
-            arguments: canonicalJSON(draft.arguments), decision: draft.decision, outcome: draft.outcome,
-            runID: draft.runID, detail: draft.detail, previousHash: previousHash, hash: "")
+            seq: seq, at: at, kind: draft.kind.rawValue, actor: StoredText.clean(draft.actor),
+            identity: StoredText.clean(draft.identity), room: StoredText.clean(draft.room),
+            command: StoredText.clean(draft.command), arguments: canonicalJSON(draft.arguments),
+            decision: StoredText.clean(draft.decision), outcome: StoredText.clean(draft.outcome), runID: draft.runID,
+            detail: StoredText.clean(draft.detail), previousHash: previousHash, hash: "")
         entry.hash = entry.computedHash
         return entry
     }

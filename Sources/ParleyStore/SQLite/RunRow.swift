@@ -27,6 +27,8 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
     var processGroup: Int32?
     var processStartTime: Int64?
 
+    /// The row for a run; texts as the database can keep them (`StoredText`: a program's output
+    /// may hold NUL bytes).
     init(_ run: RunRecord) {
         owner = run.owner
         processGroup = run.processGroup
@@ -34,19 +36,19 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
         id = run.id
         createdAt = run.createdAt
         finishedAt = run.finishedAt
-        userName = run.userName
-        identity = run.identity
-        room = run.room
-        thread = run.thread
-        text = run.text
+        userName = StoredText.clean(run.userName)
+        identity = StoredText.clean(run.identity)
+        room = StoredText.clean(run.room)
+        thread = StoredText.clean(run.thread)
+        text = StoredText.clean(run.text)
         commandID = run.commandID
         arguments = run.arguments
         decision = run.decision.rawValue
-        reason = run.reason
+        reason = StoredText.clean(run.reason)
         status = run.status.rawValue
         exitCode = run.exitCode
         durationMilliseconds = run.durationMilliseconds
-        output = run.output
+        output = StoredText.clean(run.output)
         outputTruncated = run.outputTruncated
     }
 
@@ -66,41 +68,22 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
         id = inserted.rowID
     }
 
-    private static let columns = """
-        createdAt, finishedAt, userName, identity, room, thread, text, commandID, arguments, decision, reason, \
-        status, exitCode, durationMilliseconds, output, outputTruncated, owner, processGroup, \
-        processStartTime
-        """
-
-    /// The columns' values in `columns`' order (hand-written: this runs for every command).
-    private static func values(_ run: RunRecord) -> StatementArguments {
-        [
-            StoredDate.text(run.createdAt), StoredDate.text(run.finishedAt), run.userName, run.identity, run.room,
-            run.thread, run.text, run.commandID,
-            AuditEntry.canonicalJSON(run.arguments), run.decision.rawValue, run.reason, run.status.rawValue,
-            run.exitCode, run.durationMilliseconds, run.output, run.outputTruncated, run.owner, run.processGroup,
-            run.processStartTime,
-        ]
-    }
-
-    /// Records a new run with a cached statement and returns it with its id.
+    /// Records a new run and returns it with its id.
     static func insert(_ run: RunRecord, _ db: Database) throws -> RunRecord {
-        try db.cachedStatement(
-            sql: "INSERT INTO run (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ).execute(arguments: values(run))
+        var row = RunRow(run)
+        try row.insert(db)
         var inserted = run
-        inserted.id = db.lastInsertedRowID
+        inserted.id = row.id
         return inserted
     }
 
     /// Replaces a recorded run's state; throws when there is no such run.
     static func update(_ run: RunRecord, _ db: Database) throws {
         guard let id = run.id else { throw StoreError.unknownRun(nil) }
-        try db.cachedStatement(
-            sql: """
-                UPDATE run SET (\(columns)) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?
-                """
-        ).execute(arguments: values(run) + [id])
-        guard db.changesCount == 1 else { throw StoreError.unknownRun(id) }
+        do {
+            try RunRow(run).update(db)
+        } catch RecordError.recordNotFound {
+            throw StoreError.unknownRun(id)
+        }
     }
 }
