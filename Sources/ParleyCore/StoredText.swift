@@ -7,9 +7,4 @@ public enum StoredText {
         guard text.utf8.contains(0) else { return text }
         return text.replacingOccurrences(of: "\u{0}", with: "\u{2400}")
     }
-
-    /// `clean` for an optional.
-    public static func clean(_ text: String?) -> String? {
-        text.map { clean($0) }
-    }
 }

@@ -289,3 +289,18 @@ import Testing
         #expect(verified.problem == nil)
     }
 }
+
+@Suite struct EngineNULTests {
+    /// A NUL in a chat message (a JSON `\u0000` from Slack, Matrix or the console) reaches the reply,
+    /// the run and the audit log as ␀, and the log still verifies.
+    @Test func aNULInAMessageIsRecordedWholeAndTheLogVerifies() async throws {
+        let (engine, store) = try makeEngine(
+            commands("  hello: { usage: \"hello {who}\", action: { exec: [\"echo\", \"{{who}}\"] } }\n"))
+        let response = try #require(await engine.handle(say("hello a\u{0}b")))
+        #expect(response.outcome == .succeeded)
+        #expect(response.reply.plainText.contains("a\u{2400}b"))
+        #expect(try await store.requireRun(response.runID).text == "hello a\u{2400}b")
+        let verifier = try await store.feedAuditChain(to: AuditVerifier())
+        #expect(verifier.problem == nil && verifier.count > 0)
+    }
+}

@@ -36,10 +36,10 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
         id = run.id
         createdAt = run.createdAt
         finishedAt = run.finishedAt
-        userName = StoredText.clean(run.userName)
+        userName = run.userName.map(StoredText.clean)
         identity = StoredText.clean(run.identity)
         room = StoredText.clean(run.room)
-        thread = StoredText.clean(run.thread)
+        thread = run.thread.map(StoredText.clean)
         text = StoredText.clean(run.text)
         commandID = run.commandID
         arguments = run.arguments

@@ -98,8 +98,9 @@ extension SQLiteStore {
                 let row = try Row.fetchOne(
                     upsert,
                     arguments: [
-                        alert.fingerprint, alert.source, alert.status.rawValue, labels, annotations,
-                        StoredDate.text(alert.startsAt), StoredDate.text(alert.endsAt), alert.url, dateText,
+                        StoredText.clean(alert.fingerprint), StoredText.clean(alert.source), alert.status.rawValue,
+                        labels, annotations, StoredDate.text(alert.startsAt), StoredDate.text(alert.endsAt),
+                        alert.url.map(StoredText.clean), dateText,
                     ])
             else { throw StoreError.cannotOpen(path: "alert", reason: "the alert was not recorded") }
             let id: Int64 = row[0]
