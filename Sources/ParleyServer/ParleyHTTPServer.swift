@@ -23,6 +23,8 @@ public struct ParleyHTTPServer: Sendable {
     /// The configured schedules, posting through the adapters.
     public let scheduler: Scheduler
     let environment: [String: String]
+    /// Alertmanager's API, when configured: one client for every page view.
+    let alertmanager: AlertmanagerClient?
 
     /// Creates a server over an engine and its store.
     public init(
@@ -36,6 +38,11 @@ public struct ParleyHTTPServer: Sendable {
         self.settings = engine.config.server
         self.environment = environment
         self.logger = logger
+        alertmanager = engine.config.alerts.alertmanagerURL.map { url in
+            AlertmanagerClient(
+                baseURL: url,
+                token: try? engine.config.alerts.alertmanagerToken?.resolve(environment: environment).get())
+        }
         let messenger = AdapterMessenger(adapters: adapters)
         alerts = AlertCenter(engine: engine, messenger: messenger, logger: logger)
         scheduler = Scheduler(engine: engine, messenger: messenger, logger: logger)
@@ -52,7 +59,7 @@ public struct ParleyHTTPServer: Sendable {
         APIRoutes(engine: engine, store: store, metrics: metrics, config: engine.config).register(on: router)
         LoginRoutes(engine: engine, store: store, settings: settings).register(on: router)
         DashboardRoutes(engine: engine, store: store, settings: settings).register(on: router)
-        AlertsPage(engine: engine, store: store, settings: settings, environment: environment).register(on: router)
+        AlertsPage(engine: engine, store: store, settings: settings, alertmanager: alertmanager).register(on: router)
         Assets.register(on: router)
         AdapterRoutes(engine: engine, adapters: adapters, maxBodyBytes: settings.maxBodyBytes).register(on: router)
         HookRoutes(engine: engine, center: alerts, environment: environment, logger: logger, metrics: metrics)

@@ -100,10 +100,9 @@ struct ConsoleSocket {
     }
 
     private func commands(for user: String) -> [CommandInfo] {
-        let principal = engine.directory.principal(for: Identity(platform: "web", id: user))
-        return engine.catalogue.commands.filter {
-            Builtins.openCommands.contains($0.id) || engine.policy.decide(principal, command: $0).isAllowed
-        }.map { CommandInfo(word: $0.word, usage: $0.usage, help: $0.help) }
+        engine.runnableCommands(for: Identity(platform: "web", id: user)).map {
+            CommandInfo(word: $0.word, usage: $0.usage, help: $0.help)
+        }
     }
 }
 

@@ -10,7 +10,8 @@ struct AlertsPage {
     let engine: Engine
     let store: any ParleyStorage
     let settings: ServerSettings
-    let environment: [String: String]
+    /// Alertmanager's API for the silences, when `alerts.alertmanager_url` is set; built once per server.
+    let alertmanager: AlertmanagerClient?
 
     func register(on router: Router<ParleyRequestContext>) {
         router.get("alerts") { _, context in try await show(context) }
@@ -18,9 +19,7 @@ struct AlertsPage {
     }
 
     func allowed(_ user: String, _ command: String) -> Bool {
-        guard let declaration = engine.catalogue.command(id: command) else { return false }
-        let principal = engine.directory.principal(for: Identity(platform: "web", id: user))
-        return engine.policy.decide(principal, command: declaration).isAllowed
+        engine.authorization(for: Identity(platform: "web", id: user), command: command).isAllowed
     }
 
     func show(_ context: ParleyRequestContext) async throws -> Response {
@@ -63,10 +62,9 @@ struct AlertsPage {
         let taken = firing.filter { $0.acknowledgedBy != nil }.map { row($0, withButton: false) }
         let history = resolved.map { row($0, withButton: false) }
         var silenced = "<p>Configure <code>alerts.alertmanager_url</code> to see Alertmanager's silences here.</p>"
-        if let url = engine.config.alerts.alertmanagerURL {
-            let token = try? engine.config.alerts.alertmanagerToken?.resolve(environment: environment).get()
+        if let alertmanager {
             do {
-                let active = try await AlertmanagerClient(baseURL: url, token: token).silences()
+                let active = try await alertmanager.silences()
                     .filter { $0.state == "active" }
                 silenced = HTML.table(
                     ["id", "matchers", "ends", "by", "comment"],

@@ -143,10 +143,7 @@ struct DashboardRoutes {
 
     private func audit(_ request: Request, _ context: ParleyRequestContext) async throws -> Response {
         guard let auth = context.auth, auth.method == .session else { return HTML.redirect("/login") }
-        let principal = engine.directory.principal(for: Identity(platform: "web", id: auth.userName))
-        guard let command = engine.catalogue.command(id: "audit"),
-            engine.policy.decide(principal, command: command).isAllowed
-        else {
+        guard engine.authorization(for: Identity(platform: "web", id: auth.userName), command: "audit").isAllowed else {
             return page(context, title: "Audit") { _ in
                 "<h1>Audit</h1><p>Reading the audit log needs a role that allows the <code>audit</code> command.</p>"
             }
