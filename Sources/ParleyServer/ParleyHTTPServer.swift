@@ -25,6 +25,8 @@ public struct ParleyHTTPServer: Sendable {
     let environment: [String: String]
     /// Alertmanager's API, when configured: one client for every page view.
     let alertmanager: AlertmanagerClient?
+    /// The HTML pages' templates, parsed once.
+    let pages: PageTemplates
 
     /// Creates a server over an engine and its store.
     public init(
@@ -38,6 +40,12 @@ public struct ParleyHTTPServer: Sendable {
         self.settings = engine.config.server
         self.environment = environment
         self.logger = logger
+        do {
+            pages = try PageTemplates(bundle: .module)
+        } catch {
+            // The templates ship inside the binary: one that is missing or does not parse is a broken build.
+            preconditionFailure("\(error)")
+        }
         alertmanager = engine.config.alerts.alertmanagerURL.map { url in
             AlertmanagerClient(
                 baseURL: url,
@@ -57,9 +65,10 @@ public struct ParleyHTTPServer: Sendable {
         router.middlewares.add(AuthenticationMiddleware(store: store, selfAuthenticating: ["/hooks/"] + platformPaths))
         OperationsRoutes(engine: engine, store: store, metrics: metrics, adapters: adapters).register(on: router)
         APIRoutes(engine: engine, store: store, metrics: metrics, config: engine.config).register(on: router)
-        LoginRoutes(engine: engine, store: store, settings: settings).register(on: router)
-        DashboardRoutes(engine: engine, store: store, settings: settings).register(on: router)
-        AlertsPage(engine: engine, store: store, settings: settings, alertmanager: alertmanager).register(on: router)
+        LoginRoutes(engine: engine, store: store, settings: settings, pages: pages).register(on: router)
+        DashboardRoutes(engine: engine, store: store, settings: settings, pages: pages).register(on: router)
+        AlertsPage(engine: engine, store: store, settings: settings, pages: pages, alertmanager: alertmanager).register(
+            on: router)
         Assets.register(on: router)
         AdapterRoutes(engine: engine, adapters: adapters, maxBodyBytes: settings.maxBodyBytes).register(on: router)
         HookRoutes(engine: engine, center: alerts, environment: environment, logger: logger, metrics: metrics)

@@ -2,43 +2,8 @@ import Foundation
 import Hummingbird
 import ParleyCore
 
-/// Minimal HTML building: every interpolated value is escaped.
+/// HTML responses: the headers every page is sent with, and redirects.
 enum HTML {
-    static func escape(_ text: String) -> String { HTMLText.escape(text) }
-
-    static func table(_ header: [String], _ rows: [[String]], raw: Set<Int> = []) -> String {
-        let head = header.map { "<th>\(escape($0))</th>" }.joined()
-        let body = rows.map { row in
-            "<tr>"
-                + row.enumerated().map { "<td>\(raw.contains($0.offset) ? $0.element : escape($0.element))</td>" }
-                .joined()
-                + "</tr>"
-        }.joined(separator: "\n")
-        return "<table><thead><tr>\(head)</tr></thead><tbody>\n\(body)\n</tbody></table>"
-    }
-
-    /// A whole page with the dashboard's navigation.
-    static func page(title: String, user: String?, csrf: String?, body: String) -> String {
-        let nav: String
-        if let user {
-            nav = """
-                <nav><a href="/">Console</a><a href="/runs">Runs</a><a href="/approvals">Approvals</a><a href="/alerts">Alerts</a>\
-                <a href="/audit">Audit</a><a href="/users">Users</a>\
-                <form method="post" action="/logout" class="logout"><input type="hidden" name="csrf" value="\(escape(csrf ?? ""))">\
-                <span>\(escape(user))</span> <button type="submit">Sign out</button></form></nav>
-                """
-        } else {
-            nav = "<nav><span class=\"brand\">Parley</span></nav>"
-        }
-        return """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="csrf" content="\(escape(csrf ?? ""))"><meta name="user" content="\(escape(user ?? ""))">
-            <title>\(escape(title)) · Parley</title><link rel="stylesheet" href="/assets/style.css"></head>
-            <body>\(nav)<main>\(body)</main></body></html>
-            """
-    }
-
     static func response(_ html: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var headers = headers
         headers[.contentType] = "text/html; charset=utf-8"

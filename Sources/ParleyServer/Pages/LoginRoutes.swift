@@ -9,6 +9,7 @@ struct LoginRoutes {
     let engine: Engine
     let store: any ParleyStorage
     let settings: ServerSettings
+    let pages: PageTemplates
     let throttle = LoginThrottle()
 
     func register(on router: Router<ParleyRequestContext>) {
@@ -26,23 +27,22 @@ struct LoginRoutes {
         }
     }
 
+    /// What `login.mustache` shows.
+    struct LoginContent {
+        /// Why the last attempt failed, if it did.
+        let notice: String?
+        /// The double-submit token for the form's hidden field.
+        let formToken: String
+    }
+
     /// The form, with a fresh double-submit token in a cookie and a hidden field.
     private func loginPage(message: String?, status: HTTPResponse.Status = .ok) -> Response {
         let token = Tokens.random(bytes: 16)
-        var headers = HTTPFields()
-        headers[.setCookie] = SessionCookie.header(
+        let content = LoginContent(notice: message, formToken: token)
+        var response = pages.response(.login, title: "Sign in", auth: nil, content: content, status: status)
+        response.headers[.setCookie] = SessionCookie.header(
             SessionCookie.loginCSRF, value: token, maxAge: 600, secure: settings.secureCookies)
-        let notice = message.map { "<p class=\"error\" role=\"alert\">\(HTML.escape($0))</p>" } ?? ""
-        let body = """
-            <section class="login"><h1>Sign in to Parley</h1>\(notice)
-            <form method="post" action="/login">
-            <input type="hidden" name="csrf" value="\(token)">
-            <label>User <input name="username" id="username" autocomplete="username" required autofocus></label>
-            <label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
-            <button type="submit" id="signin">Sign in</button></form></section>
-            """
-        return HTML.response(
-            HTML.page(title: "Sign in", user: nil, csrf: nil, body: body), status: status, headers: headers)
+        return response
     }
 
     private func login(_ request: Request, from address: String) async throws -> Response {
