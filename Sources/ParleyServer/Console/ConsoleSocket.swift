@@ -95,7 +95,7 @@ struct ConsoleSocket {
     }
 
     private func user(for request: Request) async throws -> String? {
-        guard let cookie = Cookies(request.headers[.cookie])[SessionCookie.name] else { return nil }
+        guard let cookie = request.cookies[SessionCookie.name]?.value else { return nil }
         return try await store.session(tokenHash: Tokens.hash(cookie), now: Date())?.userName
     }
 

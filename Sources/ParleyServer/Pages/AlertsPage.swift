@@ -101,8 +101,8 @@ struct AlertsPage {
 
     func take(_ request: Request, _ context: ParleyRequestContext) async throws -> Response {
         guard let auth = context.auth, auth.method == .session else { return HTML.redirect("/login") }
-        let form = try await FormBody.decode(request, limit: settings.maxBodyBytes)
-        try CSRF.check(form["csrf"], against: auth)
+        let form = try await HTMLForm.decode(HTMLForm.CSRFOnly.self, from: request, limit: settings.maxBodyBytes)
+        try CSRF.check(form.csrf, against: auth)
         let id = context.parameters.get("id").flatMap(Int.init) ?? 0
         _ = await engine.handle(
             Inbound(

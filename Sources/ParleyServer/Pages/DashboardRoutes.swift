@@ -147,8 +147,8 @@ struct DashboardRoutes {
 
     private func answer(_ request: Request, _ context: ParleyRequestContext) async throws -> Response {
         guard let auth = context.auth, auth.method == .session else { return HTML.redirect("/login") }
-        let form = try await FormBody.decode(request, limit: settings.maxBodyBytes)
-        try CSRF.check(form["csrf"], against: auth)
+        let form = try await HTMLForm.decode(HTMLForm.CSRFOnly.self, from: request, limit: settings.maxBodyBytes)
+        try CSRF.check(form.csrf, against: auth)
         let id = context.parameters.get("id") ?? ""
         let verb = context.parameters.get("answer") == "approve" ? "approve" : "deny"
         _ = await engine.handle(

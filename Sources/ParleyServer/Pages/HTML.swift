@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import ParleyCore
 
 /// HTML responses: the headers every page is sent with, and redirects.
 enum HTML {
@@ -14,28 +13,7 @@ enum HTML {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
-    static func redirect(_ location: String, headers: HTTPFields = [:]) -> Response {
-        var headers = headers
-        headers[.location] = location
-        return Response(status: .seeOther, headers: headers)
-    }
-}
-
-/// `application/x-www-form-urlencoded` bodies.
-enum FormBody {
-    static func decode(_ request: Request, limit: Int) async throws -> [String: String] {
-        let buffer = try await request.body.collect(upTo: limit)
-        return parse(String(buffer: buffer))
-    }
-
-    static func parse(_ text: String) -> [String: String] {
-        var values: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
-                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-            }
-            if let key = parts.first { values[key] = parts.count > 1 ? parts[1] : "" }
-        }
-        return values
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
     }
 }
