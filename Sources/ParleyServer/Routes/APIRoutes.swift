@@ -120,7 +120,7 @@ struct APIRoutes {
         }
         guard let given = request.headers.first(where: { $0.name.canonicalName == "x-csrf-token" })?.value,
             let expected = auth.csrfToken,
-            ConstantTime.equal(given, expected)
+            SecretComparison.equal(given, expected)
         else {
             throw APIError(
                 .forbidden,
