@@ -59,7 +59,7 @@ public struct ParleyHTTPServer: Sendable {
     /// The HTTP router: pages, API, operations.
     public func router() -> Router<ParleyRequestContext> {
         let router = Router(context: ParleyRequestContext.self)
-        router.middlewares.add(MetricsMiddleware(metrics: metrics))
+        router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         let platformPaths = adapters.compactMap { $0 as? any HTTPReceivingAdapter }.flatMap { $0.routes.map(\.path) }
         router.middlewares.add(AuthenticationMiddleware(store: store, selfAuthenticating: ["/hooks/"] + platformPaths))
