@@ -23,6 +23,10 @@ public struct ParleyHTTPServer: Sendable {
     /// The configured schedules, posting through the adapters.
     public let scheduler: Scheduler
     let environment: [String: String]
+    /// Alertmanager's API, when configured: one client for every page view.
+    let alertmanager: AlertmanagerClient?
+    /// The HTML pages' templates, parsed once.
+    let pages: PageTemplates
 
     /// Creates a server over an engine and its store.
     public init(
@@ -36,6 +40,17 @@ public struct ParleyHTTPServer: Sendable {
         self.settings = engine.config.server
         self.environment = environment
         self.logger = logger
+        do {
+            pages = try PageTemplates(bundle: .module)
+        } catch {
+            // The templates ship inside the binary: one that is missing or does not parse is a broken build.
+            preconditionFailure("\(error)")
+        }
+        alertmanager = engine.config.alerts.alertmanagerURL.map { url in
+            AlertmanagerClient(
+                baseURL: url,
+                token: try? engine.config.alerts.alertmanagerToken?.resolve(environment: environment).get())
+        }
         let messenger = AdapterMessenger(adapters: adapters)
         alerts = AlertCenter(engine: engine, messenger: messenger, logger: logger)
         scheduler = Scheduler(engine: engine, messenger: messenger, logger: logger)
@@ -44,15 +59,16 @@ public struct ParleyHTTPServer: Sendable {
     /// The HTTP router: pages, API, operations.
     public func router() -> Router<ParleyRequestContext> {
         let router = Router(context: ParleyRequestContext.self)
-        router.middlewares.add(MetricsMiddleware(metrics: metrics))
+        router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         let platformPaths = adapters.compactMap { $0 as? any HTTPReceivingAdapter }.flatMap { $0.routes.map(\.path) }
         router.middlewares.add(AuthenticationMiddleware(store: store, selfAuthenticating: ["/hooks/"] + platformPaths))
         OperationsRoutes(engine: engine, store: store, metrics: metrics, adapters: adapters).register(on: router)
         APIRoutes(engine: engine, store: store, metrics: metrics, config: engine.config).register(on: router)
-        LoginRoutes(engine: engine, store: store, settings: settings).register(on: router)
-        DashboardRoutes(engine: engine, store: store, settings: settings).register(on: router)
-        AlertsPage(engine: engine, store: store, settings: settings, environment: environment).register(on: router)
+        LoginRoutes(engine: engine, store: store, settings: settings, pages: pages).register(on: router)
+        DashboardRoutes(engine: engine, store: store, settings: settings, pages: pages).register(on: router)
+        AlertsPage(engine: engine, store: store, settings: settings, pages: pages, alertmanager: alertmanager).register(
+            on: router)
         Assets.register(on: router)
         AdapterRoutes(engine: engine, adapters: adapters, maxBodyBytes: settings.maxBodyBytes).register(on: router)
         HookRoutes(engine: engine, center: alerts, environment: environment, logger: logger, metrics: metrics)

@@ -69,7 +69,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             }
             context.auth = Authenticated(
                 userName: token.userName, method: .token, scopes: Set(token.scopes), csrfToken: nil, sessionHash: nil)
-        } else if let cookie = Cookies(request.headers[.cookie])[SessionCookie.name] {
+        } else if let cookie = request.cookies[SessionCookie.name]?.value {
             let hash = Tokens.hash(cookie)
             if let session = try await store.session(tokenHash: hash, now: Date()) {
                 context.auth = Authenticated(
@@ -81,28 +81,15 @@ struct AuthenticationMiddleware: RouterMiddleware {
     }
 }
 
-/// Cookie header parsing.
-struct Cookies {
-    private var values: [String: String] = [:]
-
-    init(_ header: String?) {
-        for part in (header ?? "").split(separator: ";") {
-            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            if pair.count == 2 { values[pair[0]] = pair[1] }
-        }
-    }
-
-    subscript(_ name: String) -> String? { values[name] }
-}
-
-/// The session cookie.
+/// The cookies the web pages use: the session, and the sign-in form's double-submit token.
 enum SessionCookie {
     static let name = "parley_session"
     static let loginCSRF = "parley_login"
 
-    static func header(_ name: String, value: String, maxAge: Int, secure: Bool) -> String {
-        var parts = ["\(name)=\(value)", "Path=/", "HttpOnly", "SameSite=Strict", "Max-Age=\(maxAge)"]
-        if secure { parts.append("Secure") }
-        return parts.joined(separator: "; ")
+    /// A cookie scripts cannot read (`HttpOnly`) that no other site's request carries (`SameSite=Strict`),
+    /// for the whole site, sent only over HTTPS when `secure`; `maxAge` 0 removes it.
+    static func cookie(_ name: String, value: String, maxAge: Int, secure: Bool) -> Cookie {
+        Cookie(
+            name: name, value: value, maxAge: maxAge, path: "/", secure: secure, httpOnly: true, sameSite: .strict)
     }
 }

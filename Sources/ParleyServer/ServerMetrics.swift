@@ -1,11 +1,11 @@
 import Foundation
-import Hummingbird
 import ParleyAdapters
 import ParleyEngine
 import Prometheus
 import Synchronization
 
-/// Parley's metrics in Prometheus text format, kept in a registry of the server's own (no global state).
+/// Parley's metrics in Prometheus text format, kept in a registry of the server's own (no global state),
+/// followed by the HTTP requests' metrics (`HTTPMetrics`), which swift-metrics keeps for the process.
 public final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let latency: DurationHistogram
@@ -18,6 +18,8 @@ public final class ServerMetrics: Sendable {
 
     /// Creates the metrics.
     public init() {
+        // Hummingbird's `MetricsMiddleware` reports through swift-metrics, which needs its backend first.
+        HTTPMetrics.bootstrap()
         latency = registry.makeDurationHistogram(
             descriptor: MetricNameDescriptor(
                 namespace: "parley", metricName: "command_duration", unitName: "seconds",
@@ -61,16 +63,6 @@ public final class ServerMetrics: Sendable {
         latency.record(duration)
     }
 
-    /// Counts an HTTP response by route group and status.
-    func request(group: String, status: Int) {
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(
-                namespace: "parley", metricName: "http_requests", unitName: "total",
-                helpText: "HTTP requests answered, by route group and status."),
-            labels: [("group", group), ("status", String(status))]
-        ).increment()
-    }
-
     /// Counts a webhook request refused for its credentials, by source.
     func webhookRefused(source: String) {
         registry.makeCounter(
@@ -101,23 +93,6 @@ public final class ServerMetrics: Sendable {
             return appended - reported
         }
         if delta > 0 { auditAppends.increment(by: Int64(delta)) }
-        return registry.emitToString()
-    }
-}
-
-/// Counts every HTTP response for the metrics.
-struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    let metrics: ServerMetrics
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
-    {
-        let path = request.uri.path
-        let group =
-            path.hasPrefix("/api/")
-            ? "api" : path.hasPrefix("/hooks/") ? "webhook" : path == "/metrics" ? "metrics" : "web"
-        let response = try await next(request, context)
-        metrics.request(group: group, status: response.status.code)
-        return response
+        return registry.emitToString() + HTTPMetrics.registry.emitToString()
     }
 }

@@ -156,7 +156,10 @@ import Testing
             #expect(metrics.text.contains("parley_command_duration_seconds_count 2"))
             #expect(metrics.text.contains("parley_runs_in_flight_count 0"))
             #expect(metrics.text.contains(#"parley_adapter_connected_state{adapter="web"} 1"#))
-            #expect(metrics.text.contains(#"parley_http_requests_total{group="api",status="200"}"#))
+            #expect(
+                metrics.text.contains(
+                    #"parley_http_requests_total{route="/api/v1/messages",method="POST",status="200"}"#))
+            #expect(metrics.text.contains(#"parley_http_request_duration_seconds_count{route="/api/v1/messages""#))
         }
     }
 }

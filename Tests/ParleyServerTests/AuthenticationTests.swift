@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import ParleyServer
@@ -88,6 +89,69 @@ import Testing
             #expect(users.text.contains("<td>alice</td><td>ops</td>"))
             let audit = try await client.execute(uri: "/audit", method: .get, headers: [.cookie: session.cookie])
             #expect(audit.text.contains("needs a role that allows the <code>audit</code> command"))
+        }
+    }
+
+    @Test func formsDecodePlusAsSpaceAndABadPercentEscapeIsAClear400() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.server.application().test(.router) { client in
+            let form = try await client.execute(uri: "/login", method: .get)
+            let loginCookie = try #require(form.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            let token = String(loginCookie.split(separator: "=")[1])
+            let headers: HTTPFields = [.cookie: loginCookie, .contentType: "application/x-www-form-urlencoded"]
+            // A browser sends the spaces of "correct horse battery" as `+`.
+            let signedIn = try await client.execute(
+                uri: "/login", method: .post, headers: headers,
+                body: ByteBuffer(string: "csrf=\(token)&username=alice&password=correct+horse+battery"))
+            #expect(signedIn.status == .seeOther)
+            let broken = try await client.execute(
+                uri: "/login", method: .post, headers: headers,
+                body: ByteBuffer(string: "csrf=\(token)&username=alice&password=100%zz"))
+            #expect(broken.status == .badRequest)
+            #expect(broken.json["error"] as? String == "the form cannot be read: Failed to percent decode '100%zz'")
+            let session = try #require(try await client.signIn("alice", "correct horse battery"))
+            let truncated = try await client.execute(
+                uri: "/logout", method: .post,
+                headers: [.cookie: session.cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=abc%"))
+            #expect(truncated.status == .badRequest)
+        }
+    }
+
+    @Test func sessionCookiesKeepTheirAttributesAndSigningOutClearsThem() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.server.application().test(.router) { client in
+            func attributes(_ header: String?) -> Set<String> {
+                Set((header ?? "").split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) })
+            }
+            let form = try await client.execute(uri: "/login", method: .get)
+            #expect(
+                attributes(form.headers[.setCookie]) == [
+                    "Path=/", "HttpOnly", "SameSite=Strict", "Max-Age=600", "Secure",
+                ])
+            let loginCookie = try #require(form.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            let token = String(loginCookie.split(separator: "=")[1])
+            let signedIn = try await client.execute(
+                uri: "/login", method: .post,
+                headers: [.cookie: loginCookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=\(token)&username=alice&password=correct%20horse%20battery"))
+            let session = try #require(signedIn.headers[.setCookie])
+            #expect(session.hasPrefix("parley_session="))
+            #expect(attributes(session).contains("Max-Age=\(fixture.engine.config.server.sessionSeconds)"))
+            #expect(attributes(session).isSuperset(of: ["Path=/", "HttpOnly", "SameSite=Strict", "Secure"]))
+            let cookie = String(session.split(separator: ";")[0])
+            let page = try await client.execute(uri: "/", method: .get, headers: [.cookie: "other=1; \(cookie)"])
+            let csrf = try #require(
+                page.text.range(of: #"<meta name="csrf" content="([^"]+)""#, options: .regularExpression).map {
+                    String(page.text[$0].split(separator: "\"")[3])
+                })
+            let out = try await client.execute(
+                uri: "/logout", method: .post,
+                headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=\(csrf)"))
+            #expect(out.status == .seeOther)
+            #expect(out.headers[.setCookie]?.hasPrefix("parley_session=;") == true)
+            #expect(attributes(out.headers[.setCookie]).contains("Max-Age=0"))
         }
     }
 }

@@ -95,15 +95,14 @@ struct ConsoleSocket {
     }
 
     private func user(for request: Request) async throws -> String? {
-        guard let cookie = Cookies(request.headers[.cookie])[SessionCookie.name] else { return nil }
+        guard let cookie = request.cookies[SessionCookie.name]?.value else { return nil }
         return try await store.session(tokenHash: Tokens.hash(cookie), now: Date())?.userName
     }
 
     private func commands(for user: String) -> [CommandInfo] {
-        let principal = engine.directory.principal(for: Identity(platform: "web", id: user))
-        return engine.catalogue.commands.filter {
-            Builtins.openCommands.contains($0.id) || engine.policy.decide(principal, command: $0).isAllowed
-        }.map { CommandInfo(word: $0.word, usage: $0.usage, help: $0.help) }
+        engine.runnableCommands(for: Identity(platform: "web", id: user)).map {
+            CommandInfo(word: $0.word, usage: $0.usage, help: $0.help)
+        }
     }
 }
 

@@ -10,7 +10,9 @@ struct AlertsPage {
     let engine: Engine
     let store: any ParleyStorage
     let settings: ServerSettings
-    let environment: [String: String]
+    let pages: PageTemplates
+    /// Alertmanager's API for the silences, when `alerts.alertmanager_url` is set; built once per server.
+    let alertmanager: AlertmanagerClient?
 
     func register(on router: Router<ParleyRequestContext>) {
         router.get("alerts") { _, context in try await show(context) }
@@ -18,57 +20,57 @@ struct AlertsPage {
     }
 
     func allowed(_ user: String, _ command: String) -> Bool {
-        guard let declaration = engine.catalogue.command(id: command) else { return false }
-        let principal = engine.directory.principal(for: Identity(platform: "web", id: user))
-        return engine.policy.decide(principal, command: declaration).isAllowed
+        engine.authorization(for: Identity(platform: "web", id: user), command: command).isAllowed
+    }
+
+    /// What `alerts.mustache` shows.
+    struct Content {
+        /// One table of alerts (`alert-table.mustache`).
+        struct Table {
+            let alerts: [Row]
+        }
+
+        struct Row {
+            let id: Int64
+            let name: String
+            /// Where the alert's name links to, if its source gave a page.
+            let link: String?
+            let severity: String
+            let place: String
+            let summary: String
+            let since: String
+            let seen: Int
+            /// True when the row has the Take button.
+            let takeable: Bool
+            /// Who took it, and their note.
+            let takenBy: String
+        }
+
+        let firing: Table
+        let taken: Table
+        let resolved: Table
+        let alertmanagerConfigured: Bool
+        let silences: TextTable?
+        let silenceError: String?
     }
 
     func show(_ context: ParleyRequestContext) async throws -> Response {
         guard let auth = context.auth, auth.method == .session else { return HTML.redirect("/login") }
         guard allowed(auth.userName, "alerts") else {
-            return HTML.response(
-                HTML.page(
-                    title: "Alerts", user: auth.userName, csrf: auth.csrfToken,
-                    body: "<h1>Alerts</h1><p>You may not see alerts: no role of yours grants <code>alerts</code>.</p>"),
-                status: .forbidden)
+            return pages.response(.alertsDenied, title: "Alerts", auth: auth, status: .forbidden)
         }
         let firing = try await store.alerts(AlertQuery(status: .firing, limit: 500))
         let resolved = try await store.alerts(AlertQuery(status: .resolved, limit: 50))
         let canTake = allowed(auth.userName, "ack")
-        let csrf = HTML.escape(auth.csrfToken ?? "")
-        func row(_ record: AlertRecord, withButton: Bool) -> [String] {
-            let id = record.id ?? 0
-            let button =
-                withButton && canTake
-                ? """
-                <form method="post" action="/alerts/\(id)/ack" class="inline"><input type="hidden" name="csrf" \
-                value="\(csrf)"><button type="submit">Take</button></form>
-                """
-                : HTML.escape(
-                    record.acknowledgedBy.map { "✓ \($0)" + (record.acknowledgement.map { ": \($0)" } ?? "") } ?? "")
-            let name =
-                record.url.map {
-                    "<a href=\"\(HTML.escape($0))\" rel=\"noopener\">\(HTML.escape(record.alert.name))</a>"
-                }
-                ?? HTML.escape(record.alert.name)
-            // Columns 1 and 7 are HTML (escaped here); the table escapes the others.
-            return [
-                "\(id)", name, record.labels["severity"] ?? "",
-                record.labels["instance"] ?? record.labels["service"] ?? "",
-                record.annotations["summary"] ?? "", AuditClock.format(record.firstSeen), "\(record.received)", button,
-            ]
+        func table(_ records: [AlertRecord], withButton: Bool) -> Content.Table {
+            Content.Table(alerts: records.map { row($0, takeable: withButton && canTake) })
         }
-        let header = ["#", "alert", "severity", "where", "summary", "since", "seen", ""]
-        let open = firing.filter { $0.acknowledgedBy == nil }.map { row($0, withButton: true) }
-        let taken = firing.filter { $0.acknowledgedBy != nil }.map { row($0, withButton: false) }
-        let history = resolved.map { row($0, withButton: false) }
-        var silenced = "<p>Configure <code>alerts.alertmanager_url</code> to see Alertmanager's silences here.</p>"
-        if let url = engine.config.alerts.alertmanagerURL {
-            let token = try? engine.config.alerts.alertmanagerToken?.resolve(environment: environment).get()
+        var silences: TextTable?
+        var silenceError: String?
+        if let alertmanager {
             do {
-                let active = try await AlertmanagerClient(baseURL: url, token: token).silences()
-                    .filter { $0.state == "active" }
-                silenced = HTML.table(
+                let active = try await alertmanager.silences().filter { $0.state == "active" }
+                silences = TextTable(
                     ["id", "matchers", "ends", "by", "comment"],
                     active.map {
                         [
@@ -77,22 +79,30 @@ struct AlertsPage {
                         ]
                     })
             } catch {
-                silenced = "<p class=\"error\">\(HTML.escape("\(error)"))</p>"
+                silenceError = "\(error)"
             }
         }
-        let body = """
-            <h1>Firing</h1>\(HTML.table(header, open, raw: [1, 7]))
-            <h1>Taken</h1>\(HTML.table(header, taken, raw: [1, 7]))
-            <h1>Silenced</h1>\(silenced)
-            <h1>Resolved</h1>\(HTML.table(header, history, raw: [1, 7]))
-            """
-        return HTML.response(HTML.page(title: "Alerts", user: auth.userName, csrf: auth.csrfToken, body: body))
+        let content = Content(
+            firing: table(firing.filter { $0.acknowledgedBy == nil }, withButton: true),
+            taken: table(firing.filter { $0.acknowledgedBy != nil }, withButton: false),
+            resolved: table(resolved, withButton: false), alertmanagerConfigured: alertmanager != nil,
+            silences: silences, silenceError: silenceError)
+        return pages.response(.alerts, title: "Alerts", auth: auth, content: content)
+    }
+
+    private func row(_ record: AlertRecord, takeable: Bool) -> Content.Row {
+        Content.Row(
+            id: record.id ?? 0, name: record.alert.name, link: record.url, severity: record.labels["severity"] ?? "",
+            place: record.labels["instance"] ?? record.labels["service"] ?? "",
+            summary: record.annotations["summary"] ?? "", since: AuditClock.format(record.firstSeen),
+            seen: record.received, takeable: takeable,
+            takenBy: record.acknowledgedBy.map { "✓ \($0)" + (record.acknowledgement.map { ": \($0)" } ?? "") } ?? "")
     }
 
     func take(_ request: Request, _ context: ParleyRequestContext) async throws -> Response {
         guard let auth = context.auth, auth.method == .session else { return HTML.redirect("/login") }
-        let form = try await FormBody.decode(request, limit: settings.maxBodyBytes)
-        try CSRF.check(form["csrf"], against: auth)
+        let form = try await HTMLForm.decode(HTMLForm.CSRFOnly.self, from: request, limit: settings.maxBodyBytes)
+        try CSRF.check(form.csrf, against: auth)
         let id = context.parameters.get("id").flatMap(Int.init) ?? 0
         _ = await engine.handle(
             Inbound(

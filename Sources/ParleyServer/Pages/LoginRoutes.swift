@@ -9,52 +9,59 @@ struct LoginRoutes {
     let engine: Engine
     let store: any ParleyStorage
     let settings: ServerSettings
+    let pages: PageTemplates
     let throttle = LoginThrottle()
 
     func register(on router: Router<ParleyRequestContext>) {
         router.get("login") { _, _ in loginPage(message: nil) }
         router.post("login") { request, context in try await login(request, from: context.clientAddress) }
         router.post("logout") { request, context in
-            let form = try await FormBody.decode(request, limit: settings.maxBodyBytes)
+            let form = try await HTMLForm.decode(HTMLForm.CSRFOnly.self, from: request, limit: settings.maxBodyBytes)
             guard let auth = context.auth, let hash = auth.sessionHash else { return HTML.redirect("/login") }
-            try CSRF.check(form["csrf"], against: auth)
+            try CSRF.check(form.csrf, against: auth)
             try await store.deleteSession(tokenHash: hash)
-            var headers = HTTPFields()
-            headers[.setCookie] = SessionCookie.header(
-                SessionCookie.name, value: "", maxAge: 0, secure: settings.secureCookies)
-            return HTML.redirect("/login", headers: headers)
+            var response = HTML.redirect("/login")
+            response.setCookie(
+                SessionCookie.cookie(SessionCookie.name, value: "", maxAge: 0, secure: settings.secureCookies))
+            return response
         }
+    }
+
+    /// What `login.mustache` shows.
+    struct LoginContent {
+        /// Why the last attempt failed, if it did.
+        let notice: String?
+        /// The double-submit token for the form's hidden field.
+        let formToken: String
+    }
+
+    /// The sign-in form's fields; each may be missing (and is then refused like a wrong one).
+    struct LoginForm: Decodable {
+        let csrf: String?
+        let username: String?
+        let password: String?
     }
 
     /// The form, with a fresh double-submit token in a cookie and a hidden field.
     private func loginPage(message: String?, status: HTTPResponse.Status = .ok) -> Response {
         let token = Tokens.random(bytes: 16)
-        var headers = HTTPFields()
-        headers[.setCookie] = SessionCookie.header(
-            SessionCookie.loginCSRF, value: token, maxAge: 600, secure: settings.secureCookies)
-        let notice = message.map { "<p class=\"error\" role=\"alert\">\(HTML.escape($0))</p>" } ?? ""
-        let body = """
-            <section class="login"><h1>Sign in to Parley</h1>\(notice)
-            <form method="post" action="/login">
-            <input type="hidden" name="csrf" value="\(token)">
-            <label>User <input name="username" id="username" autocomplete="username" required autofocus></label>
-            <label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
-            <button type="submit" id="signin">Sign in</button></form></section>
-            """
-        return HTML.response(
-            HTML.page(title: "Sign in", user: nil, csrf: nil, body: body), status: status, headers: headers)
+        let content = LoginContent(notice: message, formToken: token)
+        var response = pages.response(.login, title: "Sign in", auth: nil, content: content, status: status)
+        response.setCookie(
+            SessionCookie.cookie(SessionCookie.loginCSRF, value: token, maxAge: 600, secure: settings.secureCookies))
+        return response
     }
 
     private func login(_ request: Request, from address: String) async throws -> Response {
-        let form = try await FormBody.decode(request, limit: settings.maxBodyBytes)
-        let cookie = Cookies(request.headers[.cookie])[SessionCookie.loginCSRF]
-        guard let field = form["csrf"], let cookie, !cookie.isEmpty,
-            ConstantTime.equal(Array(field.utf8), Array(cookie.utf8))
+        let form = try await HTMLForm.decode(LoginForm.self, from: request, limit: settings.maxBodyBytes)
+        let cookie = request.cookies[SessionCookie.loginCSRF]?.value
+        guard let field = form.csrf, let cookie, !cookie.isEmpty,
+            SecretComparison.equal(field, cookie)
         else {
             return loginPage(message: "The form expired or came from another site; sign in again.", status: .forbidden)
         }
-        let name = (form["username"] ?? "").trimmingCharacters(in: .whitespaces)
-        let password = form["password"] ?? ""
+        let name = (form.username ?? "").trimmingCharacters(in: .whitespaces)
+        let password = form.password ?? ""
         if let wait = await throttle.retryAfter(user: name, address: address) {
             var response = loginPage(
                 message: "Too many failed sign-ins; try again in \(wait)s.", status: .tooManyRequests)
@@ -83,10 +90,11 @@ struct LoginRoutes {
             AuditDraft(
                 kind: .received, actor: name, identity: "web:\(name)", room: "web", command: "login",
                 outcome: "signed in"))
-        var headers = HTTPFields()
-        headers[.setCookie] = SessionCookie.header(
-            SessionCookie.name, value: token, maxAge: settings.sessionSeconds, secure: settings.secureCookies)
-        return HTML.redirect("/", headers: headers)
+        var response = HTML.redirect("/")
+        response.setCookie(
+            SessionCookie.cookie(
+                SessionCookie.name, value: token, maxAge: settings.sessionSeconds, secure: settings.secureCookies))
+        return response
     }
 }
 
@@ -95,7 +103,7 @@ enum CSRF {
     static func check(_ token: String?, against auth: Authenticated) throws {
         guard auth.method == .session else { return }
         guard let token, let expected = auth.csrfToken,
-            ConstantTime.equal(Array(token.utf8), Array(expected.utf8))
+            SecretComparison.equal(token, expected)
         else {
             throw APIError(.forbidden, "missing or wrong CSRF token; reload the page and try again")
         }

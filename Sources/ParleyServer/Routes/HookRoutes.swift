@@ -129,12 +129,12 @@ struct HookRoutes {
     func authenticate(_ request: Request, body: [UInt8], source: AlertSource, credentials: Credentials) -> String? {
         let authorization = request.headers[.authorization].flatMap(AuthorizationHeader.init)
         if let token = credentials.token, let given = authorization, given.scheme == "bearer",
-            ConstantTime.equal(Array(given.credentials.utf8), token)
+            SecretComparison.equal(Array(given.credentials.utf8), token)
         {
             return nil
         }
         if let basic = credentials.basic, let given = authorization, given.scheme == "basic",
-            ConstantTime.equal(Array("Basic \(given.credentials)".utf8), basic)
+            SecretComparison.equal(Array("Basic \(given.credentials)".utf8), basic)
         {
             return nil
         }
@@ -145,7 +145,7 @@ struct HookRoutes {
                     return "missing X-Hub-Signature-256"
                 }
                 let expected = "sha256=" + HexDigest.hex(HMAC<SHA256>.authenticationCode(for: body, using: key))
-                return ConstantTime.equal(Array(signature.utf8), Array(expected.utf8))
+                return SecretComparison.equal(signature, expected)
                     ? nil : "X-Hub-Signature-256 does not match"
             }
             guard let signature = Self.header(request, "x-parley-signature"),
@@ -158,7 +158,7 @@ struct HookRoutes {
                 return "X-Parley-Timestamp is not within 5 minutes of now"
             }
             let mac = HMAC<SHA256>.authenticationCode(for: Array("\(stamp).".utf8) + body, using: key)
-            return ConstantTime.equal(Array(signature.utf8), Array(("sha256=" + HexDigest.hex(mac)).utf8))
+            return SecretComparison.equal(signature, "sha256=" + HexDigest.hex(mac))
                 ? nil : "X-Parley-Signature does not match"
         }
         return request.headers[.authorization] == nil ? "missing Authorization" : "wrong credentials"
