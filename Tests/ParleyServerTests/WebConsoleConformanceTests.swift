@@ -58,32 +58,39 @@ final class WebConsoleDriver: ConformanceDriver {
                     configuration: .init(additionalHeaders: [.cookie: "parley_session=\(token)"]),
                     logger: Logger(label: "test.ws") { _ in SwiftLogNoOpLogHandler() }
                 ) { inbound, outbound, _ in
-                    let sender = Task {
-                        for await text in socket.outgoing { try await outbound.write(.text(text)) }
-                    }
-                    defer { sender.cancel() }
-                    for try await message in inbound.messages(maxSize: 1 << 22) {
-                        guard case .text(let text) = message, let frame = JSON(parsing: Array(text.utf8)) else {
-                            continue
+                    // The writer stays inside this closure (a task group, not a detached task): one that
+                    // outlived it would be dropped unfinished, which NIO traps on in debug builds.
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for await text in socket.outgoing { try await outbound.write(.text(text)) }
                         }
-                        switch frame["type"].string {
-                        case "hello": socket.ready.withLock { $0 = true }
-                        case "reply":
-                            let blocks =
-                                (try? JSONDecoder().decode(
-                                    [ReplyBlock].self, from: Data(frame["blocks"].encoded))) ?? []
-                            let reply = Reply(blocks)
-                            let hasButtons = blocks.contains {
-                                if case .actions = $0 { return true } else { return false }
+                        group.addTask {
+                            for try await message in inbound.messages(maxSize: 1 << 22) {
+                                guard case .text(let text) = message, let frame = JSON(parsing: Array(text.utf8))
+                                else { continue }
+                                switch frame["type"].string {
+                                case "hello": socket.ready.withLock { $0 = true }
+                                case "reply":
+                                    let blocks =
+                                        (try? JSONDecoder().decode(
+                                            [ReplyBlock].self, from: Data(frame["blocks"].encoded))) ?? []
+                                    let reply = Reply(blocks)
+                                    let hasButtons = blocks.contains {
+                                        if case .actions = $0 { return true } else { return false }
+                                    }
+                                    socket.replies.withLock {
+                                        $0.append(
+                                            ObservedMessage(
+                                                room: "direct", text: reply.plainText, hasButtons: hasButtons,
+                                                size: text.utf8.count))
+                                    }
+                                default: continue
+                                }
                             }
-                            socket.replies.withLock {
-                                $0.append(
-                                    ObservedMessage(
-                                        room: "direct", text: reply.plainText, hasButtons: hasButtons,
-                                        size: text.utf8.count))
-                            }
-                        default: continue
                         }
+                        // Whichever ends first (the connection, or the test's keyboard) ends both.
+                        try await group.next()
+                        group.cancelAll()
                     }
                 }
             }

@@ -100,7 +100,7 @@ final class FakeSocketMode: Sendable {
 
         let task = Task { try await adapter.run(engine: engine) }
         defer { task.cancel() }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while !adapter.isConnected, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(adapter.isConnected)
 
@@ -119,7 +119,7 @@ final class FakeSocketMode: Sendable {
         }
         socket.send(event("env-1"))
         socket.send(event("env-2", retry: 1))
-        let harnessWait = ContinuousClock.now + .seconds(10)
+        let harnessWait = ContinuousClock.now + .seconds(30)
         while !fake.messages.contains(where: { $0.text.hasPrefix("1\n") }), ContinuousClock.now < harnessWait {
             try await Task.sleep(for: .milliseconds(30))
         }
@@ -135,7 +135,7 @@ final class FakeSocketMode: Sendable {
                 "command": "/parley", "text": "ping", "user_id": "UALICE", "channel_id": "C1", "trigger_id": "t1",
             ],
         ])
-        let slashWait = ContinuousClock.now + .seconds(10)
+        let slashWait = ContinuousClock.now + .seconds(30)
         while !socket.acks.withLock({ $0.contains { $0["envelope_id"].string == "env-3" } }),
             ContinuousClock.now < slashWait
         {
@@ -161,7 +161,7 @@ final class FakeSocketMode: Sendable {
                 ],
             ],
         ])
-        let againWait = ContinuousClock.now + .seconds(10)
+        let againWait = ContinuousClock.now + .seconds(30)
         while !fake.messages.contains(where: { $0.text.hasPrefix("2\n") }), ContinuousClock.now < againWait {
             try await Task.sleep(for: .milliseconds(30))
         }
