@@ -10,6 +10,8 @@ import ServiceLifecycle
 import UnixSignals
 
 /// `parley serve`: the web console, the dashboard, the JSON API, health and metrics, in one process.
+/// It holds many parts because it is where the HTTP side is put together (engine, store, adapters' routes,
+/// metrics, templates); each route group is its own type.
 public struct ParleyHTTPServer: Sendable {
     let engine: Engine
     let store: any ParleyStorage

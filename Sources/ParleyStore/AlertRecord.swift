@@ -2,6 +2,7 @@ import Foundation
 import ParleyCore
 
 /// One alert's current state: the latest notification about its fingerprint, and who took it.
+/// A value with one field per fact stored about an alert.
 public struct AlertRecord: Sendable, Equatable, Codable {
     /// A short number people type: `ack 12`.
     public var id: Int64?

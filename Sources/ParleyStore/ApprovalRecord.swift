@@ -12,6 +12,7 @@ public enum GateStatus: String, Sendable, Codable {
 }
 
 /// A command waiting at a gate, stored so that it survives a restart.
+/// A record: its fields are the columns of the `approval` table.
 public struct ApprovalRequest: Sendable, Equatable, Codable {
     /// The short code people type: `approve K7QXM2TA`, `yes 4821`.
     public var id: String

@@ -2,6 +2,7 @@ import Foundation
 
 /// Which audit entries to read. Each stored property is one independent filter or ordering of the
 /// same read, which is why there are more than eight.
+/// A value with a field per filter.
 public struct AuditQuery: Sendable, Equatable {
     public var actor: String?
     public var command: String?

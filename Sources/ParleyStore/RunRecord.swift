@@ -39,6 +39,7 @@ public enum RunDecision: String, Sendable, Codable {
 }
 
 /// One command as it reached the engine: who, where, what, the decision and the outcome.
+/// A value with one field per fact recorded about a run (it is the `run` row's model).
 public struct RunRecord: Sendable, Equatable, Codable {
     /// The run's number, assigned by the store.
     public var id: Int64?

@@ -8,6 +8,7 @@ public enum StepStatus: String, Sendable, Codable {
 }
 
 /// One runbook step of a run, saved at every transition so a restart knows what finished.
+/// A record: its fields are the columns of the `step` table.
 public struct StepRecord: Sendable, Equatable, Codable {
     public var runID: Int64
     /// `3`, or `2.1` for the first step of the parallel group at step 2.

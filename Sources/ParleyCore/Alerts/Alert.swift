@@ -7,6 +7,7 @@ public enum AlertStatus: String, Sendable, Codable, Equatable {
 }
 
 /// One alert as a monitoring source reported it: labels identify it, annotations describe it.
+/// A value with one field per part of an alert every source has.
 public struct Alert: Sendable, Equatable, Codable {
     /// Where it came from: `alertmanager`, `grafana`, `github`, or a generic source's name.
     public var source: String

@@ -6,6 +6,7 @@ import Foundation
 /// As in Vixie cron, when both day fields are restricted a day matching either runs. Across daylight
 /// saving changes: a time that does not exist (clocks spring forward) runs once when the gap ends;
 /// a time that happens twice (clocks fall back) runs once, the first time.
+/// A value: one field per cron field, and the two flags cron's day rule needs.
 public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
     public let source: String
     let minutes: [Int]

@@ -23,6 +23,7 @@ public enum AuditKind: String, Sendable, Codable, CaseIterable {
 }
 
 /// An entry before it joins the chain: the store gives it its number, time and hashes.
+/// A value with one field per audit column the caller fills in.
 public struct AuditDraft: Sendable, Equatable {
     public var kind: AuditKind
     public var actor: String
@@ -55,6 +56,7 @@ public struct AuditDraft: Sendable, Equatable {
 }
 
 /// One link of the audit chain: `hash = SHA-256(previous hash ‖ canonical encoding of the entry)`.
+/// Its fields are the chained columns, each part of the hash.
 public struct AuditEntry: Sendable, Equatable, Codable {
     public var seq: Int64
     /// ISO 8601 UTC with milliseconds, kept as text so that it hashes the same everywhere.

@@ -3,6 +3,8 @@ import Foundation
 
 /// Walks an audit chain in order and names the first entry that was altered, removed, inserted or
 /// reordered. Entries are fed one at a time, so a log of any size verifies in constant memory.
+/// Its fields are the state one pass over the chain carries from entry to entry (and across the seams `join`
+/// checks).
 public struct AuditVerifier: Sendable {
     /// What is wrong, at which entry.
     public struct Problem: Sendable, Equatable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 /// A command Parley understands: how it is typed, what it is for, and what it does.
+/// A value with a field per key of a command's configuration.
 public struct CommandDeclaration: Sendable, Equatable {
     /// The command's id, used by policy and records (`deploy`, `deploy-status`).
     public var id: String

@@ -2,6 +2,7 @@ import Foundation
 
 /// An HTTP request to make: method, URL, headers and body rendered from arguments and secrets,
 /// retried with backoff on connection errors and 5xx, with fields of the JSON response extracted.
+/// A value with a field per key of an `http` action.
 public struct HTTPSpec: Sendable, Equatable {
     public var method: String
     public var url: TextTemplate

@@ -24,6 +24,7 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Where the IRC adapter connects, how it authenticates and what it joins.
+/// A value with a field per key of `adapters.irc`.
 public struct IRCSettings: Sendable, Equatable {
     public var host: String
     public var port: Int

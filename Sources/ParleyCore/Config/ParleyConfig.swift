@@ -1,4 +1,5 @@
 /// Everything a user configures, validated: the result of reading `parley.yaml`.
+/// One value for the whole file: a field per top-level section.
 public struct ParleyConfig: Sendable {
     /// The file it was read from, or nil for the built-in defaults.
     public var sourcePath: String?

@@ -11,6 +11,7 @@ public protocol ActionExecutor: Sendable {
 }
 
 /// Everything an action needs to know about the command it runs for.
+/// One value with everything an executor may read of a run, so executors take a single argument.
 public struct ActionRequest: Sendable {
     /// The command and its checked arguments.
     public var parsed: ParsedCommand
@@ -109,6 +110,7 @@ public struct PendingGate: Sendable {
 }
 
 /// How an action went.
+/// A value with one field per thing an action reports.
 public struct ActionResult: Sendable {
     /// succeeded, failed or timedOut.
     public var status: RunStatus

@@ -65,6 +65,8 @@ public final class AlertCenter: Sendable {
 }
 
 /// Decides what each room sees, and posts it.
+/// Its fields are the routing settings and the noise-control state (what each room shows, budgets, summaries)
+/// one actor keeps consistent.
 actor AlertNotifier {
     let settings: AlertSettings
     let store: any ParleyStorage

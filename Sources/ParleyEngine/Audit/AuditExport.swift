@@ -8,12 +8,14 @@ public enum AuditExport {
     /// The first line of a JSONL export. It is signed: it names the export's first and last entry and
     /// the last entry's hash, so an export cut at either end, recomputed, or passed off as filtered no
     /// longer matches its header.
+    /// A value: one field per line of the export's signed header.
     public struct Header: Codable, Equatable {
         public var type = "parley-audit-export"
         public var version = 2
         public var exportedAt: String
         public var publicKey: String
-        /// False when the export was filtered by user, command or kind, so entries need not follow one another.
+        /// False when the export was filtered by user, command or kind, so entries need not follow one
+        /// another.
         public var contiguous: Bool
         public var firstSeq: Int64?
         public var lastSeq: Int64?

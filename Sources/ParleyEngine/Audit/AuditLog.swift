@@ -12,6 +12,8 @@ import ParleyStore
 /// checkpoint, and before appending once the oldest unsigned entry is `interval` old. Both are counted
 /// from the stored chain (the last checkpoint and the entries after it), not from this process, so a
 /// restart or a crash does not reset them. Each checkpoint also goes to the witnesses.
+/// Its fields are the commit queue, the checkpoint schedule and the witnesses: they share this actor so that
+/// a checkpoint is signed over exactly the entries committed before it.
 public actor AuditLog {
     private let store: any AuditStore
     private let masker: SecretMasker

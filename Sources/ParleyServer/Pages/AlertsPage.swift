@@ -30,6 +30,7 @@ struct AlertsPage {
             let alerts: [Row]
         }
 
+        /// A value: one field per column of the alerts table on the page.
         struct Row {
             let id: Int64
             let name: String

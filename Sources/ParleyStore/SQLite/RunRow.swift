@@ -3,6 +3,7 @@ import GRDB
 import ParleyCore
 
 /// A run as a row of the `run` table.
+/// One stored property per column of `run`, as GRDB's record types want.
 struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
     static let databaseTableName = "run"
 

@@ -3,6 +3,7 @@ import GRDB
 import ParleyCore
 
 /// An alert as a row of the `alert` table (labels and annotations as JSON).
+/// One stored property per column of `alert`.
 struct AlertRow: Codable, FetchableRecord, MutablePersistableRecord {
     static let databaseTableName = "alert"
     var id: Int64?
