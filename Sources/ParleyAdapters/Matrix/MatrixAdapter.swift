@@ -38,7 +38,7 @@ public struct MatrixAdapter: ChatAdapter {
         self.logger = logger
     }
 
-    public func run(engine: Engine) async throws {
+    public func run(engine: any MessageHandler) async throws {
         var backoff = Duration.seconds(1)
         while !Task.isCancelled {
             do {

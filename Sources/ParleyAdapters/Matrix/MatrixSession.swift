@@ -12,7 +12,7 @@ actor MatrixSession {
     let client: MatrixClient
     let userID: String
     let settings: MatrixSettings
-    let engine: Engine
+    let engine: any MessageHandler
     let logger: Logger
     let state: ConnectionState
     let timelineLimit: Int
@@ -26,7 +26,7 @@ actor MatrixSession {
     /// How many handled event ids are remembered to drop an event seen twice (history and timeline).
     static let remembered = 2_000
 
-    init(client: MatrixClient, userID: String, adapter: MatrixAdapter, engine: Engine) {
+    init(client: MatrixClient, userID: String, adapter: MatrixAdapter, engine: any MessageHandler) {
         self.client = client
         self.userID = userID
         self.settings = adapter.settings

@@ -42,7 +42,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     }
 
     /// Checks the bot token (`users/me`) every few minutes; requests arrive over HTTP.
-    public func run(engine: Engine) async throws {
+    public func run(engine: any MessageHandler) async throws {
         await state.keepChecking("Mattermost users/me", logger: logger) {
             let answer = try await client.request(.GET, "/users/me")
             me.set(answer["id"].string)
@@ -90,7 +90,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         return found
     }
 
-    func command(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+    func command(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
         guard let form = Self.fields(request) else { return .text(400, "the body is neither a form nor JSON") }
         guard verified(form["token"]) else {
             logger.warning("refused a Mattermost slash command with a wrong token")
@@ -110,7 +110,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         return .json(["response_type": "in_channel", "text": .string(echo)] as JSON)
     }
 
-    func webhook(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+    func webhook(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
         guard let form = Self.fields(request) else { return .text(400, "the body is neither a form nor JSON") }
         guard verified(form["token"]) else {
             logger.warning("refused a Mattermost outgoing webhook with a wrong token")
@@ -135,7 +135,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         return .json([:] as JSON)
     }
 
-    func action(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+    func action(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
         guard let payload = JSON(parsing: request.body), payload.object != nil else {
             return .text(400, "the body is not a JSON object")
         }
@@ -171,13 +171,13 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
 
     // MARK: replies
 
-    func answer(_ inbound: Inbound, engine: Engine) async {
+    func answer(_ inbound: Inbound, engine: any MessageHandler) async {
         let live = liveReply(channel: inbound.room, thread: inbound.thread, engine: engine)
         guard let response = await engine.handle(inbound, onOutput: { live.output($0) }) else { return }
         await live.finish(MattermostRenderer.posts(for: response.reply))
     }
 
-    func body(_ post: MattermostRenderer.Post, channel: String?, root: String?, engine: Engine?) -> JSON {
+    func body(_ post: MattermostRenderer.Post, channel: String?, root: String?, engine: (any MessageHandler)?) -> JSON {
         var fields: [String: JSON] = ["message": .string(post.message)]
         if let channel { fields["channel_id"] = .string(channel) }
         if let root { fields["root_id"] = .string(root) }
@@ -205,7 +205,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
 extension MattermostAdapter {
     /// The post that shows a command's output while it runs (created, then patched). A reply whose
     /// first post has buttons is posted anew: a patch cannot add them.
-    func liveReply(channel: String, thread: String?, engine: Engine) -> LiveReply<MattermostRenderer.Post> {
+    func liveReply(channel: String, thread: String?, engine: any MessageHandler) -> LiveReply<MattermostRenderer.Post> {
         let client = self.client
         let logger = self.logger
         return LiveReply(

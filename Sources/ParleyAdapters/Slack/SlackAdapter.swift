@@ -54,7 +54,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
 
     /// Over HTTP: learns Parley's own user id (`auth.test`) and keeps checking the token while events
     /// arrive as requests. In Socket Mode: holds the websocket events arrive on.
-    public func run(engine: Engine) async throws {
+    public func run(engine: any MessageHandler) async throws {
         if settings.socketMode, let appWeb {
             await runSocketMode(engine: engine, appWeb: appWeb)
             return
@@ -118,7 +118,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         return nil
     }
 
-    func events(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+    func events(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
         if let refusal = refusal(request) { return refusal }
         guard let payload = JSON(parsing: request.body), payload.object != nil else {
             return .text(400, "the body is not a JSON object")
@@ -146,7 +146,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         }
     }
 
-    func handleEvent(_ event: JSON, engine: Engine) async {
+    func handleEvent(_ event: JSON, engine: any MessageHandler) async {
         guard let type = event["type"].string, type == "message" || type == "app_mention",
             event["subtype"] == .null || event["subtype"].string == "thread_broadcast",
             event["bot_id"] == .null,
@@ -164,7 +164,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         await answer(inbound, engine: engine, channel: channel, thread: thread)
     }
 
-    func command(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+    func command(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
         if let refusal = refusal(request) { return refusal }
         switch slashCommand(FormBody.decode(request.text), engine: engine) {
         case .success(let answer): return .json(answer)
@@ -173,7 +173,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
     }
 
     /// Starts a slash command (from a form over HTTP, or a Socket Mode payload); returns the immediate answer.
-    func slashCommand(_ form: [String: String], engine: Engine) -> Result<JSON, SlackRequestError> {
+    func slashCommand(_ form: [String: String], engine: any MessageHandler) -> Result<JSON, SlackRequestError> {
         guard let name = form["command"], let user = form["user_id"], let channel = form["channel_id"] else {
             return .failure(SlackRequestError(message: "a slash command needs command, user_id and channel_id"))
         }
@@ -217,7 +217,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         return .success(["response_type": "in_channel", "text": .string(acknowledgement)])
     }
 
-    func interaction(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+    func interaction(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
         if let refusal = refusal(request) { return refusal }
         guard let raw = FormBody.decode(request.text)["payload"], let payload = JSON(parsing: Array(raw.utf8)) else {
             return .text(400, "the body needs a JSON payload field")
@@ -227,7 +227,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
     }
 
     /// Runs the command behind a pressed button, as the person who pressed it.
-    func interaction(_ payload: JSON, engine: Engine) -> Result<Void, SlackRequestError> {
+    func interaction(_ payload: JSON, engine: any MessageHandler) -> Result<Void, SlackRequestError> {
         guard payload["type"].string == "block_actions" else { return .success(()) }
         guard let user = payload["user"]["id"].string, let channel = payload["channel"]["id"].string,
             let action = payload["actions"][0].object, let command = action["value"]?.string
@@ -249,7 +249,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
 
     /// Runs a message and posts the reply; output that streams in is shown in one message, edited at most
     /// once a second, which the reply then replaces.
-    func answer(_ inbound: Inbound, engine: Engine, channel: String, thread: String?) async {
+    func answer(_ inbound: Inbound, engine: any MessageHandler, channel: String, thread: String?) async {
         let live = liveReply(channel: channel, thread: thread)
         let response = await engine.handle(inbound) { chunk in live.output(chunk) }
         guard let response else { return }
