@@ -97,7 +97,7 @@ actor MatrixSession {
             query += [("since", since), ("timeout", String(syncTimeout.components.seconds * 1000))]
         }
         let body = try await client.request(
-            .GET, "/_matrix/client/v3/sync", query: query, timeout: syncTimeout + .seconds(30))
+            .GET, "/_matrix/client/v3/sync", query: query, timeout: syncTimeout + .seconds(30), retryingErrors: false)
         return MatrixSyncBatch(body: body, userID: userID)
     }
 
