@@ -73,12 +73,18 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     // MARK: requests
 
     /// The fields of a form or JSON body (outgoing webhooks may send either).
-    static func fields(_ request: PlatformRequest) -> [String: String]? {
+    static func fields(_ request: PlatformRequest) throws(MattermostRequestError) -> [String: String] {
         if request.header("content-type")?.hasPrefix("application/json") == true {
-            guard let object = JSON(parsing: request.body)?.object else { return nil }
+            guard let object = JSON(parsing: request.body)?.object else {
+                throw MattermostRequestError(message: "the body is not a JSON object")
+            }
             return object.compactMapValues { $0.string }
         }
-        return FormBody.decode(request.text)
+        do {
+            return try FormBody.decode(request.text)
+        } catch {
+            throw MattermostRequestError(message: error.description)
+        }
     }
 
     /// True when the request carries one of the configured tokens; compared in constant time.
@@ -91,7 +97,12 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     }
 
     func command(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
-        guard let form = Self.fields(request) else { return .text(400, "the body is neither a form nor JSON") }
+        let form: [String: String]
+        do {
+            form = try Self.fields(request)
+        } catch {
+            return .text(400, error.message)
+        }
         guard verified(form["token"]) else {
             logger.warning("refused a Mattermost slash command with a wrong token")
             return .text(401, "invalid token")
@@ -111,7 +122,12 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     }
 
     func webhook(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
-        guard let form = Self.fields(request) else { return .text(400, "the body is neither a form nor JSON") }
+        let form: [String: String]
+        do {
+            form = try Self.fields(request)
+        } catch {
+            return .text(400, error.message)
+        }
         guard verified(form["token"]) else {
             logger.warning("refused a Mattermost outgoing webhook with a wrong token")
             return .text(401, "invalid token")
@@ -200,6 +216,11 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         }
         return .object(fields)
     }
+}
+
+/// Why a request from Mattermost could not be used.
+struct MattermostRequestError: Error {
+    var message: String
 }
 
 extension MattermostAdapter {

@@ -166,7 +166,13 @@ public struct SlackAdapter: HTTPReceivingAdapter {
 
     func command(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
         if let refusal = refusal(request) { return refusal }
-        switch slashCommand(FormBody.decode(request.text), engine: engine) {
+        let form: [String: String]
+        do {
+            form = try FormBody.decode(request.text)
+        } catch {
+            return .text(400, "\(error)")
+        }
+        switch slashCommand(form, engine: engine) {
         case .success(let answer): return .json(answer)
         case .failure(let reason): return .text(400, reason.message)
         }
@@ -219,7 +225,13 @@ public struct SlackAdapter: HTTPReceivingAdapter {
 
     func interaction(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
         if let refusal = refusal(request) { return refusal }
-        guard let raw = FormBody.decode(request.text)["payload"], let payload = JSON(parsing: Array(raw.utf8)) else {
+        let form: [String: String]
+        do {
+            form = try FormBody.decode(request.text)
+        } catch {
+            return .text(400, "\(error)")
+        }
+        guard let raw = form["payload"], let payload = JSON(parsing: Array(raw.utf8)) else {
             return .text(400, "the body needs a JSON payload field")
         }
         if case .failure(let reason) = interaction(payload, engine: engine) { return .text(400, reason.message) }

@@ -33,9 +33,8 @@ public struct SlackWebClient: Sendable {
     /// Calls a method with form arguments (for read methods such as `users.info`, which take no JSON).
     @discardableResult
     public func call(_ method: String, form: [String: String]) async throws -> JSON {
-        let body = form.sorted { $0.key < $1.key }.map { "\(Self.escape($0.key))=\(Self.escape($0.value))" }
-            .joined(separator: "&")
-        return try await send(method, body: Array(body.utf8), contentType: "application/x-www-form-urlencoded")
+        try await send(
+            method, body: Array(FormBody.encode(form).utf8), contentType: "application/x-www-form-urlencoded")
     }
 
     /// Posts JSON to a `response_url` (slash commands, buttons): no token, plain `ok` answer.
@@ -70,12 +69,6 @@ public struct SlackWebClient: Sendable {
         return answer
     }
 
-    /// Percent-encodes a form value.
-    public static func escape(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
 }
 
 /// Slack answered a call with `ok: false` or an HTTP error.

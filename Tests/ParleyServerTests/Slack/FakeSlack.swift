@@ -125,7 +125,10 @@ final class FakeSlack: Sendable {
             guard let json = JSON(parsing: body), json.object != nil else { return fail("invalid_json") }
             arguments = json
         } else if contentType.hasPrefix("application/x-www-form-urlencoded") {
-            arguments = .object(FormBody.decode(String(decoding: body, as: UTF8.self)).mapValues { .string($0) })
+            guard let form = try? FormBody.decode(String(decoding: body, as: UTF8.self)) else {
+                return fail("invalid_form_data")
+            }
+            arguments = .object(form.mapValues { .string($0) })
         } else {
             return fail("invalid_form_data")
         }
