@@ -12,7 +12,8 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     public let platform = "mattermost"
     let settings: MattermostSettings
     let client: MattermostClient
-    let tokens: [[UInt8]]
+    /// The verification tokens' digests.
+    let tokens: [SHA256Digest]
     let actionKey: SymmetricKey
     let logger: Logger
     let state = ConnectionState()
@@ -26,7 +27,9 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         self.settings = settings
         self.logger = logger
         let token = try settings.botToken.resolve(environment: environment).get()
-        tokens = try settings.verificationTokens.map { Array(try $0.resolve(environment: environment).get().utf8) }
+        tokens = try settings.verificationTokens.map {
+            SHA256.hash(data: Array(try $0.resolve(environment: environment).get().utf8))
+        }
         actionKey = SymmetricKey(data: SHA256.hash(data: Data(("parley-mattermost-actions:" + token).utf8)))
         client = MattermostClient(baseURL: settings.url, token: token, http: http, logger: logger)
     }
@@ -90,10 +93,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     /// True when the request carries one of the configured tokens; compared in constant time.
     func verified(_ token: String?) -> Bool {
         guard let token else { return false }
-        let given = Array(token.utf8)
-        var found = false
-        for expected in tokens where ConstantTime.equal(expected, given) { found = true }
-        return found
+        return SecretCheck.isOne(of: tokens, Array(token.utf8))
     }
 
     func command(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
@@ -159,7 +159,9 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         guard let user = payload["user_id"].string, let channel = payload["channel_id"].string,
             let command = context["command"].string, let mac = context["mac"].string
         else { return .text(400, "an action needs user_id, channel_id and a context with command and mac") }
-        guard mac == actionMAC(command: command, channel: channel) else {
+        guard
+            SecretCheck.isValidMAC(hex: mac, of: Self.actionMessage(command: command, channel: channel), key: actionKey)
+        else {
             logger.warning("refused a Mattermost button callback whose context was not made by Parley")
             return .text(401, "this button was not made by Parley for this channel")
         }
@@ -182,7 +184,14 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
 
     /// Binds a button's command to the channel it was posted in, with a key only Parley holds.
     func actionMAC(command: String, channel: String) -> String {
-        HexDigest.hex(HMAC<SHA256>.authenticationCode(for: Data("\(channel)\n\(command)".utf8), using: actionKey))
+        HexDigest.hex(
+            HMAC<SHA256>.authenticationCode(
+                for: Self.actionMessage(command: command, channel: channel), using: actionKey))
+    }
+
+    /// What a button's MAC is over.
+    static func actionMessage(command: String, channel: String) -> [UInt8] {
+        Array("\(channel)\n\(command)".utf8)
     }
 
     // MARK: replies

@@ -1,0 +1,1 @@
+../../../Sources/ParleyAdapters/Webhook/SecretCheck.swift
