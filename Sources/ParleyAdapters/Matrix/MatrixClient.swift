@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import ParleyCore
 import ParleyEngine
 
 /// A refusal from a homeserver: the HTTP status and Matrix's `errcode` and `error`.

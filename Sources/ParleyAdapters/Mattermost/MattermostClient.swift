@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import ParleyCore
 import ParleyEngine
 
 /// Mattermost's REST API v4 with a bot's access token. Tried again as `RetryPolicy.standard` says;

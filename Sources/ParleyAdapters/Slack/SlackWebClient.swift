@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import ParleyCore
 import ParleyEngine
 
 /// Slack's Web API: JSON POSTs with the bot token, answered with `{"ok": …}`. Tried again as

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import ParleyAdapters
+import ParleyCore
 import Synchronization
 
 /// A local stand-in for Mattermost's REST API v4, as strict as the real server about the bot token,

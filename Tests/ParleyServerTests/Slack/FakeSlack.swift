@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import ParleyAdapters
+import ParleyCore
 import Synchronization
 
 /// A local stand-in for Slack's Web API that is as strict as the real one about what it accepts:

@@ -1,1 +1,1 @@
-../../../Sources/ParleyAdapters/Webhook/SecretCheck.swift
+../../../Sources/ParleyAdapters/HTTPPlatforms/SecretCheck.swift
