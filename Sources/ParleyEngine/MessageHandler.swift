@@ -11,6 +11,9 @@ public protocol MessageHandler: Sendable {
     /// Handles one message. Returns nil when the message is not for Parley or is a platform's retry.
     /// `onOutput` receives a running action's output a line at a time, masked.
     func handle(_ inbound: Inbound, onOutput: (@Sendable (String) -> Void)?) async -> EngineResponse?
+    /// How gate `id` (an approval request or a confirmation) ended, once it has; nil while it waits.
+    /// A gate whose time is up is expired first. For adapters that update the message that asked.
+    func settledGate(_ id: String) async -> SettledGate?
 }
 
 extension MessageHandler {
@@ -20,4 +23,13 @@ extension MessageHandler {
     }
 }
 
-extension Engine: MessageHandler {}
+extension Engine: MessageHandler {
+    public func settledGate(_ id: String) async -> SettledGate? {
+        do {
+            return try await gates.settlement(of: id)
+        } catch {
+            logger.warning("cannot read gate \(id): \(error)")
+            return nil
+        }
+    }
+}

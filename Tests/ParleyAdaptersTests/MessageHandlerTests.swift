@@ -17,6 +17,8 @@ import Testing
             received.withLock { $0.append(inbound) }
             return EngineResponse(reply: .text("echo: \(inbound.text)"), outcome: .succeeded, runID: nil)
         }
+
+        func settledGate(_ id: String) async -> SettledGate? { nil }
     }
 
     @Test func theTerminalRunsOverAHandlerThatIsNotTheEngine() async throws {

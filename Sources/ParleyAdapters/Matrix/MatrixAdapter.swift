@@ -20,6 +20,8 @@ public struct MatrixAdapter: ChatAdapter {
     let syncTimeout: Duration
     let state = ConnectionState()
     let connection = MatrixConnection()
+    /// The notices asking for gates still open, to show each one's outcome in place of its commands.
+    let gateNotices = GateMessages<MatrixPlacedNotice>()
 
     /// True while `/sync` succeeds.
     public var isConnected: Bool { state.isConnected }

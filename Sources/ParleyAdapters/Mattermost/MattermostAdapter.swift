@@ -18,6 +18,8 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     let logger: Logger
     let state = ConnectionState()
     let me = SharedValue<String?>(nil)
+    /// The posts asking for gates still open, to show each one's outcome in place of its buttons.
+    let gatePosts = GateMessages<MattermostPlacedPost>()
 
     /// Creates an adapter; fails when a credential cannot be read.
     public init(
@@ -168,16 +170,22 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         let postID = payload["post_id"].string
         Task {
             var thread = postID
-            if let postID, let post = try? await client.request(.GET, "/posts/\(postID)"),
-                let root = post["root_id"].string, !root.isEmpty
-            {
-                thread = root
+            var pressed: MattermostPlacedPost?
+            if let postID, let post = try? await client.request(.GET, "/posts/\(postID)") {
+                if let root = post["root_id"].string, !root.isEmpty { thread = root }
+                // The post the button is on, to show its gate's outcome once settled. Nothing signs
+                // post_id, so only Parley's own post in this channel qualifies.
+                if post["channel_id"].string == channel, post["user_id"].string == me.current,
+                    let message = post["message"].string
+                {
+                    pressed = MattermostPlacedPost(id: postID, channel: channel, message: message)
+                }
             }
             let inbound = Inbound(
                 sender: Identity(platform: platform, id: user), senderName: payload["user_name"].string,
                 room: channel, thread: thread,
                 eventID: payload["trigger_id"].string.map { "action:\($0)" }, text: command, isDirect: true)
-            await answer(inbound, engine: engine)
+            await answer(inbound, engine: engine, pressed: pressed)
         }
         return .json(["ephemeral_text": .string("Parley is on it: \(command)")] as JSON)
     }
@@ -196,10 +204,11 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
 
     // MARK: replies
 
-    func answer(_ inbound: Inbound, engine: any MessageHandler) async {
+    /// Runs a message and posts the reply, its output shown live; `pressed` is the post whose button sent it.
+    func answer(_ inbound: Inbound, engine: any MessageHandler, pressed: MattermostPlacedPost? = nil) async {
         let live = liveReply(channel: inbound.room, thread: inbound.thread, engine: engine)
         guard let response = await engine.handle(inbound, onOutput: { live.output($0) }) else { return }
-        await live.finish(MattermostRenderer.posts(for: response.reply))
+        await deliver(response, live: live, for: inbound, pressed: pressed, engine: engine)
     }
 
     func body(_ post: MattermostRenderer.Post, channel: String?, root: String?, engine: (any MessageHandler)?) -> JSON {
@@ -258,7 +267,7 @@ extension MattermostAdapter {
                 },
                 send: { post in
                     try await client.request(
-                        .POST, "/posts", self.body(post, channel: channel, root: thread, engine: engine))
+                        .POST, "/posts", self.body(post, channel: channel, root: thread, engine: engine))["id"].string
                 },
                 warn: { problem in logger.warning("\(channel): \(problem)") }))
     }

@@ -18,6 +18,8 @@ public struct SlackAdapter: HTTPReceivingAdapter {
     let logger: Logger
     let state = ConnectionState()
     let profile = SlackProfile()
+    /// The messages asking for gates still open, to show each one's outcome in place of its buttons.
+    let gateMessages = GateMessages<SlackPlacedMessage>()
     /// How often the live-output message is edited at most.
     static let editInterval = Duration.seconds(1)
 
@@ -199,13 +201,14 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         let responseURL = form["response_url"]
         Task {
             guard let response = await engine.handle(inbound) else { return }
+            if let settled = response.settledGate { await settle(settled, pressed: nil) }
             let messages = SlackRenderer.messages(for: response.reply)
             for message in messages {
                 do {
                     guard let responseURL else { throw SlackAPIError(method: "response_url", error: "none given") }
                     var body = Self.arguments(message, channel: nil, thread: nil)
                     if case .object(var members) = body {
-                        members["response_type"] = "in_channel"
+                        members["response_type"] = response.audience == .sender ? "ephemeral" : "in_channel"
                         body = .object(members)
                     }
                     try await web.respond(to: responseURL, body)
@@ -253,19 +256,31 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         let inbound = Inbound(
             sender: Identity(platform: platform, id: user), senderName: payload["user"]["username"].string,
             room: channel, thread: thread, eventID: "action:\(actionID)", text: command, isDirect: true)
-        Task { await answer(inbound, engine: engine, channel: channel, thread: thread) }
+        // The message whose button was pressed, as Slack shows it: updated once its gate is settled.
+        let pressed = message["ts"].string.map {
+            SlackPlacedMessage(
+                channel: channel, ts: $0,
+                message: SlackRenderer.Message(
+                    text: message["text"].string ?? "", blocks: message["blocks"].array ?? []))
+        }
+        Task { await answer(inbound, engine: engine, channel: channel, thread: thread, pressed: pressed) }
         return .success(())
     }
 
     // MARK: replies
 
     /// Runs a message and posts the reply; output that streams in is shown in one message, edited at most
-    /// once a second, which the reply then replaces.
-    func answer(_ inbound: Inbound, engine: any MessageHandler, channel: String, thread: String?) async {
+    /// once a second, which the reply then replaces. `pressed` is the message whose button sent it.
+    func answer(
+        _ inbound: Inbound, engine: any MessageHandler, channel: String, thread: String?,
+        pressed: SlackPlacedMessage? = nil
+    ) async {
         let live = liveReply(channel: channel, thread: thread)
         let response = await engine.handle(inbound) { chunk in live.output(chunk) }
         guard let response else { return }
-        await live.finish(SlackRenderer.messages(for: response.reply))
+        await deliver(
+            response, live: live, to: inbound.sender.id, channel: channel, thread: thread, pressed: pressed,
+            engine: engine)
     }
 
     func displayName(_ user: String) async -> String? {
@@ -329,7 +344,7 @@ extension SlackAdapter {
                     try await web.call("chat.update", Self.arguments(message, channel: channel, thread: nil, ts: ts))
                     return true
                 },
-                send: { message in _ = try await self.postMessage(message, channel: channel, thread: thread) },
+                send: { message in try await self.postMessage(message, channel: channel, thread: thread) },
                 warn: { problem in logger.warning("\(channel): \(problem)") }),
             interval: Self.editInterval)
     }

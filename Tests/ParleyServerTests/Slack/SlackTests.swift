@@ -249,10 +249,14 @@ import Testing
                     "/slack/interactivity", body: body, contentType: "application/x-www-form-urlencoded"
                 ).status
             }
-            // The requester cannot approve their own request.
+            // The requester cannot approve their own request, and is told so alone.
             #expect(try await click("UALICE", approve["value"].string ?? "", "1.1") == 200)
-            let refused = try await slack.waitForMessage {
-                $0.shown.contains("cannot approve") && $0.thread == request.ts
+            let deadline = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < deadline, slack.fake.ephemerals.isEmpty {
+                try await Task.sleep(for: .milliseconds(30))
+            }
+            let refused = slack.fake.ephemerals.first {
+                $0.shown.contains("cannot approve") && $0.thread == request.ts && $0.user == "UALICE"
             }
             #expect(refused != nil)
             #expect(try await click("UBOB", approve["value"].string ?? "", "1.2") == 200)
