@@ -9,7 +9,7 @@ public protocol ChatAdapter: Sendable {
     /// The platform name used in identities (`local`, `slack`, `irc` …).
     var platform: String { get }
     /// Connects and handles messages until the connection ends or the task is cancelled.
-    func run(engine: Engine) async throws
+    func run(engine: any MessageHandler) async throws
     /// True while the adapter is connected to its platform (for `/readyz` and `/metrics`).
     var isConnected: Bool { get }
     /// Posts a message nobody asked for in a room (an approval's outcome, an alert), in a thread when

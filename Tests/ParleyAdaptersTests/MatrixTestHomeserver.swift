@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import ParleyAdapters
 import ParleyConformance
+import ParleyCore
 import Synchronization
 import Testing
 

@@ -17,7 +17,7 @@ final class FlakyAdapter: ChatAdapter {
     let state = ConnectionState()
     var isConnected: Bool { state.isConnected }
 
-    func run(engine: Engine) async throws {
+    func run(engine: any MessageHandler) async throws {
         let run = runs.withLock { count -> Int in
             count += 1
             return count

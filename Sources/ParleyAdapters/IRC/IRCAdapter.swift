@@ -37,7 +37,7 @@ public struct IRCAdapter: ChatAdapter {
         self.logger = logger
     }
 
-    public func run(engine: Engine) async throws {
+    public func run(engine: any MessageHandler) async throws {
         var next = backoff.initial
         while !Task.isCancelled {
             var registered = false
@@ -81,7 +81,7 @@ public struct IRCAdapter: ChatAdapter {
         return true
     }
 
-    private func session(engine: Engine, registered: inout Bool) async throws {
+    private func session(engine: any MessageHandler, registered: inout Bool) async throws {
         let password = try settings.password.map { try $0.resolve(environment: environment).get() }
         let sasl = try settings.sasl.map {
             (account: $0.account, password: try $0.password.resolve(environment: environment).get())
@@ -141,7 +141,7 @@ public struct IRCAdapter: ChatAdapter {
     }
 
     /// Handles one message after registration: membership changes and PRIVMSG to answer.
-    private func handle(_ message: IRCMessage, engine: Engine, historyBefore: Date) async {
+    private func handle(_ message: IRCMessage, engine: any MessageHandler, historyBefore: Date) async {
         guard let nick = link.current?.nick else { return }
         let fromSelf = message.nick.map { $0.caseInsensitiveCompare(nick) == .orderedSame } ?? false
         switch message.command {
@@ -182,7 +182,7 @@ public struct IRCAdapter: ChatAdapter {
         }
     }
 
-    private func answer(_ inbound: Inbound, to room: String, engine: Engine) async {
+    private func answer(_ inbound: Inbound, to room: String, engine: any MessageHandler) async {
         guard let response = await engine.handle(inbound) else { return }
         await deliver(
             response.reply, to: room, runID: response.runID, runPageURL: engine.config.server.displayURL + "/runs/")

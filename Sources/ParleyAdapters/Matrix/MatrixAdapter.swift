@@ -20,6 +20,8 @@ public struct MatrixAdapter: ChatAdapter {
     let syncTimeout: Duration
     let state = ConnectionState()
     let connection = MatrixConnection()
+    /// The notices asking for gates still open, to show each one's outcome in place of its commands.
+    let gateNotices = GateMessages<MatrixPlacedNotice>()
 
     /// True while `/sync` succeeds.
     public var isConnected: Bool { state.isConnected }
@@ -38,7 +40,7 @@ public struct MatrixAdapter: ChatAdapter {
         self.logger = logger
     }
 
-    public func run(engine: Engine) async throws {
+    public func run(engine: any MessageHandler) async throws {
         var backoff = Duration.seconds(1)
         while !Task.isCancelled {
             do {

@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import ParleyCore
+import ParleyEngine
 
 /// A refusal from a homeserver: the HTTP status and Matrix's `errcode` and `error`.
 public struct MatrixError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -19,7 +21,9 @@ public struct MatrixError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(code) (HTTP \(status)): \(message)" }
 }
 
-/// The client-server API over AsyncHTTPClient: JSON in, JSON out, rate limits (HTTP 429) waited out.
+/// The client-server API over AsyncHTTPClient: JSON in, JSON out, tried again as `policy` says
+/// (rate limits waited out; server and network errors of requests that may be repeated, such as a
+/// `PUT` with its transaction id, backed off).
 ///
 /// The access token goes in the `Authorization` header only and is never logged.
 public struct MatrixClient: Sendable {
@@ -28,8 +32,11 @@ public struct MatrixClient: Sendable {
     let accessToken: String?
     let http: HTTPClient
     let logger: Logger
-    /// How many times a request rate-limited by the server is tried again before giving up.
-    static let rateLimitRetries = 10
+    let client: PlatformClient
+    /// Homeservers rate-limit sends in bursts: ten tries after the first, within the standard caps.
+    public static let policy = RetryPolicy(
+        maxAttempts: 11, maxWait: RetryPolicy.standard.maxWait, maxTotalWait: RetryPolicy.standard.maxTotalWait,
+        firstBackoff: RetryPolicy.standard.firstBackoff)
 
     /// Creates a client; without a token it can only log in and read public endpoints.
     public init(
@@ -42,6 +49,7 @@ public struct MatrixClient: Sendable {
         self.accessToken = accessToken
         self.http = http
         self.logger = logger
+        client = PlatformClient(name: "the homeserver", http: http, policy: Self.policy, logger: logger)
     }
 
     /// The same client, signed in with `token`.
@@ -50,33 +58,12 @@ public struct MatrixClient: Sendable {
     }
 
     /// Sends one request and returns the JSON the server answered with; throws `MatrixError` on a
-    /// refusal. A 429 is waited out (`retry_after_ms`, or `Retry-After`) and tried again.
+    /// refusal. A 429 is waited out (`retry_after_ms`, or `Retry-After`) and tried again; so are server
+    /// and network errors unless `retryingErrors` is false (a long poll whose caller has its own loop).
     @discardableResult
     public func request(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSON? = nil,
-        timeout: Duration = .seconds(30)
-    ) async throws -> JSON {
-        var attempt = 0
-        while true {
-            do {
-                return try await once(method, path, query: query, body: body, timeout: timeout)
-            } catch let error as RateLimited where attempt < Self.rateLimitRetries {
-                attempt += 1
-                logger.info("the homeserver asks to slow down; waiting \(error.wait) before \(method) \(path)")
-                try await Task.sleep(for: error.wait)
-            } catch let error as RateLimited {
-                throw error.error
-            }
-        }
-    }
-
-    private struct RateLimited: Error {
-        var wait: Duration
-        var error: MatrixError
-    }
-
-    private func once(
-        _ method: HTTPMethod, _ path: String, query: [(String, String)], body: JSON?, timeout: Duration
+        timeout: Duration = .seconds(30), retryingErrors: Bool = true
     ) async throws -> JSON {
         var request = HTTPClientRequest(url: homeserver + path + Self.queryString(query))
         request.method = method
@@ -86,23 +73,22 @@ public struct MatrixClient: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body.encoded))
         }
         let seconds = Int64(timeout.components.seconds) + 1
-        let response = try await http.execute(request, timeout: .seconds(seconds))
-        let bytes = try await response.body.collect(upTo: 32 << 20)
-        let data = Data(bytes.readableBytesView)
-        let json = JSON(parsing: data) ?? .null
-        let status = Int(response.status.code)
-        if (200..<300).contains(status) { return json }
-        let error = MatrixError(
-            status: status, code: json["errcode"].string ?? "M_UNKNOWN",
-            message: json["error"].string ?? response.status.reasonPhrase)
-        if status == 429 {
-            let wait =
-                json["retry_after_ms"].int.map { Duration.milliseconds($0) }
-                ?? response.headers.first(name: "Retry-After").flatMap(Int.init).map { Duration.seconds($0) }
-                ?? .seconds(1)
-            throw RateLimited(wait: min(max(wait, .zero), .seconds(120)), error: error)
+        let response = try await client.send(
+            request, timeout: .seconds(seconds), upTo: 32 << 20, idempotent: retryingErrors ? nil : false,
+            hint: Self.retryAfterMilliseconds)
+        let json = JSON(parsing: response.body) ?? .null
+        if (200..<300).contains(response.status) { return json }
+        throw MatrixError(
+            status: response.status, code: json["errcode"].string ?? "M_UNKNOWN",
+            message: json["error"].string ?? HTTPResponseStatus(statusCode: response.status).reasonPhrase)
+    }
+
+    /// The wait a 429's body names (`retry_after_ms`), which older homeservers send instead of `Retry-After`.
+    @Sendable static func retryAfterMilliseconds(_ response: PlatformClient.Response) -> Duration? {
+        guard response.status == 429, let milliseconds = JSON(parsing: response.body)?["retry_after_ms"].int else {
+            return nil
         }
-        throw error
+        return .milliseconds(milliseconds)
     }
 
     /// `?a=b&c=d`, each part percent-encoded; empty without parameters.

@@ -73,7 +73,9 @@ final class MatrixLiveNotice: Sendable {
     }
 
     /// Shows the final reply: in place of the live notice when there is one, else as new messages.
-    func finish(with reply: Reply?) async throws {
+    /// Returns the event ids of the reply's messages, in order.
+    @discardableResult
+    func finish(with reply: Reply?) async throws -> [String] {
         let flusher = state.withLock { state in
             state.finished = true
             return state.flusher
@@ -82,13 +84,16 @@ final class MatrixLiveNotice: Sendable {
         await flusher?.value
         let eventID = state.withLock { $0.eventID }
         var messages = MatrixRendering.messages(reply ?? Reply([]))
+        var ids: [String] = []
         if let eventID {
             let first = messages.isEmpty ? MatrixText(plain: "(no output)", html: "<p>(no output)</p>") : messages[0]
             try await outbox.edit(eventID, in: room, with: first)
+            ids.append(eventID)
             messages = Array(messages.dropFirst())
         }
         for text in messages {
-            try await outbox.send(MatrixOutbox.placed(text.notice, in: thread), to: room)
+            ids.append(try await outbox.send(MatrixOutbox.placed(text.notice, in: thread), to: room))
         }
+        return ids
     }
 }

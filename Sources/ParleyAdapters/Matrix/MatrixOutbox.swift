@@ -3,12 +3,11 @@ import Logging
 import ParleyCore
 
 /// Sends Parley's messages into rooms. Each message gets a transaction id once, kept across the
-/// retries of that message, so the homeserver stores it once however often it is sent.
+/// retries of that message (the client's, `MatrixClient.policy`), so the homeserver stores it once
+/// however often it is sent.
 struct MatrixOutbox: Sendable {
     let client: MatrixClient
     let logger: Logger
-    /// How many times one message is tried before giving up.
-    static let attempts = 5
 
     /// Sends one event's content; returns its event id.
     @discardableResult
@@ -16,22 +15,7 @@ struct MatrixOutbox: Sendable {
         let transaction = "parley-" + UUID().uuidString
         let path =
             "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/send/m.room.message/\(transaction)"
-        var backoff = Duration.milliseconds(500)
-        var attempt = 1
-        while true {
-            do {
-                return try await client.request(.PUT, path, body: content)["event_id"].string ?? ""
-            } catch let error as MatrixError where !error.isTransient {
-                throw error
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch  where attempt < Self.attempts {
-                logger.warning("cannot send to \(room) (attempt \(attempt)): \(error); trying again in \(backoff)")
-                try await Task.sleep(for: backoff)
-                backoff *= 2
-                attempt += 1
-            }
-        }
+        return try await client.request(.PUT, path, body: content)["event_id"].string ?? ""
     }
 
     /// Sends a reply as one or more notices, in `thread` when given; returns their event ids.

@@ -12,12 +12,14 @@ actor MatrixSession {
     let client: MatrixClient
     let userID: String
     let settings: MatrixSettings
-    let engine: Engine
+    let engine: any MessageHandler
     let logger: Logger
     let state: ConnectionState
     let timelineLimit: Int
     let syncTimeout: Duration
     let outbox: MatrixOutbox
+    let gateNotices: GateMessages<MatrixPlacedNotice>
+    let connection: MatrixConnection
     let position: MatrixSyncPosition
     private var mention: MatrixMention
     private var memberCounts: [String: Int] = [:]
@@ -26,7 +28,7 @@ actor MatrixSession {
     /// How many handled event ids are remembered to drop an event seen twice (history and timeline).
     static let remembered = 2_000
 
-    init(client: MatrixClient, userID: String, adapter: MatrixAdapter, engine: Engine) {
+    init(client: MatrixClient, userID: String, adapter: MatrixAdapter, engine: any MessageHandler) {
         self.client = client
         self.userID = userID
         self.settings = adapter.settings
@@ -36,6 +38,8 @@ actor MatrixSession {
         self.timelineLimit = adapter.timelineLimit
         self.syncTimeout = adapter.syncTimeout
         self.outbox = MatrixOutbox(client: client, logger: adapter.logger)
+        self.gateNotices = adapter.gateNotices
+        self.connection = adapter.connection
         self.position = MatrixSyncPosition(dataDirectory: engine.config.dataDirectory, userID: userID)
         self.mention = MatrixMention(
             userID: userID, displayName: nil, addressingName: engine.config.addressing.names.first ?? "parley")
@@ -97,7 +101,7 @@ actor MatrixSession {
             query += [("since", since), ("timeout", String(syncTimeout.components.seconds * 1000))]
         }
         let body = try await client.request(
-            .GET, "/_matrix/client/v3/sync", query: query, timeout: syncTimeout + .seconds(30))
+            .GET, "/_matrix/client/v3/sync", query: query, timeout: syncTimeout + .seconds(30), retryingErrors: false)
         return MatrixSyncBatch(body: body, userID: userID)
     }
 
@@ -199,11 +203,16 @@ actor MatrixSession {
             text: mention.rewrite(MatrixMention.withoutReplyFallback(body)),
             isDirect: await joinedMembers(of: room) == 2)
         let reply = thread.map { MatrixThread(root: $0, inReplyTo: eventID) }
-        Task { [engine, outbox, logger] in
+        Task { [engine, outbox, logger, gateNotices, connection] in
             let live = MatrixLiveNotice(outbox: outbox, room: room, thread: reply)
             let response = await engine.handle(inbound, onOutput: { live.receive($0) })
+            let gates = MatrixGateNotices(notices: gateNotices, connection: connection, logger: logger)
+            if let settled = response?.settledGate { await gates.settle(settled) }
             do {
-                try await live.finish(with: response?.reply)
+                let ids = try await live.finish(with: response?.reply)
+                if let response, let gate = response.openedGate {
+                    gates.opened(gate, by: response.reply, in: room, eventIDs: ids, engine: engine)
+                }
             } catch {
                 logger.error("cannot answer in \(room): \(error)")
             }

@@ -12,11 +12,14 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     public let platform = "mattermost"
     let settings: MattermostSettings
     let client: MattermostClient
-    let tokens: [[UInt8]]
+    /// The verification tokens' digests.
+    let tokens: [SHA256Digest]
     let actionKey: SymmetricKey
     let logger: Logger
     let state = ConnectionState()
     let me = SharedValue<String?>(nil)
+    /// The posts asking for gates still open, to show each one's outcome in place of its buttons.
+    let gatePosts = GateMessages<MattermostPlacedPost>()
 
     /// Creates an adapter; fails when a credential cannot be read.
     public init(
@@ -26,7 +29,9 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         self.settings = settings
         self.logger = logger
         let token = try settings.botToken.resolve(environment: environment).get()
-        tokens = try settings.verificationTokens.map { Array(try $0.resolve(environment: environment).get().utf8) }
+        tokens = try settings.verificationTokens.map {
+            SHA256.hash(data: Array(try $0.resolve(environment: environment).get().utf8))
+        }
         actionKey = SymmetricKey(data: SHA256.hash(data: Data(("parley-mattermost-actions:" + token).utf8)))
         client = MattermostClient(baseURL: settings.url, token: token, http: http, logger: logger)
     }
@@ -42,7 +47,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     }
 
     /// Checks the bot token (`users/me`) every few minutes; requests arrive over HTTP.
-    public func run(engine: Engine) async throws {
+    public func run(engine: any MessageHandler) async throws {
         await state.keepChecking("Mattermost users/me", logger: logger) {
             let answer = try await client.request(.GET, "/users/me")
             me.set(answer["id"].string)
@@ -73,25 +78,33 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     // MARK: requests
 
     /// The fields of a form or JSON body (outgoing webhooks may send either).
-    static func fields(_ request: PlatformRequest) -> [String: String]? {
+    static func fields(_ request: PlatformRequest) throws(MattermostRequestError) -> [String: String] {
         if request.header("content-type")?.hasPrefix("application/json") == true {
-            guard let object = JSON(parsing: request.body)?.object else { return nil }
+            guard let object = JSON(parsing: request.body)?.object else {
+                throw MattermostRequestError(message: "the body is not a JSON object")
+            }
             return object.compactMapValues { $0.string }
         }
-        return FormBody.decode(request.text)
+        do {
+            return try FormBody.decode(request.text)
+        } catch {
+            throw MattermostRequestError(message: error.description)
+        }
     }
 
     /// True when the request carries one of the configured tokens; compared in constant time.
     func verified(_ token: String?) -> Bool {
         guard let token else { return false }
-        let given = Array(token.utf8)
-        var found = false
-        for expected in tokens where ConstantTime.equal(expected, given) { found = true }
-        return found
+        return SecretCheck.isOne(of: tokens, Array(token.utf8))
     }
 
-    func command(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
-        guard let form = Self.fields(request) else { return .text(400, "the body is neither a form nor JSON") }
+    func command(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
+        let form: [String: String]
+        do {
+            form = try Self.fields(request)
+        } catch {
+            return .text(400, error.message)
+        }
         guard verified(form["token"]) else {
             logger.warning("refused a Mattermost slash command with a wrong token")
             return .text(401, "invalid token")
@@ -110,8 +123,13 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         return .json(["response_type": "in_channel", "text": .string(echo)] as JSON)
     }
 
-    func webhook(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
-        guard let form = Self.fields(request) else { return .text(400, "the body is neither a form nor JSON") }
+    func webhook(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
+        let form: [String: String]
+        do {
+            form = try Self.fields(request)
+        } catch {
+            return .text(400, error.message)
+        }
         guard verified(form["token"]) else {
             logger.warning("refused a Mattermost outgoing webhook with a wrong token")
             return .text(401, "invalid token")
@@ -135,7 +153,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         return .json([:] as JSON)
     }
 
-    func action(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+    func action(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
         guard let payload = JSON(parsing: request.body), payload.object != nil else {
             return .text(400, "the body is not a JSON object")
         }
@@ -143,41 +161,57 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         guard let user = payload["user_id"].string, let channel = payload["channel_id"].string,
             let command = context["command"].string, let mac = context["mac"].string
         else { return .text(400, "an action needs user_id, channel_id and a context with command and mac") }
-        guard mac == actionMAC(command: command, channel: channel) else {
+        guard
+            SecretCheck.isValidMAC(hex: mac, of: Self.actionMessage(command: command, channel: channel), key: actionKey)
+        else {
             logger.warning("refused a Mattermost button callback whose context was not made by Parley")
             return .text(401, "this button was not made by Parley for this channel")
         }
         let postID = payload["post_id"].string
         Task {
             var thread = postID
-            if let postID, let post = try? await client.request(.GET, "/posts/\(postID)"),
-                let root = post["root_id"].string, !root.isEmpty
-            {
-                thread = root
+            var pressed: MattermostPlacedPost?
+            if let postID, let post = try? await client.request(.GET, "/posts/\(postID)") {
+                if let root = post["root_id"].string, !root.isEmpty { thread = root }
+                // The post the button is on, to show its gate's outcome once settled. Nothing signs
+                // post_id, so only Parley's own post in this channel qualifies.
+                if post["channel_id"].string == channel, post["user_id"].string == me.current,
+                    let message = post["message"].string
+                {
+                    pressed = MattermostPlacedPost(id: postID, channel: channel, message: message)
+                }
             }
             let inbound = Inbound(
                 sender: Identity(platform: platform, id: user), senderName: payload["user_name"].string,
                 room: channel, thread: thread,
                 eventID: payload["trigger_id"].string.map { "action:\($0)" }, text: command, isDirect: true)
-            await answer(inbound, engine: engine)
+            await answer(inbound, engine: engine, pressed: pressed)
         }
         return .json(["ephemeral_text": .string("Parley is on it: \(command)")] as JSON)
     }
 
     /// Binds a button's command to the channel it was posted in, with a key only Parley holds.
     func actionMAC(command: String, channel: String) -> String {
-        HexDigest.hex(HMAC<SHA256>.authenticationCode(for: Data("\(channel)\n\(command)".utf8), using: actionKey))
+        HexDigest.hex(
+            HMAC<SHA256>.authenticationCode(
+                for: Self.actionMessage(command: command, channel: channel), using: actionKey))
+    }
+
+    /// What a button's MAC is over.
+    static func actionMessage(command: String, channel: String) -> [UInt8] {
+        Array("\(channel)\n\(command)".utf8)
     }
 
     // MARK: replies
 
-    func answer(_ inbound: Inbound, engine: Engine) async {
+    /// Runs a message and posts the reply, its output shown live; `pressed` is the post whose button sent it.
+    func answer(_ inbound: Inbound, engine: any MessageHandler, pressed: MattermostPlacedPost? = nil) async {
         let live = liveReply(channel: inbound.room, thread: inbound.thread, engine: engine)
         guard let response = await engine.handle(inbound, onOutput: { live.output($0) }) else { return }
-        await live.finish(MattermostRenderer.posts(for: response.reply))
+        await deliver(response, live: live, for: inbound, pressed: pressed, engine: engine)
     }
 
-    func body(_ post: MattermostRenderer.Post, channel: String?, root: String?, engine: Engine?) -> JSON {
+    func body(_ post: MattermostRenderer.Post, channel: String?, root: String?, engine: (any MessageHandler)?) -> JSON {
         var fields: [String: JSON] = ["message": .string(post.message)]
         if let channel { fields["channel_id"] = .string(channel) }
         if let root { fields["root_id"] = .string(root) }
@@ -202,10 +236,15 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     }
 }
 
+/// Why a request from Mattermost could not be used.
+struct MattermostRequestError: Error {
+    var message: String
+}
+
 extension MattermostAdapter {
     /// The post that shows a command's output while it runs (created, then patched). A reply whose
     /// first post has buttons is posted anew: a patch cannot add them.
-    func liveReply(channel: String, thread: String?, engine: Engine) -> LiveReply<MattermostRenderer.Post> {
+    func liveReply(channel: String, thread: String?, engine: any MessageHandler) -> LiveReply<MattermostRenderer.Post> {
         let client = self.client
         let logger = self.logger
         return LiveReply(
@@ -228,7 +267,7 @@ extension MattermostAdapter {
                 },
                 send: { post in
                     try await client.request(
-                        .POST, "/posts", self.body(post, channel: channel, root: thread, engine: engine))
+                        .POST, "/posts", self.body(post, channel: channel, root: thread, engine: engine))["id"].string
                 },
                 warn: { problem in logger.warning("\(channel): \(problem)") }))
     }

@@ -3,54 +3,49 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import ParleyCore
+import ParleyEngine
 
-/// Mattermost's REST API v4 with a bot's access token. Honours `429` by waiting what the server says.
+/// Mattermost's REST API v4 with a bot's access token. Tried again as `RetryPolicy.standard` says;
+/// a `429` waits what the server says (`Retry-After`, else `X-Ratelimit-Reset`).
 public struct MattermostClient: Sendable {
     let baseURL: String
     let token: String
-    let http: HTTPClient
-    let logger: Logger
-    var attempts = 5
+    let client: PlatformClient
 
     /// Creates a client for a server's base URL and a bot token.
     public init(baseURL: String, token: String, http: HTTPClient = .shared, logger: Logger) {
         self.baseURL = baseURL
         self.token = token
-        self.http = http
-        self.logger = logger
+        client = PlatformClient(name: "Mattermost", http: http, logger: logger)
     }
 
     /// Calls the API; returns the JSON answer or throws the server's message.
     @discardableResult
     public func request(_ method: HTTPMethod, _ path: String, _ body: JSON? = nil) async throws -> JSON {
-        var attempt = 1
-        while true {
-            var request = HTTPClientRequest(url: baseURL + "/api/v4" + path)
-            request.method = method
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            request.headers.add(name: "X-Requested-With", value: "XMLHttpRequest")
-            if let body {
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(bytes: body.encoded))
-            }
-            let response = try await http.execute(request, timeout: .seconds(15))
-            let bytes = try await response.body.collect(upTo: 4 << 20)
-            let answer = JSON(parsing: Array(buffer: bytes)) ?? .null
-            if response.status == .tooManyRequests, attempt < attempts {
-                let wait =
-                    response.headers.first(name: "Retry-After").flatMap(Int.init)
-                    ?? response.headers.first(name: "X-Ratelimit-Reset").flatMap(Int.init) ?? 1
-                logger.warning("Mattermost rate-limited \(path); waiting \(wait) s")
-                try await Task.sleep(for: .seconds(min(max(wait, 1), 120)))
-                attempt += 1
-                continue
-            }
-            guard (200..<300).contains(response.status.code) else {
-                let reason = answer["message"].string ?? answer["id"].string ?? "HTTP \(response.status.code)"
-                throw MattermostAPIError(path: path, status: Int(response.status.code), message: reason)
-            }
-            return answer
+        var request = HTTPClientRequest(url: baseURL + "/api/v4" + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "X-Requested-With", value: "XMLHttpRequest")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body.encoded))
         }
+        let response = try await client.send(request, hint: Self.rateLimitReset)
+        let answer = JSON(parsing: response.body) ?? .null
+        guard (200..<300).contains(response.status) else {
+            let reason = answer["message"].string ?? answer["id"].string ?? "HTTP \(response.status)"
+            throw MattermostAPIError(path: path, status: response.status, message: reason)
+        }
+        return answer
+    }
+
+    /// Mattermost's own rate-limit header, seconds until the limit resets, when `Retry-After` is missing.
+    @Sendable static func rateLimitReset(_ response: PlatformClient.Response) -> Duration? {
+        guard response.status == 429, response.headers.first(name: "Retry-After") == nil,
+            let reset = response.headers.first(name: "X-Ratelimit-Reset")
+        else { return nil }
+        return RetryPolicy.delay(retryAfter: reset, now: Date())
     }
 }
 

@@ -27,7 +27,7 @@ public struct TerminalConsole: ChatAdapter {
         self.output = output
     }
 
-    public func run(engine: Engine) async throws {
+    public func run(engine: any MessageHandler) async throws {
         if interactive {
             output.write("Parley \(Builtins.version) — you are \(identity). Type `help`, or `quit` to leave.\n")
             output.write(Self.prompt)
@@ -54,7 +54,7 @@ public struct TerminalConsole: ChatAdapter {
 
     static let prompt = "parley> "
 
-    private func respond(to inbound: Inbound, engine: Engine) async {
+    private func respond(to inbound: Inbound, engine: any MessageHandler) async {
         // At a terminal, a long command's output appears as it comes, a line at a time.
         var live: (@Sendable (String) -> Void)?
         if interactive {

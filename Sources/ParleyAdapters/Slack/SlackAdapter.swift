@@ -18,6 +18,8 @@ public struct SlackAdapter: HTTPReceivingAdapter {
     let logger: Logger
     let state = ConnectionState()
     let profile = SlackProfile()
+    /// The messages asking for gates still open, to show each one's outcome in place of its buttons.
+    let gateMessages = GateMessages<SlackPlacedMessage>()
     /// How often the live-output message is edited at most.
     static let editInterval = Duration.seconds(1)
 
@@ -54,7 +56,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
 
     /// Over HTTP: learns Parley's own user id (`auth.test`) and keeps checking the token while events
     /// arrive as requests. In Socket Mode: holds the websocket events arrive on.
-    public func run(engine: Engine) async throws {
+    public func run(engine: any MessageHandler) async throws {
         if settings.socketMode, let appWeb {
             await runSocketMode(engine: engine, appWeb: appWeb)
             return
@@ -118,7 +120,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         return nil
     }
 
-    func events(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+    func events(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
         if let refusal = refusal(request) { return refusal }
         guard let payload = JSON(parsing: request.body), payload.object != nil else {
             return .text(400, "the body is not a JSON object")
@@ -146,7 +148,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         }
     }
 
-    func handleEvent(_ event: JSON, engine: Engine) async {
+    func handleEvent(_ event: JSON, engine: any MessageHandler) async {
         guard let type = event["type"].string, type == "message" || type == "app_mention",
             event["subtype"] == .null || event["subtype"].string == "thread_broadcast",
             event["bot_id"] == .null,
@@ -164,16 +166,22 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         await answer(inbound, engine: engine, channel: channel, thread: thread)
     }
 
-    func command(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+    func command(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
         if let refusal = refusal(request) { return refusal }
-        switch slashCommand(FormBody.decode(request.text), engine: engine) {
+        let form: [String: String]
+        do {
+            form = try FormBody.decode(request.text)
+        } catch {
+            return .text(400, "\(error)")
+        }
+        switch slashCommand(form, engine: engine) {
         case .success(let answer): return .json(answer)
         case .failure(let reason): return .text(400, reason.message)
         }
     }
 
     /// Starts a slash command (from a form over HTTP, or a Socket Mode payload); returns the immediate answer.
-    func slashCommand(_ form: [String: String], engine: Engine) -> Result<JSON, SlackRequestError> {
+    func slashCommand(_ form: [String: String], engine: any MessageHandler) -> Result<JSON, SlackRequestError> {
         guard let name = form["command"], let user = form["user_id"], let channel = form["channel_id"] else {
             return .failure(SlackRequestError(message: "a slash command needs command, user_id and channel_id"))
         }
@@ -193,13 +201,14 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         let responseURL = form["response_url"]
         Task {
             guard let response = await engine.handle(inbound) else { return }
+            if let settled = response.settledGate { await settle(settled, pressed: nil) }
             let messages = SlackRenderer.messages(for: response.reply)
             for message in messages {
                 do {
                     guard let responseURL else { throw SlackAPIError(method: "response_url", error: "none given") }
                     var body = Self.arguments(message, channel: nil, thread: nil)
                     if case .object(var members) = body {
-                        members["response_type"] = "in_channel"
+                        members["response_type"] = response.audience == .sender ? "ephemeral" : "in_channel"
                         body = .object(members)
                     }
                     try await web.respond(to: responseURL, body)
@@ -217,9 +226,15 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         return .success(["response_type": "in_channel", "text": .string(acknowledgement)])
     }
 
-    func interaction(_ request: PlatformRequest, engine: Engine) async -> PlatformResponse {
+    func interaction(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {
         if let refusal = refusal(request) { return refusal }
-        guard let raw = FormBody.decode(request.text)["payload"], let payload = JSON(parsing: Array(raw.utf8)) else {
+        let form: [String: String]
+        do {
+            form = try FormBody.decode(request.text)
+        } catch {
+            return .text(400, "\(error)")
+        }
+        guard let raw = form["payload"], let payload = JSON(parsing: Array(raw.utf8)) else {
             return .text(400, "the body needs a JSON payload field")
         }
         if case .failure(let reason) = interaction(payload, engine: engine) { return .text(400, reason.message) }
@@ -227,7 +242,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
     }
 
     /// Runs the command behind a pressed button, as the person who pressed it.
-    func interaction(_ payload: JSON, engine: Engine) -> Result<Void, SlackRequestError> {
+    func interaction(_ payload: JSON, engine: any MessageHandler) -> Result<Void, SlackRequestError> {
         guard payload["type"].string == "block_actions" else { return .success(()) }
         guard let user = payload["user"]["id"].string, let channel = payload["channel"]["id"].string,
             let action = payload["actions"][0].object, let command = action["value"]?.string
@@ -241,19 +256,31 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         let inbound = Inbound(
             sender: Identity(platform: platform, id: user), senderName: payload["user"]["username"].string,
             room: channel, thread: thread, eventID: "action:\(actionID)", text: command, isDirect: true)
-        Task { await answer(inbound, engine: engine, channel: channel, thread: thread) }
+        // The message whose button was pressed, as Slack shows it: updated once its gate is settled.
+        let pressed = message["ts"].string.map {
+            SlackPlacedMessage(
+                channel: channel, ts: $0,
+                message: SlackRenderer.Message(
+                    text: message["text"].string ?? "", blocks: message["blocks"].array ?? []))
+        }
+        Task { await answer(inbound, engine: engine, channel: channel, thread: thread, pressed: pressed) }
         return .success(())
     }
 
     // MARK: replies
 
     /// Runs a message and posts the reply; output that streams in is shown in one message, edited at most
-    /// once a second, which the reply then replaces.
-    func answer(_ inbound: Inbound, engine: Engine, channel: String, thread: String?) async {
+    /// once a second, which the reply then replaces. `pressed` is the message whose button sent it.
+    func answer(
+        _ inbound: Inbound, engine: any MessageHandler, channel: String, thread: String?,
+        pressed: SlackPlacedMessage? = nil
+    ) async {
         let live = liveReply(channel: channel, thread: thread)
         let response = await engine.handle(inbound) { chunk in live.output(chunk) }
         guard let response else { return }
-        await live.finish(SlackRenderer.messages(for: response.reply))
+        await deliver(
+            response, live: live, to: inbound.sender.id, channel: channel, thread: thread, pressed: pressed,
+            engine: engine)
     }
 
     func displayName(_ user: String) async -> String? {
@@ -317,7 +344,7 @@ extension SlackAdapter {
                     try await web.call("chat.update", Self.arguments(message, channel: channel, thread: nil, ts: ts))
                     return true
                 },
-                send: { message in _ = try await self.postMessage(message, channel: channel, thread: thread) },
+                send: { message in try await self.postMessage(message, channel: channel, thread: thread) },
                 warn: { problem in logger.warning("\(channel): \(problem)") }),
             interval: Self.editInterval)
     }

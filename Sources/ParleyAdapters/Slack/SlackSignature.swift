@@ -39,7 +39,8 @@ public struct SlackSignature: Sendable {
         return "v0=" + HexDigest.hex(mac.finalize())
     }
 
-    /// Checks a request's signature and freshness; the comparison takes the same time wherever it differs.
+    /// Checks a request's signature and freshness; the comparison takes the same time wherever it differs
+    /// (`SecretCheck`).
     public func verify(_ request: PlatformRequest, now: Date = Date()) -> Result<Void, Failure> {
         guard let signature = request.header("x-slack-signature"),
             let timestamp = request.header("x-slack-request-timestamp")
@@ -51,7 +52,9 @@ public struct SlackSignature: Sendable {
         guard !overflow, skew.magnitude <= UInt64(Self.window) else {
             return .failure(.stale(seconds: overflow ? (seconds < 0 ? .max : .min) : skew))
         }
-        let expected = self.signature(timestamp: timestamp, body: request.body)
-        return ConstantTime.equal(expected, signature) ? .success(()) : .failure(.mismatch)
+        guard signature.hasPrefix("v0=") else { return .failure(.mismatch) }
+        let signed = Array("v0:\(timestamp):".utf8) + request.body
+        return SecretCheck.isValidMAC(hex: signature.dropFirst(3), of: signed, key: key)
+            ? .success(()) : .failure(.mismatch)
     }
 }

@@ -9,7 +9,7 @@ import WSClient
 /// and events, slash commands and button presses arrive on it as envelopes, each acknowledged at
 /// once by its `envelope_id`. For teams that cannot give Slack a public URL.
 extension SlackAdapter {
-    func runSocketMode(engine: Engine, appWeb: SlackWebClient) async {
+    func runSocketMode(engine: any MessageHandler, appWeb: SlackWebClient) async {
         var backoff = Duration.seconds(1)
         while !Task.isCancelled {
             do {
@@ -36,7 +36,7 @@ extension SlackAdapter {
     }
 
     /// One websocket connection, until Slack asks for a new one or it drops; true when Slack asked.
-    private func socketSession(url: String, engine: Engine) async throws -> Bool {
+    private func socketSession(url: String, engine: any MessageHandler) async throws -> Bool {
         let asked = SharedValue(false)
         try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
             for try await message in inbound.messages(maxSize: 1 << 22) {
@@ -63,7 +63,7 @@ extension SlackAdapter {
     }
 
     /// Starts what an envelope asks for; returns the payload to acknowledge with, if any.
-    func handleEnvelope(_ envelope: JSON, engine: Engine) -> JSON? {
+    func handleEnvelope(_ envelope: JSON, engine: any MessageHandler) -> JSON? {
         let payload = envelope["payload"]
         switch envelope["type"].string {
         case "events_api":

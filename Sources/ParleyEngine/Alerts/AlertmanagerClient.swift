@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import ParleyCore
@@ -8,13 +9,19 @@ import ParleyCore
 public struct AlertmanagerClient: Sendable {
     let baseURL: String
     let token: String?
-    let http: HTTPClient
+    let client: PlatformClient
+    /// A person waits on these calls (`silence`, `silences`): a few quick tries, not minutes.
+    static let policy = RetryPolicy(
+        maxAttempts: 3, maxWait: .seconds(5), maxTotalWait: .seconds(10), firstBackoff: .milliseconds(500))
 
     /// A client for Alertmanager at `baseURL` (`http://127.0.0.1:9093`).
-    public init(baseURL: String, token: String? = nil, http: HTTPClient = .shared) {
+    public init(
+        baseURL: String, token: String? = nil, http: HTTPClient = .shared,
+        logger: Logger = Logger(label: "parley.alertmanager")
+    ) {
         self.baseURL = baseURL
         self.token = token
-        self.http = http
+        client = PlatformClient(name: "Alertmanager", http: http, policy: Self.policy, logger: logger)
     }
 
     /// A silence as Alertmanager lists it.
@@ -92,18 +99,19 @@ public struct AlertmanagerClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response: HTTPClientResponse
+        let response: PlatformClient.Response
         do {
-            response = try await http.execute(request, timeout: .seconds(10))
+            response = try await client.send(request, timeout: .seconds(10))
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             throw AlertmanagerError(reason: "cannot reach Alertmanager at \(baseURL): \(error)")
         }
-        let bytes = try await response.body.collect(upTo: 4 << 20)
-        let text = String(buffer: bytes)
-        guard (200..<300).contains(response.status.code) else {
+        let text = String(decoding: response.body, as: UTF8.self)
+        guard (200..<300).contains(response.status) else {
             throw AlertmanagerError(
                 reason:
-                    "Alertmanager answered \(response.status.code): \(text.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))"
+                    "Alertmanager answered \(response.status): \(text.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))"
             )
         }
         guard !text.isEmpty else { return nil }

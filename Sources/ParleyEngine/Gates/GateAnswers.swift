@@ -29,12 +29,20 @@ struct GateAnswers: Sendable {
         record.status = answer.accepted ? .succeeded : .rejected
         record.finishedAt = Date()
         record = try await store.insertRun(record)
+        // Whether this answer settled the gate or found it settled, the message that asked for it
+        // can stop offering buttons.
+        let settled =
+            ["yes", "approve", "deny"].contains(parsed.command.id) ? try await gates.settlement(of: code) : nil
         if let released = answer.released {
             var blocks = answer.reply.blocks
             blocks.append(contentsOf: released.reply.blocks)
-            return EngineResponse(reply: Reply(blocks), outcome: released.outcome, runID: released.runID)
+            return EngineResponse(
+                reply: Reply(blocks), outcome: released.outcome, runID: released.runID,
+                openedGate: released.openedGate, settledGate: settled)
         }
-        return EngineResponse(reply: answer.reply, outcome: answer.accepted ? .succeeded : .denied, runID: record.id)
+        return EngineResponse(
+            reply: answer.reply, outcome: answer.accepted ? .succeeded : .denied, runID: record.id,
+            audience: answer.audience, settledGate: settled)
     }
 
     private struct GateAnswer {
@@ -42,9 +50,10 @@ struct GateAnswers: Sendable {
         var reply: Reply
         var summary: String
         var released: EngineResponse?
+        var audience = EngineResponse.Audience.room
 
-        static func refused(_ text: String) -> GateAnswer {
-            GateAnswer(accepted: false, reply: .text(text), summary: text, released: nil)
+        static func refused(_ text: String, audience: EngineResponse.Audience = .room) -> GateAnswer {
+            GateAnswer(accepted: false, reply: .text(text), summary: text, released: nil, audience: audience)
         }
     }
 
@@ -149,7 +158,9 @@ struct GateAnswers: Sendable {
                 context.draft(
                     .denied, command: request.commandID, decision: "self-approval refused", runID: request.runID,
                     detail: "request \(code)"))
-            return .refused("you asked for `\(request.text)`, so you cannot approve it; someone else must")
+            // Nobody else needs to read this: where the platform can, only the requester sees it.
+            return .refused(
+                "you asked for `\(request.text)`, so you cannot approve it; someone else must", audience: .sender)
         }
         if !isRequester, let why = ineligibility(of: voter, for: request) { return .refused(why) }
         let key = voter.userName ?? voter.identity.description

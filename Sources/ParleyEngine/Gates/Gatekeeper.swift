@@ -30,7 +30,7 @@ struct Gatekeeper: Sendable {
                     "`\(context.text)` needs your confirmation: type `yes \(request.id)` within \(Self.span(settings.confirmSeconds)) (run #\(run.id ?? 0))."
                 ),
                 .actions([ReplyAction(label: "Confirm", command: "yes \(request.id)", style: "danger")]),
-            ]), outcome: .pending, runID: run.id)
+            ]), outcome: .pending, runID: run.id, openedGate: OpenedGate(request))
     }
 
     /// Asks for approvals, showing the command's plan first when it has one.
@@ -59,7 +59,7 @@ struct Gatekeeper: Sendable {
             ))
         var reply = approvalReply(request)
         if let plan { reply.blocks.insert(contentsOf: [.text("Plan:"), .code(plan.output)], at: 0) }
-        return EngineResponse(reply: reply, outcome: .pending, runID: run.id)
+        return EngineResponse(reply: reply, outcome: .pending, runID: run.id, openedGate: OpenedGate(request))
     }
 
     /// A runbook reached an approval step: the run waits, and an approval request bound to the
@@ -84,7 +84,7 @@ struct Gatekeeper: Sendable {
                 detail: "request \(request.id): \(gate.message)"))
         var reply = approvalReply(request)
         reply.blocks.insert(.text(masker.mask(gate.message)), at: 0)
-        return EngineResponse(reply: reply, outcome: .pending, runID: run.id)
+        return EngineResponse(reply: reply, outcome: .pending, runID: run.id, openedGate: OpenedGate(request))
     }
 
     /// At release: plans again, and refuses — asking anew — when the plan is not the approved one.
@@ -118,7 +118,7 @@ struct Gatekeeper: Sendable {
                     .text("The plan changed since \(request.id) was approved, so nothing was applied. The new plan:"),
                     .code(plan.output),
                 ], at: 0)
-            return EngineResponse(reply: reply, outcome: .pending, runID: run.id)
+            return EngineResponse(reply: reply, outcome: .pending, runID: run.id, openedGate: OpenedGate(again))
         }
     }
 

@@ -10,12 +10,34 @@ public struct EngineResponse: Sendable {
     public var outcome: Outcome
     /// The run's number, when one was recorded.
     public var runID: Int64?
+    /// Who the reply is for: the room, or only the person who sent the message.
+    public var audience: Audience
+    /// The gate the reply asks people to answer (its Approve and Deny buttons), when it opens one.
+    public var openedGate: OpenedGate?
+    /// The gate this message answered, once it is settled (by this answer or before it), so that the
+    /// message that asked for it can stop offering its buttons.
+    public var settledGate: SettledGate?
 
     /// Creates a response.
-    public init(reply: Reply, outcome: Outcome, runID: Int64?) {
+    public init(
+        reply: Reply, outcome: Outcome, runID: Int64?, audience: Audience = .room, openedGate: OpenedGate? = nil,
+        settledGate: SettledGate? = nil
+    ) {
         self.reply = reply
         self.outcome = outcome
         self.runID = runID
+        self.audience = audience
+        self.openedGate = openedGate
+        self.settledGate = settledGate
+    }
+
+    /// Who a reply is for.
+    public enum Audience: String, Sendable, Equatable {
+        /// Everyone in the room the message came from.
+        case room
+        /// Only its sender (a refusal nobody else needs to read), where the platform can show a
+        /// message to one person; in the room elsewhere.
+        case sender
     }
 
     /// How a message ended.

@@ -28,7 +28,7 @@ final class RecordingAdapter: ChatAdapter {
         self.platform = platform
     }
 
-    func run(engine: Engine) async throws { try await Task.sleep(for: .seconds(3600)) }
+    func run(engine: any MessageHandler) async throws { try await Task.sleep(for: .seconds(3600)) }
 
     var messages: [Message] { state.withLock { $0 } }
 

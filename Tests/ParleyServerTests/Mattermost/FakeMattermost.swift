@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import ParleyAdapters
+import ParleyCore
 import Synchronization
 
 /// A local stand-in for Mattermost's REST API v4, as strict as the real server about the bot token,
@@ -16,8 +17,17 @@ final class FakeMattermost: Sendable {
         var buttons: [JSON]
     }
 
+    /// A message only one person sees (`POST /posts/ephemeral`).
+    struct Ephemeral: Sendable {
+        var user: String
+        var channel: String
+        var root: String?
+        var message: String
+    }
+
     struct State {
         var posts: [Post] = []
+        var ephemerals: [Ephemeral] = []
         var calls: [(path: String, at: ContinuousClock.Instant, status: Int)] = []
         var rateLimit = 0
     }
@@ -40,6 +50,7 @@ final class FakeMattermost: Sendable {
     }
 
     var posts: [Post] { state.withLock { $0.posts } }
+    var ephemerals: [Ephemeral] { state.withLock { $0.ephemerals } }
     func rateLimitNext(_ count: Int) { state.withLock { $0.rateLimit = count } }
     func calls(_ path: String) -> [(at: ContinuousClock.Instant, status: Int)] {
         state.withLock { $0.calls.filter { $0.path == path }.map { ($0.at, $0.status) } }
@@ -91,6 +102,25 @@ final class FakeMattermost: Sendable {
                 return (201, Self.json(post))
             }
         }
+        router.post("/api/v4/posts/ephemeral") { request, _ in
+            let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+            return self.respond("posts/ephemeral", request, body: body, json: true) { json in
+                let post = json["post"]
+                guard let user = json["user_id"].string, Self.isID(user), let channel = post["channel_id"].string,
+                    Self.isID(channel)
+                else {
+                    return (
+                        400, ["id": "api.context.invalid_param.app_error", "message": "Invalid user_id or channel_id"]
+                    )
+                }
+                if let problem = Self.problem(post) { return (400, ["message": .string(problem)]) }
+                let ephemeral = Ephemeral(
+                    user: user, channel: channel, root: post["root_id"].string.flatMap { $0.isEmpty ? nil : $0 },
+                    message: post["message"].string ?? "")
+                self.state.withLock { $0.ephemerals.append(ephemeral) }
+                return (201, ["id": .string(Self.newID()), "channel_id": .string(channel), "message": post["message"]])
+            }
+        }
         router.put("/api/v4/posts/:id/patch") { request, context in
             let id = context.parameters.get("id") ?? ""
             let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
@@ -104,6 +134,10 @@ final class FakeMattermost: Sendable {
                         return (403, ["message": "You do not have the appropriate permissions."])
                     }
                     if let message = json["message"].string { state.posts[index].message = message }
+                    // Props given replace the post's props, buttons and all.
+                    if json["props"] != .null {
+                        state.posts[index].buttons = json["props"]["attachments"][0]["actions"].array ?? []
+                    }
                     return (200, Self.json(state.posts[index]))
                 }
             }

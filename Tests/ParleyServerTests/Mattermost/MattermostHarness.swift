@@ -57,7 +57,7 @@ final class MattermostHarness: Sendable {
 
     @discardableResult
     func send(_ path: String, form: [String: String]) async throws -> (status: Int, body: String) {
-        let body = form.map { "\($0.key)=\(SlackWebClient.escape($0.value))" }.joined(separator: "&")
+        let body = form.map { "\($0.key)=\(FormBody.escape($0.value))" }.joined(separator: "&")
         return try await send(path, body: body, contentType: "application/x-www-form-urlencoded")
     }
 

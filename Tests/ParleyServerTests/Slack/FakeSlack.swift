@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import ParleyAdapters
+import ParleyCore
 import Synchronization
 
 /// A local stand-in for Slack's Web API that is as strict as the real one about what it accepts:
@@ -14,6 +15,8 @@ final class FakeSlack: Sendable {
         var thread: String?
         var text: String
         var blocks: [JSON]
+        /// For an ephemeral message, the one person who sees it.
+        var user: String? = nil
         /// The readable text: the blocks' text when there are blocks, else `text`.
         var shown: String {
             guard !blocks.isEmpty else { return text }
@@ -30,6 +33,8 @@ final class FakeSlack: Sendable {
 
     struct State {
         var messages: [Posted] = []
+        /// Messages posted with `chat.postEphemeral`, seen by one person each.
+        var ephemerals: [Posted] = []
         var calls: [(method: String, at: ContinuousClock.Instant, status: Int)] = []
         var responses: [(id: String, body: JSON)] = []
         var rateLimit: [String: Int] = [:]
@@ -56,6 +61,7 @@ final class FakeSlack: Sendable {
     /// for blocks it cannot show.
     func refuseBlocks(count: Int) { state.withLock { $0.refusedBlocks = count } }
     var messages: [Posted] { state.withLock { $0.messages } }
+    var ephemerals: [Posted] { state.withLock { $0.ephemerals } }
     var responses: [(id: String, body: JSON)] { state.withLock { $0.responses } }
     func calls(_ method: String) -> [(at: ContinuousClock.Instant, status: Int)] {
         state.withLock { $0.calls.filter { $0.method == method }.map { ($0.at, $0.status) } }
@@ -116,7 +122,10 @@ final class FakeSlack: Sendable {
         let arguments: JSON
         if contentType.hasPrefix("application/json") {
             // Slack's read methods take form arguments only; JSON bodies reach them empty.
-            guard ["chat.postMessage", "chat.update", "auth.test", "apps.connections.open"].contains(method) else {
+            guard
+                ["chat.postMessage", "chat.postEphemeral", "chat.update", "auth.test", "apps.connections.open"]
+                    .contains(method)
+            else {
                 return fail("invalid_arguments")
             }
             guard contentType == "application/json" || contentType == "application/json; charset=utf-8" else {
@@ -125,7 +134,10 @@ final class FakeSlack: Sendable {
             guard let json = JSON(parsing: body), json.object != nil else { return fail("invalid_json") }
             arguments = json
         } else if contentType.hasPrefix("application/x-www-form-urlencoded") {
-            arguments = .object(FormBody.decode(String(decoding: body, as: UTF8.self)).mapValues { .string($0) })
+            guard let form = try? FormBody.decode(String(decoding: body, as: UTF8.self)) else {
+                return fail("invalid_form_data")
+            }
+            arguments = .object(form.mapValues { .string($0) })
         } else {
             return fail("invalid_form_data")
         }
@@ -142,7 +154,7 @@ final class FakeSlack: Sendable {
                     "user": ["id": .string(user), "name": .string(name), "profile": ["display_name": .string(name)]],
                 ], [:]
             )
-        case "chat.postMessage", "chat.update":
+        case "chat.postMessage", "chat.update", "chat.postEphemeral":
             guard let channel = arguments["channel"].string, !channel.isEmpty else { return fail("channel_not_found") }
             let text = arguments["text"].string ?? ""
             let blocks = arguments["blocks"].array ?? []
@@ -157,6 +169,17 @@ final class FakeSlack: Sendable {
             }
             if refuse { return fail("invalid_blocks") }
             return state.withLock { state -> (Int, JSON, [String: String]) in
+                if method == "chat.postEphemeral" {
+                    // Slack answers with a message_ts, but an ephemeral message cannot be updated or threaded on.
+                    guard let user = arguments["user"].string, !user.isEmpty else {
+                        return (200, ["ok": false, "error": "user_not_in_channel"], [:])
+                    }
+                    state.ephemerals.append(
+                        Posted(
+                            channel: channel, ts: "", thread: arguments["thread_ts"].string, text: text, blocks: blocks,
+                            user: user))
+                    return (200, ["ok": true, "message_ts": "1700000000.999999"], [:])
+                }
                 if method == "chat.update" {
                     guard let ts = arguments["ts"].string,
                         let index = state.messages.firstIndex(where: { $0.ts == ts && $0.channel == channel })

@@ -94,10 +94,10 @@ import Testing
 
     @Test(.requires(.slackSDK)) func slashCommandTextIsReadBackLikeEventsAndEscapedOnce() async throws {
         try await withSlack { slack in
-            let text = SlackWebClient.escape("say sl&lt;1&gt; &amp; <@UALICE|alice>")
+            let text = FormBody.escape("say sl&lt;1&gt; &amp; <@UALICE|alice>")
             let form =
                 "command=%2Fparley&user_id=UALICE&user_name=alice&channel_id=C9&text=\(text)"
-                + "&response_url=\(SlackWebClient.escape("http://127.0.0.1:\(slack.fakeServer.port)/respond/7"))"
+                + "&response_url=\(FormBody.escape("http://127.0.0.1:\(slack.fakeServer.port)/respond/7"))"
                 + "&trigger_id=1.2.3"
             let response = try await slack.send(
                 "/slack/commands", body: form, contentType: "application/x-www-form-urlencoded")

@@ -207,7 +207,7 @@ import Testing
             let form =
                 "token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T0001&channel_id=C2147483705&channel_name=ops&user_id=UALICE"
                 + "&user_name=alice&command=%2Fparley&text=deploy+api+to+staging"
-                + "&response_url=\(SlackWebClient.escape("http://127.0.0.1:\(slack.fakeServer.port)/respond/1"))"
+                + "&response_url=\(FormBody.escape("http://127.0.0.1:\(slack.fakeServer.port)/respond/1"))"
                 + "&trigger_id=13345224609.738474920.8088930838d88f008e0"
             let response = try await slack.send(
                 "/slack/commands", body: form, contentType: "application/x-www-form-urlencoded")
@@ -244,15 +244,19 @@ import Testing
                     "message": ["ts": .string(request.ts), "text": .string(request.text)],
                     "actions": [["action_id": "parley_0", "value": .string(value), "action_ts": .string(actionTS)]],
                 ]
-                let body = "payload=" + SlackWebClient.escape(String(decoding: payload.encoded, as: UTF8.self))
+                let body = "payload=" + FormBody.escape(String(decoding: payload.encoded, as: UTF8.self))
                 return try await slack.send(
                     "/slack/interactivity", body: body, contentType: "application/x-www-form-urlencoded"
                 ).status
             }
-            // The requester cannot approve their own request.
+            // The requester cannot approve their own request, and is told so alone.
             #expect(try await click("UALICE", approve["value"].string ?? "", "1.1") == 200)
-            let refused = try await slack.waitForMessage {
-                $0.shown.contains("cannot approve") && $0.thread == request.ts
+            let deadline = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < deadline, slack.fake.ephemerals.isEmpty {
+                try await Task.sleep(for: .milliseconds(30))
+            }
+            let refused = slack.fake.ephemerals.first {
+                $0.shown.contains("cannot approve") && $0.thread == request.ts && $0.user == "UALICE"
             }
             #expect(refused != nil)
             #expect(try await click("UBOB", approve["value"].string ?? "", "1.2") == 200)

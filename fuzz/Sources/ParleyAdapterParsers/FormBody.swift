@@ -1,1 +1,1 @@
-../../../Sources/ParleyAdapters/Webhook/FormBody.swift
+../../../Sources/ParleyAdapters/HTTPPlatforms/FormBody.swift

@@ -1,1 +1,1 @@
-../../../Sources/ParleyAdapters/Webhook/PlatformRequest.swift
+../../../Sources/ParleyAdapters/HTTPPlatforms/PlatformRequest.swift

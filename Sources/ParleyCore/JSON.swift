@@ -1,7 +1,8 @@
 import Foundation
 
 /// A JSON value, for the free-form payloads platforms send and the documents they expect back
-/// (Block Kit, Mattermost attachments) — Sendable, unlike `[String: Any]`.
+/// (Block Kit, Mattermost attachments, Matrix events) — Sendable, unlike `[String: Any]`. A plain
+/// value with no I/O, so it lives in Core where any target can read and write it.
 public enum JSON: Sendable, Equatable, Codable, ExpressibleByStringLiteral, ExpressibleByDictionaryLiteral,
     ExpressibleByArrayLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral
 {

@@ -9,12 +9,12 @@ public struct PlatformRoute: Sendable {
     /// The path, as in `/slack/events`.
     public var path: String
     /// Answers a request. It must answer quickly (Slack gives three seconds): long work goes on in a task.
-    public var handle: @Sendable (PlatformRequest, Engine) async -> PlatformResponse
+    public var handle: @Sendable (PlatformRequest, any MessageHandler) async -> PlatformResponse
 
     /// Creates a route.
     public init(
         method: String = "POST", path: String,
-        handle: @escaping @Sendable (PlatformRequest, Engine) async -> PlatformResponse
+        handle: @escaping @Sendable (PlatformRequest, any MessageHandler) async -> PlatformResponse
     ) {
         self.method = method
         self.path = path

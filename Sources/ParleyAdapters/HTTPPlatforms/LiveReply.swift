@@ -13,8 +13,8 @@ final class LiveReply<Message: Sendable>: Sendable {
         var edit: @Sendable (_ id: String, _ text: String) async throws -> Void
         /// Puts `message` in place of message `id`; false when it cannot go there (it is posted instead).
         var replace: @Sendable (_ id: String, _ message: Message) async throws -> Bool
-        /// Posts `message` as a new message.
-        var send: @Sendable (_ message: Message) async throws -> Void
+        /// Posts `message` as a new message; returns its id.
+        var send: @Sendable (_ message: Message) async throws -> String?
         /// Says why a call failed (nothing is retried: the final reply still goes out).
         var warn: @Sendable (_ problem: String) -> Void
     }
@@ -72,27 +72,35 @@ final class LiveReply<Message: Sendable>: Sendable {
         }
     }
 
-    /// Waits for the edits under way, then puts the reply in place of the live message and posts the rest.
-    func finish(_ messages: [Message]) async {
+    /// Waits for the edits under way, then puts the reply in place of the live message and posts the
+    /// rest. Returns the id each message ended up with, in order (nil for one that could not be posted).
+    @discardableResult
+    func finish(_ messages: [Message]) async -> [String?] {
         let pending = state.withLock { state -> Task<Void, Never>? in
             state.lastShown = .now + .seconds(3600)
             return state.tail
         }
         await pending?.value
+        var ids: [String?] = []
         var rest = messages[...]
         if let id = state.withLock({ $0.id }), let first = rest.first {
             do {
-                if try await calls.replace(id, first) { rest = rest.dropFirst() }
+                if try await calls.replace(id, first) {
+                    ids.append(id)
+                    rest = rest.dropFirst()
+                }
             } catch {
                 calls.warn("cannot put the reply in place of the live message: \(error)")
             }
         }
         for message in rest {
             do {
-                try await calls.send(message)
+                ids.append(try await calls.send(message))
             } catch {
+                ids.append(nil)
                 calls.warn("cannot post a reply: \(error)")
             }
         }
+        return ids
     }
 }

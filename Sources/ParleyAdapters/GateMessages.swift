@@ -1,0 +1,54 @@
+import Foundation
+import ParleyEngine
+import Synchronization
+
+/// The messages that ask for gates still open (an approval request's Approve and Deny buttons, a
+/// confirmation's Confirm), by gate code, so that once a gate is settled — answered, or expired
+/// unanswered — its message shows the outcome in place of buttons nobody should press any more.
+///
+/// Kept in memory, at most `limit` at a time: a message posted before a restart (or by another
+/// replica) is updated when someone presses one of its buttons, since the platform then names it.
+final class GateMessages<Location: Sendable>: Sendable {
+    private struct State {
+        var locations: [String: Location] = [:]
+        var order: [String] = []
+    }
+
+    private let state = Mutex(State())
+    /// How many open gates are remembered; the oldest is forgotten first.
+    let limit: Int
+
+    init(limit: Int = 1_000) {
+        self.limit = limit
+    }
+
+    /// Remembers where `gate` is asked for. If it is still open when it expires, `update` is called
+    /// with its outcome then.
+    func opened(
+        _ gate: OpenedGate, at location: Location, handler: any MessageHandler,
+        update: @escaping @Sendable (Location, SettledGate) async -> Void
+    ) {
+        state.withLock { state in
+            if state.locations.updateValue(location, forKey: gate.id) == nil { state.order.append(gate.id) }
+            while state.order.count > limit { state.locations[state.order.removeFirst()] = nil }
+        }
+        let wait = min(max(gate.expiresAt.timeIntervalSinceNow, 0), 7 * 86_400) + 1
+        Task {
+            try? await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+            guard isOpen(gate.id), let settled = await handler.settledGate(gate.id), let location = take(gate.id)
+            else { return }
+            await update(location, settled)
+        }
+    }
+
+    /// Where gate `id` was asked for, forgotten now that it is settled; nil when it is not known here.
+    func take(_ id: String) -> Location? {
+        state.withLock { state in
+            guard let location = state.locations.removeValue(forKey: id) else { return nil }
+            state.order.removeAll { $0 == id }
+            return location
+        }
+    }
+
+    private func isOpen(_ id: String) -> Bool { state.withLock { $0.locations[id] != nil } }
+}

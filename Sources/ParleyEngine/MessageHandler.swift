@@ -1,0 +1,35 @@
+import ParleyCore
+
+/// What an adapter needs of the running system: a place to hand messages, and the configuration and
+/// directory it reads to turn platform events into them. `Engine` is the one in production; tests may
+/// hand an adapter anything that answers.
+public protocol MessageHandler: Sendable {
+    /// The configuration in force (addressing names, the server's public URL, the data directory).
+    var config: ParleyConfig { get }
+    /// Who is who, for adapters that decide what to let in (room invitations).
+    var directory: Directory { get }
+    /// Handles one message. Returns nil when the message is not for Parley or is a platform's retry.
+    /// `onOutput` receives a running action's output a line at a time, masked.
+    func handle(_ inbound: Inbound, onOutput: (@Sendable (String) -> Void)?) async -> EngineResponse?
+    /// How gate `id` (an approval request or a confirmation) ended, once it has; nil while it waits.
+    /// A gate whose time is up is expired first. For adapters that update the message that asked.
+    func settledGate(_ id: String) async -> SettledGate?
+}
+
+extension MessageHandler {
+    /// Handles one message whose output is shown only with the reply.
+    public func handle(_ inbound: Inbound) async -> EngineResponse? {
+        await handle(inbound, onOutput: nil)
+    }
+}
+
+extension Engine: MessageHandler {
+    public func settledGate(_ id: String) async -> SettledGate? {
+        do {
+            return try await gates.settlement(of: id)
+        } catch {
+            logger.warning("cannot read gate \(id): \(error)")
+            return nil
+        }
+    }
+}

@@ -1,1 +1,0 @@
-../../../Sources/ParleyAdapters/Webhook/JSON.swift

@@ -1,0 +1,1 @@
+../../../Sources/ParleyAdapters/HTTPPlatforms/SecretCheck.swift
