@@ -1,16 +1,28 @@
-/// Comparison of secrets (tokens, signatures, MACs) in time that does not depend on where they differ.
+import Crypto
+import Foundation
+
+/// The one comparison of secrets (tokens, CSRF tokens, signatures, password hashes) with what was
+/// given: by their SHA-256 digests, which swift-crypto compares in time that does not depend on where
+/// they differ. Comparing digests also hides the expected secret's length. (Signatures that are
+/// MACs are checked with `HMAC.isValidAuthenticationCode`, the library's own check.)
 public enum ConstantTime {
-    /// True when both byte strings are equal; takes the same time wherever they differ.
-    public static func equal(_ left: some Collection<UInt8>, _ right: some Collection<UInt8>) -> Bool {
-        guard left.count == right.count else { return false }
-        var difference: UInt8 = 0
-        for (a, b) in zip(left, right) { difference |= a ^ b }
-        return difference == 0
+    /// True when both byte strings are equal.
+    public static func equal(_ given: some DataProtocol, _ expected: some DataProtocol) -> Bool {
+        SHA256.hash(data: given) == SHA256.hash(data: expected)
     }
 
-    /// True when both texts are equal as UTF-8; takes the same time wherever they differ.
-    public static func equal(_ left: String, _ right: String) -> Bool {
-        equal(Array(left.utf8), Array(right.utf8))
+    /// True when both texts are equal as UTF-8.
+    public static func equal(_ given: String, _ expected: String) -> Bool {
+        equal(Array(given.utf8), Array(expected.utf8))
+    }
+
+    /// True when `given` is one of the secrets whose digests are `expected`; every one is compared,
+    /// whatever the length of what was given.
+    public static func isOne(of expected: [SHA256Digest], _ given: some DataProtocol) -> Bool {
+        let digest = SHA256.hash(data: given)
+        var found = false
+        for candidate in expected where candidate == digest { found = true }
+        return found
     }
 }
 

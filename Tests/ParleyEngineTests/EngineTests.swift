@@ -291,15 +291,16 @@ import Testing
 }
 
 @Suite struct EngineNULTests {
-    /// A NUL in a chat message (a JSON `\u0000` from Slack, Matrix or the console) reaches the reply,
-    /// the run and the audit log as ␀, and the log still verifies.
-    @Test func aNULInAMessageIsRecordedWholeAndTheLogVerifies() async throws {
+    /// A NUL in a chat message (a JSON `\u0000` from Slack, Matrix or the console) is refused like any
+    /// control character, and what is recorded of it keeps the whole text (as ␀): the log verifies.
+    @Test func aNULInAMessageIsRefusedRecordedWholeAndTheLogVerifies() async throws {
         let (engine, store) = try makeEngine(
             commands("  hello: { usage: \"hello {who}\", action: { exec: [\"echo\", \"{{who}}\"] } }\n"))
         let response = try #require(await engine.handle(say("hello a\u{0}b")))
-        #expect(response.outcome == .succeeded)
-        #expect(response.reply.plainText.contains("a\u{2400}b"))
-        #expect(try await store.requireRun(response.runID).text == "hello a\u{2400}b")
+        #expect(response.outcome == .invalid)
+        #expect(response.reply.plainText.contains("control character"))
+        let received = try await store.auditEntries(AuditQuery(kind: "received")).last
+        #expect(received?.detail == "hello a\u{2400}b")
         let verifier = try await store.feedAuditChain(to: AuditVerifier())
         #expect(verifier.problem == nil && verifier.count > 0)
     }

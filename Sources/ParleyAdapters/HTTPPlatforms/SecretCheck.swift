@@ -1,23 +1,13 @@
 import Crypto
 import Foundation
 
-/// The checks of what platforms send against the secrets Parley holds (request signatures, tokens,
-/// button MACs). Each compares with swift-crypto's own constant-time comparison, so the time taken
-/// does not say where a guess went wrong.
+/// The check of MACs platforms send (request signatures, button MACs) with swift-crypto's own
+/// constant-time comparison; tokens are compared with `ConstantTime` like everywhere else.
 enum SecretCheck {
     /// True when `hex` is, in lowercase hex, the HMAC-SHA256 of `message` under `key`.
     static func isValidMAC(hex: some StringProtocol, of message: some DataProtocol, key: SymmetricKey) -> Bool {
         guard let code = bytes(hex: hex), code.count == SHA256.byteCount else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: message, using: key)
-    }
-
-    /// True when `given` is one of the secrets whose digests are `expected`: digests of equal length
-    /// compared in constant time, every one of them, whatever the length of what was given.
-    static func isOne(of expected: [SHA256Digest], _ given: some DataProtocol) -> Bool {
-        let digest = SHA256.hash(data: given)
-        var found = false
-        for candidate in expected where candidate == digest { found = true }
-        return found
     }
 
     /// Lowercase hex as bytes; nil for anything else (odd length, other characters).

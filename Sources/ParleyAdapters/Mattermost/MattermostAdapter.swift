@@ -95,7 +95,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     /// True when the request carries one of the configured tokens; compared in constant time.
     func verified(_ token: String?) -> Bool {
         guard let token else { return false }
-        return SecretCheck.isOne(of: tokens, Array(token.utf8))
+        return ConstantTime.isOne(of: tokens, Array(token.utf8))
     }
 
     func command(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {

@@ -170,11 +170,9 @@ public final class Engine: Sendable {
     /// Handles one message. Returns nil when the message is not for Parley or is a platform's retry.
     /// `onOutput` receives a running action's output a line at a time, masked.
     public func handle(_ inbound: Inbound, onOutput: (@Sendable (String) -> Void)? = nil) async -> EngineResponse? {
-        guard let addressed = config.addressing.commandText(in: inbound.text, isDirect: inbound.isDirect) else {
+        guard let text = config.addressing.commandText(in: inbound.text, isDirect: inbound.isDirect) else {
             return nil
         }
-        // What is parsed, gated and recorded is what the store can keep whole (a NUL shown as ␀).
-        let text = StoredText.clean(addressed)
         // Identify.
         let principal = directory.principal(for: inbound.sender)
         var context = MessageContext(

@@ -24,7 +24,7 @@ public enum APITokens {
         let parts = text.split(separator: "_", maxSplits: 2).map(String.init)
         guard parts.count == 3, parts[0] == "plt", let record = try await store.token(id: parts[1]),
             record.revokedAt == nil,
-            SecretComparison.equal(Tokens.hash(parts[2]), record.secretHash)
+            ConstantTime.equal(Tokens.hash(parts[2]), record.secretHash)
         else { return nil }
         // "Last used" is for people deciding what to revoke: a minute's precision is plenty, and it
         // spares a write on every request.

@@ -23,7 +23,7 @@ public enum PasswordHasher {
             let actual = try? derive(
                 password, salt: Array(salt), rounds: rounds, blockSize: blockSize, parallelism: parallelism)
         else { return false }
-        return SecretComparison.equal(actual, expected)
+        return ConstantTime.equal(actual, expected)
     }
 
     private static func derive(_ password: String, salt: [UInt8], rounds: Int, blockSize: Int, parallelism: Int) throws

@@ -56,7 +56,7 @@ struct LoginRoutes {
         let form = try await HTMLForm.decode(LoginForm.self, from: request, limit: settings.maxBodyBytes)
         let cookie = request.cookies[SessionCookie.loginCSRF]?.value
         guard let field = form.csrf, let cookie, !cookie.isEmpty,
-            SecretComparison.equal(field, cookie)
+            ConstantTime.equal(field, cookie)
         else {
             return loginPage(message: "The form expired or came from another site; sign in again.", status: .forbidden)
         }
@@ -103,7 +103,7 @@ enum CSRF {
     static func check(_ token: String?, against auth: Authenticated) throws {
         guard auth.method == .session else { return }
         guard let token, let expected = auth.csrfToken,
-            SecretComparison.equal(token, expected)
+            ConstantTime.equal(token, expected)
         else {
             throw APIError(.forbidden, "missing or wrong CSRF token; reload the page and try again")
         }

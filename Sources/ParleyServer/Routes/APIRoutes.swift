@@ -120,7 +120,7 @@ struct APIRoutes {
         }
         guard let given = request.headers.first(where: { $0.name.canonicalName == "x-csrf-token" })?.value,
             let expected = auth.csrfToken,
-            SecretComparison.equal(given, expected)
+            ConstantTime.equal(given, expected)
         else {
             throw APIError(
                 .forbidden,

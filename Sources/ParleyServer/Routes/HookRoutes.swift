@@ -129,12 +129,12 @@ struct HookRoutes {
     func authenticate(_ request: Request, body: [UInt8], source: AlertSource, credentials: Credentials) -> String? {
         let authorization = request.headers[.authorization].flatMap(AuthorizationHeader.init)
         if let token = credentials.token, let given = authorization, given.scheme == "bearer",
-            SecretComparison.equal(Array(given.credentials.utf8), token)
+            ConstantTime.equal(Array(given.credentials.utf8), token)
         {
             return nil
         }
         if let basic = credentials.basic, let given = authorization, given.scheme == "basic",
-            SecretComparison.equal(Array("Basic \(given.credentials)".utf8), basic)
+            ConstantTime.equal(Array("Basic \(given.credentials)".utf8), basic)
         {
             return nil
         }
@@ -145,7 +145,7 @@ struct HookRoutes {
                     return "missing X-Hub-Signature-256"
                 }
                 let expected = "sha256=" + HexDigest.hex(HMAC<SHA256>.authenticationCode(for: body, using: key))
-                return SecretComparison.equal(signature, expected)
+                return ConstantTime.equal(signature, expected)
                     ? nil : "X-Hub-Signature-256 does not match"
             }
             guard let signature = Self.header(request, "x-parley-signature"),
@@ -158,7 +158,7 @@ struct HookRoutes {
                 return "X-Parley-Timestamp is not within 5 minutes of now"
             }
             let mac = HMAC<SHA256>.authenticationCode(for: Array("\(stamp).".utf8) + body, using: key)
-            return SecretComparison.equal(signature, "sha256=" + HexDigest.hex(mac))
+            return ConstantTime.equal(signature, "sha256=" + HexDigest.hex(mac))
                 ? nil : "X-Parley-Signature does not match"
         }
         return request.headers[.authorization] == nil ? "missing Authorization" : "wrong credentials"
