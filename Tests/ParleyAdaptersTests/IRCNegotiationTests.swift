@@ -108,7 +108,7 @@ import Testing
         // The server goes away; Parley is back within a second or two, on a server that ignores CAP.
         first.close()
         #expect(try await eventually { !bot.isConnected })
-        let second = try #require(await server.connection(1, seconds: 5))
+        let second = try #require(await server.connection(1, seconds: 30))
         #expect(try await second.next() == "CAP LS 302")
         #expect(try await second.next() == "NICK parley")
         #expect(try await second.next() == "USER parley 0 * :Parley ChatOps")
@@ -183,7 +183,7 @@ import Testing
         client.send(":alice!a@h PRIVMSG parley :echo " + String(repeating: "y", count: 300_000))
         client.send(":alice!a@h PRIVMSG parley :echo after")
         var answers: [String] = []
-        while answers.count < 2, let line = try await client.next(seconds: 10) {
+        while answers.count < 2, let line = try await client.next(seconds: 30) {
             if line.hasPrefix("PRIVMSG alice") { answers.append(line) }
         }
         #expect(answers == ["PRIVMSG alice tagged", "PRIVMSG alice after"])

@@ -349,7 +349,7 @@ final class LogRecorder: Sendable {
 }
 
 /// Waits up to `seconds` for `condition`.
-func eventually(seconds: Double = 10, _ condition: () async throws -> Bool) async throws -> Bool {
+func eventually(seconds: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if try await condition() { return true }

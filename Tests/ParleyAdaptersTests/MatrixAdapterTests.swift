@@ -148,13 +148,17 @@ import Testing
         let saved = MatrixSyncPosition(dataDirectory: first.config.dataDirectory, userID: bot.userID).path
         let moved = MatrixSyncPosition(dataDirectory: second.config.dataDirectory, userID: bot.userID).path
         try FileManager.default.copyItem(atPath: saved, toPath: moved)
-        let (_, restarted) = try await startSynced(bot, on: server, second)
+        let (restartedAdapter, restarted) = try await startSynced(bot, on: server, second)
         defer { restarted.cancel() }
         #expect(try await watcher.wait { $0.text == "while-stopped" } != nil, "a message said while stopped was lost")
         try await alice.say("!echo after", in: room)
         #expect(try await watcher.wait { $0.text == "after" } != nil)
-        try await Task.sleep(for: .seconds(1))
-        let texts = watcher.messages.map(\.text)
+        // Everything synced before "after" was started before it: once settled, every reply is in
+        // the room, and the watcher has seen them all once it sees a reply sent after them.
+        await restartedAdapter.settle()
+        try await alice.say("!echo sentinel", in: room)
+        #expect(try await watcher.wait { $0.text == "sentinel" } != nil)
+        let texts = watcher.messages.map(\.text).filter { $0 != "sentinel" }
         #expect(texts == ["one", "while-stopped", "after"], "replayed or skipped: \(texts)")
     }
 
@@ -231,8 +235,11 @@ import Testing
         while watcher.messages.count < 30, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
         }
-        try await Task.sleep(for: .seconds(1))
-        let answered = watcher.messages.map(\.text).sorted()
+        // As above: settled, then a reply sent after all the others has been seen.
+        await adapter.settle()
+        try await alice.say("!echo sentinel", in: room)
+        #expect(try await watcher.wait { $0.text == "sentinel" } != nil)
+        let answered = watcher.messages.map(\.text).filter { $0 != "sentinel" }.sorted()
         #expect(answered == (1...30).map { "burst \($0)" }.sorted(), "answered: \(answered)")
     }
 }

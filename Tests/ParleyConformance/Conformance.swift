@@ -76,6 +76,8 @@ public protocol ConformanceDriver: Sendable {
     func lastThread(of person: Person) async -> String?
     /// Delivers the last message `person` said once more, as the platform does when it retries;
     /// false when the platform never redelivers.
+    /// Delivers the person's last message again, as the platform's retry would; returns once Parley
+    /// has finished with the redelivery. False when the platform never redelivers.
     func redeliverLast(of person: Person) async throws -> Bool
     /// Breaks the adapter's connection to the platform the way a server restart does; false when the
     /// adapter holds no connection.
@@ -367,7 +369,6 @@ public struct ConformanceSuite: Sendable {
         guard try await driver.redeliverLast(of: .alice) else {
             throw ConformanceCheckNotRun(reason: "the platform never redelivers an event")
         }
-        try await Task.sleep(for: .milliseconds(800))
         mark = await driver.seen(by: .alice).count
         try await driver.say("!counter", as: .alice)
         let second = try await next(for: .alice, after: mark) { Self.count(in: $0) != nil }

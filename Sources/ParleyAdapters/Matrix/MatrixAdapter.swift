@@ -22,6 +22,8 @@ public struct MatrixAdapter: ChatAdapter {
     let connection = MatrixConnection()
     /// The notices asking for gates still open, to show each one's outcome in place of its commands.
     let gateNotices = GateMessages<MatrixPlacedNotice>()
+    /// Commands received and still running (`settle()`).
+    let work = InFlightWork()
 
     /// True while `/sync` succeeds.
     public var isConnected: Bool { state.isConnected }
@@ -134,4 +136,11 @@ final class MatrixConnection: Sendable {
     func set(_ outbox: MatrixOutbox?) { state.withLock { $0.outbox = outbox } }
     func remember(token: String) { state.withLock { $0.token = token } }
     func forgetToken() { state.withLock { $0.token = nil } }
+}
+
+extension MatrixAdapter {
+    /// Waits until every command received so far has finished and been answered.
+    public func settle() async {
+        await work.settle()
+    }
 }

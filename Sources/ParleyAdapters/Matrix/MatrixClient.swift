@@ -105,3 +105,13 @@ public struct MatrixClient: Sendable {
         part.addingPercentEncoding(withAllowedCharacters: unreserved) ?? part
     }
 }
+
+extension MatrixClient: CustomStringConvertible, CustomReflectable {
+    /// Names the homeserver without the access token, wherever the client (or an adapter) is printed.
+    public var description: String {
+        "MatrixClient(\(homeserver), access token: \(accessToken == nil ? "none" : "••••"))"
+    }
+    public var customMirror: Mirror {
+        Mirror(self, children: ["homeserver": homeserver, "accessToken": accessToken == nil ? "none" : "••••"])
+    }
+}

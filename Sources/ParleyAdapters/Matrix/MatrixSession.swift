@@ -20,6 +20,7 @@ actor MatrixSession {
     let outbox: MatrixOutbox
     let gateNotices: GateMessages<MatrixPlacedNotice>
     let connection: MatrixConnection
+    let work: InFlightWork
     let position: MatrixSyncPosition
     private var mention: MatrixMention
     private var memberCounts: [String: Int] = [:]
@@ -40,6 +41,7 @@ actor MatrixSession {
         self.outbox = MatrixOutbox(client: client, logger: adapter.logger)
         self.gateNotices = adapter.gateNotices
         self.connection = adapter.connection
+        self.work = adapter.work
         self.position = MatrixSyncPosition(dataDirectory: engine.config.dataDirectory, userID: userID)
         self.mention = MatrixMention(
             userID: userID, displayName: nil, addressingName: engine.config.addressing.names.first ?? "parley")
@@ -203,7 +205,7 @@ actor MatrixSession {
             text: mention.rewrite(MatrixMention.withoutReplyFallback(body)),
             isDirect: await joinedMembers(of: room) == 2)
         let reply = thread.map { MatrixThread(root: $0, inReplyTo: eventID) }
-        Task { [engine, outbox, logger, gateNotices, connection] in
+        work.start { [engine, outbox, logger, gateNotices, connection] in
             let live = MatrixLiveNotice(outbox: outbox, room: room, thread: reply)
             let response = await engine.handle(inbound, onOutput: { live.receive($0) })
             let gates = MatrixGateNotices(notices: gateNotices, connection: connection, logger: logger)

@@ -20,6 +20,8 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
     let me = SharedValue<String?>(nil)
     /// The posts asking for gates still open, to show each one's outcome in place of its buttons.
     let gatePosts = GateMessages<MattermostPlacedPost>()
+    /// Commands acknowledged and still running (`settle()`).
+    let work = InFlightWork()
 
     /// Creates an adapter; fails when a credential cannot be read.
     public init(
@@ -118,7 +120,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
             sender: Identity(platform: platform, id: user), senderName: form["user_name"], room: channel,
             thread: form["root_id"].flatMap { $0.isEmpty ? nil : $0 },
             eventID: form["trigger_id"].map { "slash:\($0)" }, text: text, isDirect: true)
-        Task { await answer(inbound, engine: engine) }
+        work.start { await answer(inbound, engine: engine) }
         let echo = "`\(form["command"] ?? "/parley") \(text.replacingOccurrences(of: "`", with: "'"))` …"
         return .json(["response_type": "in_channel", "text": .string(echo)] as JSON)
     }
@@ -139,7 +141,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         }
         guard user != me.current else { return .json([:] as JSON) }
         let postID = form["post_id"]
-        Task {
+        work.start {
             // The payload does not say which thread the post is in; the post itself does.
             var thread: String?
             if let postID, let post = try? await client.request(.GET, "/posts/\(postID)") {
@@ -168,7 +170,7 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
             return .text(401, "this button was not made by Parley for this channel")
         }
         let postID = payload["post_id"].string
-        Task {
+        work.start {
             var thread = postID
             var pressed: MattermostPlacedPost?
             if let postID, let post = try? await client.request(.GET, "/posts/\(postID)") {
@@ -270,5 +272,12 @@ extension MattermostAdapter {
                         .POST, "/posts", self.body(post, channel: channel, root: thread, engine: engine))["id"].string
                 },
                 warn: { problem in logger.warning("\(channel): \(problem)") }))
+    }
+}
+
+extension MattermostAdapter {
+    /// Waits until every command acknowledged so far has finished (and its reply was posted).
+    public func settle() async {
+        await work.settle()
     }
 }

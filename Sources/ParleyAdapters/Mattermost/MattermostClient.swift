@@ -57,3 +57,9 @@ public struct MattermostAPIError: Error, Equatable, CustomStringConvertible {
 
     public var description: String { "Mattermost \(path) failed (\(status)): \(message)" }
 }
+
+extension MattermostClient: CustomStringConvertible, CustomReflectable {
+    /// Names the server without its token, wherever the client (or an adapter holding it) is printed.
+    public var description: String { "MattermostClient(\(baseURL), token: ••••)" }
+    public var customMirror: Mirror { Mirror(self, children: ["baseURL": baseURL, "token": "••••"]) }
+}

@@ -22,6 +22,8 @@ public struct SlackAdapter: HTTPReceivingAdapter {
     let gateMessages = GateMessages<SlackPlacedMessage>()
     /// How often the live-output message is edited at most.
     static let editInterval = Duration.seconds(1)
+    /// Commands acknowledged and still running (`settle()`).
+    let work = InFlightWork()
 
     /// Creates an adapter; fails when a credential cannot be read.
     public init(
@@ -139,7 +141,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
                     "Slack retry #\(retry) of \(payload["event_id"].string ?? "?"): \(request.header("x-slack-retry-reason") ?? "")"
                 )
             }
-            Task { await handleEvent(event, engine: engine) }
+            work.start { await handleEvent(event, engine: engine) }
             return .ok
         case .some:
             return .ok
@@ -199,7 +201,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
             sender: Identity(platform: platform, id: user), senderName: form["user_name"], room: channel,
             eventID: form["trigger_id"].map { "slash:\($0)" }, text: text, isDirect: true)
         let responseURL = form["response_url"]
-        Task {
+        work.start {
             guard let response = await engine.handle(inbound) else { return }
             if let settled = response.settledGate { await settle(settled, pressed: nil) }
             let messages = SlackRenderer.messages(for: response.reply)
@@ -263,7 +265,7 @@ public struct SlackAdapter: HTTPReceivingAdapter {
                 message: SlackRenderer.Message(
                     text: message["text"].string ?? "", blocks: message["blocks"].array ?? []))
         }
-        Task { await answer(inbound, engine: engine, channel: channel, thread: thread, pressed: pressed) }
+        work.start { await answer(inbound, engine: engine, channel: channel, thread: thread, pressed: pressed) }
         return .success(())
     }
 
@@ -347,5 +349,12 @@ extension SlackAdapter {
                 send: { message in try await self.postMessage(message, channel: channel, thread: thread) },
                 warn: { problem in logger.warning("\(channel): \(problem)") }),
             interval: Self.editInterval)
+    }
+}
+
+extension SlackAdapter {
+    /// Waits until every command acknowledged so far has finished (and its reply was posted).
+    public func settle() async {
+        await work.settle()
     }
 }

@@ -71,7 +71,7 @@ extension SlackAdapter {
             if let retry = envelope["retry_attempt"].int, retry > 0 {
                 logger.debug("Slack retry #\(retry) of \(payload["event_id"].string ?? "?")")
             }
-            Task { await handleEvent(payload["event"], engine: engine) }
+            work.start { await handleEvent(payload["event"], engine: engine) }
             return nil
         case "slash_commands":
             let form = payload.object?.compactMapValues { $0.string } ?? [:]

@@ -81,3 +81,9 @@ public struct SlackAPIError: Error, Equatable, CustomStringConvertible {
 
     public var description: String { "Slack \(method) failed: \(error)" }
 }
+
+extension SlackWebClient: CustomStringConvertible, CustomReflectable {
+    /// Names the API without its token, wherever the client (or an adapter holding it) is printed.
+    public var description: String { "SlackWebClient(\(baseURL), token: ••••)" }
+    public var customMirror: Mirror { Mirror(self, children: ["baseURL": baseURL, "token": "••••"]) }
+}

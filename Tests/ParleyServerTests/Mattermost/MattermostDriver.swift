@@ -80,7 +80,9 @@ final class MattermostDriver: ConformanceDriver {
 
     func redeliverLast(of person: Person) async throws -> Bool {
         guard let mm = harness.withLock({ $0 }), let last = said.withLock({ $0[person] }) else { return false }
-        return try await mm.send("/mattermost/webhook", form: last.form).status == 200
+        let status = try await mm.send("/mattermost/webhook", form: last.form).status
+        await mm.settle()
+        return status == 200
     }
 
     func dropConnection() async throws -> Bool { false }

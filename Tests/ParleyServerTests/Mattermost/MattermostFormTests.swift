@@ -12,7 +12,7 @@ import Testing
                 "/mattermost/command", body: body, contentType: "application/x-www-form-urlencoded")
             #expect(answer.status == 400)
             #expect(answer.body.contains("'%zz'"), "\(answer.body)")
-            try await Task.sleep(for: .milliseconds(300))
+            await mm.settle()
             #expect(mm.fake.botPosts.isEmpty)
         }
     }

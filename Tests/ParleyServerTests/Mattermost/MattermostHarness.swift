@@ -18,7 +18,9 @@ final class MattermostHarness: Sendable {
     static let webhookToken = "ykmp9s4gkbdjzkm7b3jmtsy1ce"
     let fake = FakeMattermost(token: MattermostHarness.botToken)
     let fakeServer: LiveServer
-    private let running = Mutex<(engine: Engine, parley: LiveServer, task: Task<Void, any Error>)?>(nil)
+    private let running = Mutex<
+        (engine: Engine, adapter: MattermostAdapter, parley: LiveServer, task: Task<Void, any Error>)?
+    >(nil)
 
     var adapterYAML: String {
         """
@@ -41,7 +43,12 @@ final class MattermostHarness: Sendable {
             logger: Logger(label: "test.parley") { _ in SwiftLogNoOpLogHandler() })
         let parley = try await LiveServer { onRunning in server.application(onRunning: onRunning) }
         let task = Task { try await adapter.run(engine: engine) }
-        running.withLock { $0 = (engine, parley, task) }
+        running.withLock { $0 = (engine, adapter, parley, task) }
+    }
+
+    /// Waits until the adapter has finished every command it acknowledged.
+    func settle() async {
+        await running.withLock { $0?.adapter }?.settle()
     }
 
     var engine: Engine { running.withLock { $0!.engine } }

@@ -88,7 +88,7 @@ import Testing
                     "post_id": said.postID, "text": "!deploy api to staging",
                 ])
             #expect(again.status == 200)
-            try await Task.sleep(for: .milliseconds(800))
+            await mm.settle()
             #expect(mm.fake.botPosts.filter { $0.message.contains("deployed") }.count == 1)
         }
     }

@@ -86,6 +86,7 @@ final class SlackDriver: ConformanceDriver {
         let response = try await slack.send(
             "/slack/events", body: last.body,
             headers: ["X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"])
+        await slack.settle()
         return response.status == 200
     }
 

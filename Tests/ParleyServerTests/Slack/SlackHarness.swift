@@ -112,6 +112,11 @@ final class SlackHarness: Sendable {
         running.withLock { $0 = (engine, adapter, parley, task) }
     }
 
+    /// Waits until the adapter has finished every command it acknowledged.
+    func settle() async {
+        await running.withLock { $0?.adapter }?.settle()
+    }
+
     var engine: Engine { running.withLock { $0!.engine } }
     var parleyPort: Int { running.withLock { $0?.parley.port ?? 0 } }
 

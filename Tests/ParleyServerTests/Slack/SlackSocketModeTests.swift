@@ -124,10 +124,15 @@ final class FakeSocketMode: Sendable {
             try await Task.sleep(for: .milliseconds(30))
         }
         #expect(fake.messages.contains { $0.text.hasPrefix("1\n") })
-        try await Task.sleep(for: .milliseconds(600))
+        // An envelope is acknowledged once its work has started, so after both acknowledgements,
+        // settling waits for everything the two envelopes did.
+        func acked() -> [String] { socket.acks.withLock { $0.compactMap { $0["envelope_id"].string } } }
+        while !(acked().contains("env-1") && acked().contains("env-2")), ContinuousClock.now < harnessWait {
+            try await Task.sleep(for: .milliseconds(30))
+        }
+        #expect(acked().contains("env-1") && acked().contains("env-2"))
+        await adapter.settle()
         #expect(!fake.messages.contains { $0.text.hasPrefix("2\n") }, "a retried envelope ran again")
-        let acked = socket.acks.withLock { $0.compactMap { $0["envelope_id"].string } }
-        #expect(acked.contains("env-1") && acked.contains("env-2"))
 
         socket.send([
             "envelope_id": "env-3", "type": "slash_commands", "accepts_response_payload": true,

@@ -165,7 +165,7 @@ import Testing
             try await slack.send("/slack/events", body: asMention)
             let second = try await slack.waitForMessage { $0.text.hasPrefix("2\n") }
             #expect(second != nil)
-            try await Task.sleep(for: .seconds(1))
+            await slack.settle()
             let counts = slack.fake.messages.map { $0.text.split(separator: "\n").first.map(String.init) ?? "" }
             #expect(counts == ["1", "2"], "runs: \(counts)")
         }
