@@ -13,10 +13,10 @@ final class AlertAutomations: Sendable {
     /// When each rule last ran for each alert. Entries past every rule's cooldown are dropped, so
     /// the map holds only alerts seen within the longest cooldown however many come and go.
     private let lastRun = Mutex<[String: Date]>([:])
-    /// Runs started and not yet finished, by a number of their own, for `settle()`.
     /// The map's size after the last pruning.
     private let prunedSize = Mutex(0)
-    private let inFlight = Mutex<(next: Int, tasks: [Int: Task<Void, Never>])>((0, [:]))
+    /// Runs started and not yet finished, for `settle()`.
+    private let inFlight = InFlightWork()
 
     init(engine: Engine, messenger: any RoomMessenger, logger: Logger) {
         self.engine = engine
@@ -52,26 +52,14 @@ final class AlertAutomations: Sendable {
                     "source": alert.source,
                 ]
                 let command = rule.command.render(context)
-                start { await self.run(command, rule: rule, alert: alert) }
-            }
-        }
-    }
-
-    /// Runs `work` in a task of its own, known to `settle()` until it ends.
-    private func start(_ work: @escaping @Sendable () async -> Void) {
-        inFlight.withLock { state in
-            let number = state.next
-            state.next += 1
-            state.tasks[number] = Task {
-                await work()
-                _ = self.inFlight.withLock { $0.tasks.removeValue(forKey: number) }
+                inFlight.start { await self.run(command, rule: rule, alert: alert) }
             }
         }
     }
 
     /// Waits until every run started so far has finished.
     func settle() async {
-        while let task = inFlight.withLock({ $0.tasks.values.first }) { await task.value }
+        await inFlight.settle()
     }
 
     private func run(_ command: String, rule: AlertAutomation, alert: Alert) async {

@@ -1,9 +1,9 @@
 import Synchronization
 
-/// The commands an HTTP adapter has acknowledged and is still working on. A platform is answered at
-/// once (Slack wants its acknowledgement within three seconds) and the command runs on in a task of
-/// its own; this keeps those tasks, so that `settle()` can wait for them: a stop that drains, or a
-/// test that must know nothing more is coming before it says that nothing else happened.
+/// Work started in tasks of its own and not finished yet: the commands an adapter acknowledged at
+/// once (Slack wants its acknowledgement within three seconds) and runs on, the commands alert rules
+/// start. `settle()` waits for them: a stop that drains, or a test that must know nothing more is
+/// coming before it says that nothing else happened.
 public final class InFlightWork: Sendable {
     private let state = Mutex((next: 0, tasks: [Int: Task<Void, Never>]()))
 
