@@ -12,6 +12,8 @@ final class GateMessages<Location: Sendable>: Sendable {
     private struct State {
         var locations: [String: Location] = [:]
         var order: [String] = []
+        /// The expiry deadline of each gate (on the shared clock, so a settled gate's is freed at once).
+        var expiries: [String: Deadlines.Token] = [:]
     }
 
     private let state = Mutex(State())
@@ -28,26 +30,37 @@ final class GateMessages<Location: Sendable>: Sendable {
         _ gate: OpenedGate, at location: Location, handler: any MessageHandler,
         update: @escaping @Sendable (Location, SettledGate) async -> Void
     ) {
-        state.withLock { state in
-            if state.locations.updateValue(location, forKey: gate.id) == nil { state.order.append(gate.id) }
-            while state.order.count > limit { state.locations[state.order.removeFirst()] = nil }
-        }
         let wait = min(max(gate.expiresAt.timeIntervalSinceNow, 0), 7 * 86_400) + 1
-        Task {
-            try? await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
-            guard isOpen(gate.id), let settled = await handler.settledGate(gate.id), let location = take(gate.id)
-            else { return }
-            await update(location, settled)
+        let expiry = Deadlines.shared.schedule(after: .milliseconds(Int64(wait * 1000))) {
+            Task {
+                guard self.isOpen(gate.id), let settled = await handler.settledGate(gate.id),
+                    let location = self.take(gate.id)
+                else { return }
+                await update(location, settled)
+            }
         }
+        let forgotten = state.withLock { state -> [Deadlines.Token] in
+            if state.locations.updateValue(location, forKey: gate.id) == nil { state.order.append(gate.id) }
+            var forgotten = state.expiries.updateValue(expiry, forKey: gate.id).map { [$0] } ?? []
+            while state.order.count > limit {
+                let oldest = state.order.removeFirst()
+                state.locations[oldest] = nil
+                if let token = state.expiries.removeValue(forKey: oldest) { forgotten.append(token) }
+            }
+            return forgotten
+        }
+        for token in forgotten { Deadlines.shared.cancel(token) }
     }
 
     /// Where gate `id` was asked for, forgotten now that it is settled; nil when it is not known here.
     func take(_ id: String) -> Location? {
-        state.withLock { state in
-            guard let location = state.locations.removeValue(forKey: id) else { return nil }
+        let (location, expiry) = state.withLock { state -> (Location?, Deadlines.Token?) in
+            guard let location = state.locations.removeValue(forKey: id) else { return (nil, nil) }
             state.order.removeAll { $0 == id }
-            return location
+            return (location, state.expiries.removeValue(forKey: id))
         }
+        if let expiry { Deadlines.shared.cancel(expiry) }
+        return location
     }
 
     private func isOpen(_ id: String) -> Bool { state.withLock { $0.locations[id] != nil } }
