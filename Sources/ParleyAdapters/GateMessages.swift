@@ -17,6 +17,8 @@ final class GateMessages<Location: Sendable>: Sendable {
     }
 
     private let state = Mutex(State())
+    /// The edits an expiry started, for `settle()`.
+    private let work = InFlightWork()
     /// How many open gates are remembered; the oldest is forgotten first.
     let limit: Int
 
@@ -31,8 +33,8 @@ final class GateMessages<Location: Sendable>: Sendable {
         update: @escaping @Sendable (Location, SettledGate) async -> Void
     ) {
         let wait = min(max(gate.expiresAt.timeIntervalSinceNow, 0), 7 * 86_400) + 1
-        let expiry = Deadlines.shared.schedule(after: .milliseconds(Int64(wait * 1000))) {
-            Task {
+        let expiry = Deadlines.shared.schedule(after: .milliseconds(Int64(wait * 1000))) { [work] in
+            work.start {
                 guard self.isOpen(gate.id), let settled = await handler.settledGate(gate.id),
                     let location = self.take(gate.id)
                 else { return }
@@ -61,6 +63,11 @@ final class GateMessages<Location: Sendable>: Sendable {
         }
         if let expiry { Deadlines.shared.cancel(expiry) }
         return location
+    }
+
+    /// Waits until the edits that expiries started have finished.
+    func settle() async {
+        await work.settle()
     }
 
     private func isOpen(_ id: String) -> Bool { state.withLock { $0.locations[id] != nil } }

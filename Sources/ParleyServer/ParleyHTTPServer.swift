@@ -61,8 +61,9 @@ public struct ParleyHTTPServer: Sendable {
     /// The HTTP router: pages, API, operations.
     public func router() -> Router<ParleyRequestContext> {
         let router = Router(context: ParleyRequestContext.self)
-        router.middlewares.add(MetricsMiddleware())
+        // Errors become JSON answers outside the metrics, so the metrics see (and count) them.
         router.middlewares.add(JSONErrorMiddleware())
+        router.middlewares.add(MetricsMiddleware())
         let platformPaths = adapters.compactMap { $0 as? any HTTPReceivingAdapter }.flatMap { $0.routes.map(\.path) }
         router.middlewares.add(AuthenticationMiddleware(store: store, selfAuthenticating: ["/hooks/"] + platformPaths))
         OperationsRoutes(engine: engine, store: store, metrics: metrics, adapters: adapters).register(on: router)

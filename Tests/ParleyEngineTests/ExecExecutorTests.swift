@@ -82,6 +82,37 @@ import Testing
         #expect(response.reply.plainText.contains("holding"))
     }
 
+    @Test func aChildThatIgnoresTermWithItsOutputElsewhereDoesNotOutliveTheTimeout() async throws {
+        // The leader dies of the SIGTERM and the output ends; the child ignores SIGTERM and writes
+        // nowhere, so only the SIGKILL that follows reaches it.
+        let pidFile = directory + "/child.pid"
+        try writeScript(
+            "evade.sh", in: directory,
+            """
+            (trap '' TERM; exec sleep 300) >/dev/null 2>&1 &
+            echo $! > \(pidFile)
+            echo started
+            sleep 300
+            """)
+        let (engine, _) = try makeEngine(
+            commands(
+                """
+                  evade:
+                    usage: evade
+                    action: { exec: ["./evade.sh"], timeout: 1s }
+                """), directory: directory, grace: .seconds(30))
+        let response = try #require(await engine.handle(say("evade")))
+        #expect(response.outcome == .timedOut)
+        let child = try #require(
+            Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        var gone = false
+        for _ in 0..<100 where !gone {
+            gone = !processExists(child)
+            if !gone { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(gone, "the child \(child) that ignores SIGTERM survived the timeout")
+    }
+
     @Test func outputIsCombinedAndCappedAndTheExitStatusKept() async throws {
         try writeScript("noisy.sh", in: directory, "echo out\necho err >&2\nyes x | head -c 5000\nexit 3")
         let (engine, store) = try makeEngine(

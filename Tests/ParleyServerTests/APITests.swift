@@ -148,6 +148,11 @@ import Testing
             #expect(ready.json["store"] as? String == "ok")
             _ = try await post(client, "/api/v1/messages", token: token, body: #"{"text": "ping"}"#)
             _ = try await post(client, "/api/v1/messages", token: token, body: #"{"text": "nonsense"}"#)
+            // A refused request is an error the metrics see (errors become JSON answers outside them).
+            let refused = try await client.execute(
+                uri: "/api/v1/messages", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"text": "ping"}"#))
+            #expect(refused.status == .unauthorized)
             let metrics = try await client.execute(uri: "/metrics", method: .get)
             #expect(metrics.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
             try PrometheusText.validate(metrics.text)
@@ -160,6 +165,10 @@ import Testing
                 metrics.text.contains(
                     #"parley_http_requests_total{route="/api/v1/messages",method="POST",status="200"}"#))
             #expect(metrics.text.contains(#"parley_http_request_duration_seconds_count{route="/api/v1/messages""#))
+            #expect(
+                metrics.text.split(separator: "\n").contains {
+                    $0.hasPrefix("parley_http_request_errors_total{") && $0.contains(#"status="401""#)
+                }, "\(metrics.text)")
         }
     }
 }

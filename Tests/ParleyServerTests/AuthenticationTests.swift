@@ -108,7 +108,10 @@ import Testing
                 uri: "/login", method: .post, headers: headers,
                 body: ByteBuffer(string: "csrf=\(token)&username=alice&password=100%zz"))
             #expect(broken.status == .badRequest)
-            #expect(broken.json["error"] as? String == "the form cannot be read: Failed to percent decode '100%zz'")
+            // The answer says what is wrong but never echoes the value: it is the password field.
+            let error = try #require(broken.json["error"] as? String)
+            #expect(error.hasPrefix("the form cannot be read: a field is not valid URL encoding"))
+            #expect(!error.contains("100%zz"))
             let session = try #require(try await client.signIn("alice", "correct horse battery"))
             let truncated = try await client.execute(
                 uri: "/logout", method: .post,

@@ -142,5 +142,6 @@ extension MatrixAdapter {
     /// Waits until every command received so far has finished and been answered.
     public func settle() async {
         await work.settle()
+        await gateNotices.settle()
     }
 }

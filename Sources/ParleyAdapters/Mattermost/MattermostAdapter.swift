@@ -279,5 +279,6 @@ extension MattermostAdapter {
     /// Waits until every command acknowledged so far has finished (and its reply was posted).
     public func settle() async {
         await work.settle()
+        await gatePosts.settle()
     }
 }

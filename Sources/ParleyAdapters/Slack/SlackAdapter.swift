@@ -216,6 +216,12 @@ public struct SlackAdapter: HTTPReceivingAdapter {
                     try await web.respond(to: responseURL, body)
                 } catch {
                     logger.warning("cannot answer \(name) through response_url (\(error)); posting instead")
+                    // A reply for the sender alone stays theirs when it cannot go through response_url.
+                    if response.audience == .sender,
+                        await postEphemeral([message], to: user, channel: channel, thread: nil)
+                    {
+                        continue
+                    }
                     do {
                         _ = try await postMessage(message, channel: channel, thread: nil)
                     } catch {
@@ -356,5 +362,6 @@ extension SlackAdapter {
     /// Waits until every command acknowledged so far has finished (and its reply was posted).
     public func settle() async {
         await work.settle()
+        await gateMessages.settle()
     }
 }

@@ -44,7 +44,8 @@ public struct SlackWebClient: Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         request.body = .bytes(ByteBuffer(bytes: message.encoded))
-        let response = try await client.send(request, timeout: .seconds(10), upTo: 1 << 20)
+        // The URL is the capability to answer: logged by name only.
+        let response = try await client.send(request, timeout: .seconds(10), upTo: 1 << 20, label: "response_url")
         guard response.status == 200 else {
             throw SlackAPIError(method: "response_url", error: "HTTP \(response.status)")
         }

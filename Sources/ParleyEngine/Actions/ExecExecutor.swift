@@ -175,15 +175,18 @@ public struct ExecExecutor: ActionExecutor {
         let escalation = Escalation()
         escalation.add(
             deadlines.schedule(after: timeout) {
-                guard escalation.isLive else { return }
-                timedOut.set()
-                try? execution.send(signal: .terminate, toProcessGroup: true)
+                // Checked, marked and signalled as one step, so a program that ends at this moment is
+                // either timed out or finished, never both.
+                let terminated = escalation.whileLive {
+                    timedOut.set()
+                    try? execution.send(signal: .terminate, toProcessGroup: true)
+                }
+                guard terminated else { return }
                 escalation.add(
                     deadlines.schedule(after: grace) {
-                        guard escalation.isLive else { return }
-                        try? execution.send(signal: .kill, toProcessGroup: true)
+                        let killed = escalation.whileLive { try? execution.send(signal: .kill, toProcessGroup: true) }
                         // Give the reader a moment to collect the last bytes before it is cancelled.
-                        escalation.add(deadlines.schedule(after: .seconds(2)) { reader.cancel() })
+                        if killed { escalation.add(deadlines.schedule(after: .seconds(2)) { reader.cancel() }) }
                     })
             })
         await withTaskCancellationHandler {
@@ -191,26 +194,40 @@ public struct ExecExecutor: ActionExecutor {
         } onCancel: {
             reader.cancel()
         }
-        for token in escalation.end() { deadlines.cancel(token) }
+        // Once terminated, what is left of the group goes now even though the output has ended: a
+        // child that ignores SIGTERM with its output elsewhere must not outlive the timeout.
+        if escalation.end() { try? execution.send(signal: .kill, toProcessGroup: true) }
+        for token in escalation.tokens { deadlines.cancel(token) }
     }
 }
 
 /// The deadlines of one program's timeout (SIGTERM, then SIGKILL, then stop reading), until the
 /// program's output ends: after that none of them may act.
 private final class Escalation: Sendable {
-    private let state = Mutex((live: true, tokens: [Deadlines.Token]()))
+    private let state = Mutex((live: true, terminated: false, tokens: [Deadlines.Token]()))
 
-    var isLive: Bool { state.withLock { $0.live } }
+    /// Runs `signal` while the output has not ended, under the lock `end()` takes; true when it ran.
+    func whileLive(_ signal: () -> Void) -> Bool {
+        state.withLock { state in
+            guard state.live else { return false }
+            signal()
+            state.terminated = true
+            return true
+        }
+    }
 
     func add(_ token: Deadlines.Token) {
         state.withLock { $0.tokens.append(token) }
     }
 
-    /// Ends it; returns the deadlines to cancel.
-    func end() -> [Deadlines.Token] {
+    /// Ends it; true when the program was already being stopped for its timeout.
+    func end() -> Bool {
         state.withLock { state in
             state.live = false
-            return state.tokens
+            return state.terminated
         }
     }
+
+    /// The deadlines to cancel once it has ended.
+    var tokens: [Deadlines.Token] { state.withLock { $0.tokens } }
 }

@@ -31,8 +31,9 @@ struct GateAnswers: Sendable {
         record = try await store.insertRun(record)
         // Whether this answer settled the gate or found it settled, the message that asked for it
         // can stop offering buttons.
+        // Only what the message shows depends on it: a failure to read it must not hide what ran.
         let settled =
-            ["yes", "approve", "deny"].contains(parsed.command.id) ? try await gates.settlement(of: code) : nil
+            ["yes", "approve", "deny"].contains(parsed.command.id) ? try? await gates.settlement(of: code) : nil
         if let released = answer.released {
             var blocks = answer.reply.blocks
             blocks.append(contentsOf: released.reply.blocks)

@@ -39,8 +39,10 @@ extension Gatekeeper {
     func settlement(of id: String) async throws -> SettledGate? {
         guard var request = try await store.approval(id: id) else { return nil }
         if request.status == .pending {
-            guard try await expireIfDue(request), let settled = try await store.approval(id: id) else { return nil }
-            request = settled
+            // Expired here, or by the sweep a moment before: read it again either way.
+            _ = try await expireIfDue(request)
+            guard let current = try await store.approval(id: id) else { return nil }
+            request = current
         }
         switch (request.status, request.kind) {
         case (.pending, _):

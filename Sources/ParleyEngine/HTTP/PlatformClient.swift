@@ -34,10 +34,12 @@ public struct PlatformClient: Sendable {
     /// Sends `request` (its body, if any, given as bytes so it can be sent again) until it succeeds
     /// or `policy` says to stop, and returns the last answer; throws the last network error. `hint`
     /// reads a wait the platform names outside `Retry-After` (Matrix's `retry_after_ms`).
-    /// `idempotent` defaults to the method's own nature: `POST` and `PATCH` are not.
+    /// `idempotent` defaults to the method's own nature: `POST` and `PATCH` are not. `label` names
+    /// the request in logs instead of its path, for URLs that are themselves secrets (Slack's
+    /// `response_url`).
     public func send(
         _ request: HTTPClientRequest, timeout: TimeAmount = .seconds(15), upTo limit: Int = 4 << 20,
-        idempotent: Bool? = nil, policy: RetryPolicy? = nil,
+        idempotent: Bool? = nil, policy: RetryPolicy? = nil, label: String? = nil,
         hint: (@Sendable (Response) -> Duration?)? = nil
     ) async throws -> Response {
         let policy = policy ?? self.policy
@@ -64,7 +66,7 @@ public struct PlatformClient: Sendable {
             let decision = policy.decision(after: failure, attempt: attempt, waited: waited, idempotent: repeatable)
             guard case .retry(let wait) = decision else { return try outcome.get() }
             logger.warning(
-                "\(name) \(Self.describe(failure, outcome)) for \(request.method) \(Self.path(of: request.url)); trying again in \(wait) (attempt \(attempt + 1) of \(policy.maxAttempts))"
+                "\(name) \(Self.describe(failure, outcome)) for \(request.method) \(label ?? Self.path(of: request.url)); trying again in \(wait) (attempt \(attempt + 1) of \(policy.maxAttempts))"
             )
             try await Task.sleep(for: wait)
             waited += wait

@@ -97,15 +97,16 @@ final class StartupRecovery: Sendable {
     /// given the same number.
     ///
     /// A program whose group was never noted (Parley was killed between starting it and writing the
-    /// note) is found by the run it carries in its environment (`OrphanScan`).
+    /// note, or a runbook started several) is found by the run it carries in its environment
+    /// (`OrphanScan`).
     private func stopOrphans() async throws {
-        var unnoted = Set<OrphanScan.Wanted>()
+        var wanted = Set<OrphanScan.Wanted>()
         for run in try await store.abandonedRuns(isAlive: ProcessOwner.isAlive) {
             guard ProcessOwner.isOnThisHost(run.owner) else { continue }
-            guard let group = run.processGroup, group > 1 else {
-                if let id = run.id, let owner = run.owner { unnoted.insert(.init(runID: id, owner: owner)) }
-                continue
-            }
+            // Every run is looked for by its environment too: a runbook's steps (or a parallel group)
+            // start several programs, and only the last one's group is noted.
+            if let id = run.id, let owner = run.owner { wanted.insert(.init(runID: id, owner: owner)) }
+            guard let group = run.processGroup, group > 1 else { continue }
             guard
                 ProcessOwner.isProgramGroup(
                     group, startTime: run.processStartTime, owner: run.owner, runCreatedAt: run.createdAt)
@@ -117,7 +118,7 @@ final class StartupRecovery: Sendable {
                 logger.warning("stopped process group \(group) left running by run #\(run.id ?? 0)")
             }
         }
-        for (run, group) in OrphanScan.groups(of: unnoted) where kill(-group, SIGKILL) == 0 {
+        for (run, group) in OrphanScan.groups(of: wanted) where kill(-group, SIGKILL) == 0 {
             logger.warning(
                 "stopped process group \(group) left running by run #\(run.runID) (found by its environment)")
         }

@@ -14,15 +14,16 @@ enum HTMLForm {
         let buffer = try await request.body.collect(upTo: limit)
         do {
             return try URLEncodedFormDecoder().decode(type, from: String(buffer: buffer))
-        } catch let error as URLEncodedFormError {
-            throw APIError(.badRequest, "the form cannot be read: \(error)")
+        } catch is URLEncodedFormError {
+            // Never the value: the field may be a password.
+            throw APIError(.badRequest, "the form cannot be read: a field is not valid URL encoding (a bad % escape?)")
         } catch let DecodingError.keyNotFound(key, _) {
             throw APIError(.badRequest, "the form needs the field \"\(key.stringValue)\"")
         } catch let DecodingError.typeMismatch(_, context) {
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw APIError(.badRequest, "the form's field \"\(field)\" has the wrong type")
         } catch {
-            throw APIError(.badRequest, "the form cannot be read: \(error)")
+            throw APIError(.badRequest, "the form cannot be read")
         }
     }
 }
