@@ -34,38 +34,33 @@ import Testing
         #expect(escape.outcome == .invalid)
     }
 
-    @Test func theTimeoutStopsTheWholeProcessGroup() async throws {
+    /// Runs `script` (which writes its background child's pid to child.pid) with a 1 s timeout and
+    /// returns the response once the child is gone, or nil if it survived 10 s.
+    func timedOutLeavingNoChild(_ script: String, grace: Duration = .seconds(5)) async throws -> EngineResponse? {
         let pidFile = directory + "/child.pid"
-        try writeScript(
-            "spawn.sh", in: directory,
-            """
-            sleep 300 &
-            echo $! > \(pidFile)
-            echo started
-            sleep 300
-            """)
+        try writeScript("spawn.sh", in: directory, script.replacingOccurrences(of: "CHILD_PID", with: pidFile))
         let (engine, store) = try makeEngine(
             commands(
                 """
                   hang:
                     usage: hang
                     action: { exec: ["./spawn.sh"], timeout: 1s }
-                """), directory: directory)
+                """), directory: directory, grace: grace)
         let response = try #require(await engine.handle(say("hang")))
         #expect(response.outcome == .timedOut)
-        #expect(response.reply.plainText.contains("started"))
-        #expect(response.reply.plainText.contains("timed out after 1s"))
+        #expect(try await store.requireRun(response.runID).status == .timedOut)
         let child = try #require(
             Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        // The grandchild was in the same group, so it got the SIGTERM too.
-        var gone = false
-        for _ in 0..<50 where !gone {
-            gone = !processExists(child)
-            if !gone { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(gone, "the background child \(child) survived the timeout")
-        let run = try await store.requireRun(response.runID)
-        #expect(run.status == .timedOut)
+        for _ in 0..<100 where processExists(child) { try await Task.sleep(for: .milliseconds(100)) }
+        return processExists(child) ? nil : response
+    }
+
+    @Test func theTimeoutStopsTheWholeProcessGroup() async throws {
+        // The grandchild is in the same group, so it gets the SIGTERM too.
+        let response = try await timedOutLeavingNoChild("sleep 300 &\necho $! > CHILD_PID\necho started\nsleep 300")
+        #expect(response != nil, "the background child survived the timeout")
+        #expect(response?.reply.plainText.contains("started") == true)
+        #expect(response?.reply.plainText.contains("timed out after 1s") == true)
     }
 
     @Test func aProgramThatIgnoresTermIsKilledAfterTheGrace() async throws {
@@ -84,33 +79,11 @@ import Testing
 
     @Test func aChildThatIgnoresTermWithItsOutputElsewhereDoesNotOutliveTheTimeout() async throws {
         // The leader dies of the SIGTERM and the output ends; the child ignores SIGTERM and writes
-        // nowhere, so only the SIGKILL that follows reaches it.
-        let pidFile = directory + "/child.pid"
-        try writeScript(
-            "evade.sh", in: directory,
-            """
-            (trap '' TERM; exec sleep 300) >/dev/null 2>&1 &
-            echo $! > \(pidFile)
-            echo started
-            sleep 300
-            """)
-        let (engine, _) = try makeEngine(
-            commands(
-                """
-                  evade:
-                    usage: evade
-                    action: { exec: ["./evade.sh"], timeout: 1s }
-                """), directory: directory, grace: .seconds(30))
-        let response = try #require(await engine.handle(say("evade")))
-        #expect(response.outcome == .timedOut)
-        let child = try #require(
-            Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        var gone = false
-        for _ in 0..<100 where !gone {
-            gone = !processExists(child)
-            if !gone { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(gone, "the child \(child) that ignores SIGTERM survived the timeout")
+        // nowhere, so only the SIGKILL that follows reaches it (well before the 30 s grace).
+        let response = try await timedOutLeavingNoChild(
+            "(trap '' TERM; exec sleep 300) >/dev/null 2>&1 &\necho $! > CHILD_PID\necho started\nsleep 300",
+            grace: .seconds(30))
+        #expect(response != nil, "the child that ignores SIGTERM survived the timeout")
     }
 
     @Test func outputIsCombinedAndCappedAndTheExitStatusKept() async throws {
