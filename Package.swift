@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -44,6 +45,9 @@ let package = Package(
             dependencies: [
                 "ParleyCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .target(
@@ -110,12 +114,19 @@ let package = Package(
         ),
         // The adapter conformance suite, shared by the adapter and server tests.
         .target(
-            name: "ParleyConformance", dependencies: ["ParleyCore", "ParleyStore", "ParleyEngine"],
+            name: "ParleyConformance",
+            dependencies: [
+                "ParleyCore", "ParleyStore", "ParleyEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             path: "Tests/ParleyConformance"),
         .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyConformance"]),
         .testTarget(
             name: "ParleyStoreTests",
-            dependencies: ["ParleyCore", "ParleyStore", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: [
+                "ParleyCore", "ParleyStore", "ParleyConformance", .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .testTarget(
             name: "ParleyEngineTests",
             dependencies: [

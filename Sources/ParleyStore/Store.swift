@@ -51,6 +51,11 @@ public protocol AuditStore: Sendable {
 }
 
 extension AuditStore {
+    public func appendAudit(_ drafts: [AuditDraft], at date: Date) async throws -> [AuditEntry] {
+        guard !drafts.isEmpty else { return [] }
+        return try await commitAudit([AuditCommit(drafts: drafts)], at: date).first?.entries ?? []
+    }
+
     public func lastCheckpoint() async throws -> AuditCheckpoint? { try await checkpoints().last }
 
     public func auditEntry(seq: Int64) async throws -> AuditEntry? {
@@ -137,7 +142,10 @@ public protocol MetadataStore: Sendable {
 /// Everything Parley persists.
 public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore, MetadataStore, AuthStore, LockStore,
     StepStore, AlertStore
-{}
+{
+    /// Closes the store's connections (a pool's); afterwards the store cannot be used.
+    func close() async
+}
 
 /// Why the store could not do what was asked.
 public enum StoreError: Error, Sendable, CustomStringConvertible {
@@ -153,6 +161,31 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .cannotOpen(let path, let reason): return "cannot open the database at \(path): \(reason)"
         case .unknownRun(let id): return "run \(id.map(String.init) ?? "(no id)") is not recorded"
         case .missingTable(let name): return "the database has no table \(name) (it was dropped)"
+        }
+    }
+}
+
+extension ParleyStorage {
+    /// Closes the store's connections; SQLite's close with the store itself.
+    public func close() async {}
+}
+
+/// Opens the store a configuration names.
+public enum StoreOpener {
+    /// SQLite in `dataDirectory` (or at its path), or the PostgreSQL database, its URL read from
+    /// `environment` when it is a secret reference; migrations applied. Throws `StoreError.cannotOpen`
+    /// with the reason, never the database password.
+    public static func open(_ settings: StorageSettings, dataDirectory: String, environment: [String: String])
+        async throws -> any ParleyStorage
+    {
+        switch settings {
+        case .sqlite(let path):
+            return try path.map(SQLiteStore.init(path:)) ?? SQLiteStore(dataDirectory: dataDirectory)
+        case .postgres(let location):
+            switch location.resolve(environment: environment) {
+            case .failure(let error): throw StoreError.cannotOpen(path: "PostgreSQL", reason: error.message)
+            case .success(let settings): return try await PostgresStore.connect(settings)
+            }
         }
     }
 }

@@ -22,14 +22,9 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     /// Opens the store and the key named by the configuration, without starting an engine.
-    static func open(_ options: ConfigOptions) throws -> (SQLiteStore, ParleyConfig) {
+    static func open(_ options: ConfigOptions) async throws -> (any ParleyStorage, ParleyConfig) {
         let config = try options.load()
-        do {
-            return (try SQLiteStore(dataDirectory: config.dataDirectory), config)
-        } catch {
-            printError("parley: \(error)")
-            throw ExitCode(ExitStatus.store)
-        }
+        return (try await ConfigOptions.openStore(config), config)
     }
 
     struct Verify: AsyncParsableCommand {
@@ -96,7 +91,7 @@ struct AuditCommand: AsyncParsableCommand {
                 }
                 outcome = try AuditVerification.verifyExport(path: export, publicKey: key, witnessed: witnessed)
             } else {
-                let (store, config) = try AuditCommand.open(configOptions)
+                let (store, config) = try await AuditCommand.open(configOptions)
                 let key = try given ?? AuditCommand.signingKey(config).publicKey
                 outcome = try await AuditVerification.verifyStore(
                     store, publicKey: key, schedule: config.audit.schedule, witnessed: witnessed)
@@ -137,7 +132,7 @@ struct AuditCommand: AsyncParsableCommand {
             guard format == "jsonl" || format == "csv" else { throw ValidationError("--format is jsonl or csv") }
             let sinceDate = try since.map { try Self.date($0, "--since") }
             let untilDate = try until.map { try Self.date($0, "--until") }
-            let (store, config) = try AuditCommand.open(configOptions)
+            let (store, config) = try await AuditCommand.open(configOptions)
             let key = try AuditCommand.signingKey(config)
             let query = AuditQuery(actor: user, since: sinceDate, until: untilDate, limit: Int.max)
             let log = AuditLog(
@@ -167,7 +162,7 @@ struct AuditCommand: AsyncParsableCommand {
         @Flag(name: .short, help: "Keep printing new entries as they are appended.") var follow = false
 
         func run() async throws {
-            let (store, _) = try AuditCommand.open(configOptions)
+            let (store, _) = try await AuditCommand.open(configOptions)
             let newest = try await store.auditEntries(AuditQuery(limit: max(0, lines), newestFirst: true))
             var last = newest.first?.seq ?? 0
             for entry in newest.reversed() { print(AuditExport.line(entry)) }

@@ -43,16 +43,22 @@ struct ConfigOptions: ParsableArguments {
         }
     }
 
-    /// Opens the store and builds an engine, settling runs a previous process left unfinished.
-    func engine(resumeRunbooks: Bool = false) async throws -> Engine {
-        let config = try load()
-        let store: SQLiteStore
+    /// Opens the store the configuration names (SQLite in the data directory unless `storage:` says
+    /// otherwise); a store that cannot be opened is reported and ends the command.
+    static func openStore(_ config: ParleyConfig) async throws -> any ParleyStorage {
         do {
-            store = try SQLiteStore(dataDirectory: config.dataDirectory)
+            return try await StoreOpener.open(
+                config.storage, dataDirectory: config.dataDirectory, environment: ProcessInfo.processInfo.environment)
         } catch {
             printError("parley: \(error)")
             throw ExitCode(ExitStatus.store)
         }
+    }
+
+    /// Opens the store and builds an engine, settling runs a previous process left unfinished.
+    func engine(resumeRunbooks: Bool = false) async throws -> Engine {
+        let config = try load()
+        let store = try await Self.openStore(config)
         let engine = Engine(config: config, store: store)
         _ = try await engine.start(resumeRunbooks: resumeRunbooks)
         return engine

@@ -30,9 +30,10 @@ struct ServeCommand: AsyncParsableCommand {
             config.server.host = String(parts[0])
             config.server.port = port
         }
-        let store: SQLiteStore
+        let store: any ParleyStorage
         do {
-            store = try SQLiteStore(dataDirectory: config.dataDirectory)
+            store = try await StoreOpener.open(
+                config.storage, dataDirectory: config.dataDirectory, environment: ProcessInfo.processInfo.environment)
         } catch {
             say.error("parley: \(error)")
             throw ExitCode(ExitStatus.store)
@@ -62,17 +63,23 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let server = ParleyHTTPServer(engine: engine, store: store, adapters: adapters, logger: logger)
         let shown = config.server
-        let dataDirectory = config.dataDirectory
+        let dataLocation: String
+        if case .postgres = config.storage, let postgres = store as? PostgresStore {
+            dataLocation = "data in \(postgres.location)"
+        } else {
+            dataLocation = "data in \(config.dataDirectory)"
+        }
         try await server.run { port in
             let url = shown.publicURL ?? "http://\(shown.host):\(port)"
-            say("Parley \(Builtins.version) is listening: open \(url)/ in a browser (data in \(dataDirectory))")
+            say("Parley \(Builtins.version) is listening: open \(url)/ in a browser (\(dataLocation))")
         }
+        await store.close()
     }
 
     /// When no one has a password yet, gives the first user one and prints it once, so that a first
     /// `parley serve` can be signed in to straight away. With JSON logs (collected, shipped, kept)
     /// the password goes to a file only its owner may read, and the log says where.
-    private func firstAdmin(config: ParleyConfig, store: SQLiteStore, say: Announcer) async throws {
+    private func firstAdmin(config: ParleyConfig, store: any ParleyStorage, say: Announcer) async throws {
         guard try await !store.hasAnyPassword() else { return }
         let policy = Policy(roles: config.roles)
         let directory = Directory(users: config.users, groups: config.groups)

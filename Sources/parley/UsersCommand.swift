@@ -42,7 +42,7 @@ struct UsersCommand: AsyncParsableCommand {
             guard let password = readLine(strippingNewline: true), password.count >= 10 else {
                 throw ValidationError("a password needs at least 10 characters")
             }
-            let store = try SQLiteStore(dataDirectory: config.dataDirectory)
+            let store = try await ConfigOptions.openStore(config)
             try await store.setPasswordHash(try PasswordHasher.hash(password), userName: user)
             print("password set for \(user); their other sessions were signed out")
         }
@@ -70,7 +70,7 @@ struct TokensCommand: AsyncParsableCommand {
             for item in scope where !APITokens.scopes.contains(item) {
                 throw ValidationError("unknown scope '\(item)'; use commands, read, approvals or *")
             }
-            let store = try SQLiteStore(dataDirectory: config.dataDirectory)
+            let store = try await ConfigOptions.openStore(config)
             let (token, _) = try await APITokens.create(user: user, scopes: scope, name: name, store: store)
             print(token)
         }
@@ -82,7 +82,7 @@ struct TokensCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try configOptions.load()
-            let store = try SQLiteStore(dataDirectory: config.dataDirectory)
+            let store = try await ConfigOptions.openStore(config)
             for token in try await store.tokens() {
                 let state = token.revokedAt == nil ? "active" : "revoked"
                 print("\(token.id)  \(token.userName)  \(token.scopes.joined(separator: ","))  \(state)  \(token.name)")
@@ -97,7 +97,7 @@ struct TokensCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try configOptions.load()
-            let store = try SQLiteStore(dataDirectory: config.dataDirectory)
+            let store = try await ConfigOptions.openStore(config)
             guard try await store.revokeToken(id: id, at: Date()) else {
                 throw ValidationError("no active token '\(id)'")
             }

@@ -75,6 +75,28 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     public var previousHash: String
     public var hash: String
 
+    /// An entry as stored (a store reading its rows); `make` is the way to chain a new one.
+    public init(
+        seq: Int64, at: String, kind: String, actor: String, identity: String, room: String, command: String,
+        arguments: String, decision: String, outcome: String, runID: Int64?, detail: String, previousHash: String,
+        hash: String
+    ) {
+        self.seq = seq
+        self.at = at
+        self.kind = kind
+        self.actor = actor
+        self.identity = identity
+        self.room = room
+        self.command = command
+        self.arguments = arguments
+        self.decision = decision
+        self.outcome = outcome
+        self.runID = runID
+        self.detail = detail
+        self.previousHash = previousHash
+        self.hash = hash
+    }
+
     /// The previous hash of the first entry.
     public static let genesisHash = String(repeating: "0", count: 64)
 

@@ -16,7 +16,7 @@ public struct ConfigLoader: Sendable {
 
     static let topLevelKeys = [
         "data_dir", "prefix", "bot_name", "users", "groups", "roles", "secrets", "commands", "limits", "approvals",
-        "audit", "server", "adapters", "alerts", "schedules",
+        "audit", "server", "adapters", "alerts", "schedules", "storage",
     ]
 
     /// The largest configuration file read: far more than thousands of commands need, and a bound on
@@ -121,6 +121,9 @@ public struct ConfigLoader: Sendable {
         if let node = sections["data_dir"]?.value, let dir = reader.string(node, "data_dir") {
             config.dataDirectory = Self.absolute(dir, base: baseDirectory)
         }
+        if let node = sections["storage"]?.value {
+            config.storage = readStorage(node, reader, baseDirectory: baseDirectory) ?? .embedded
+        }
         if let node = sections["prefix"]?.value, let prefix = reader.string(node, "prefix") {
             config.addressing.prefix = prefix
         }
@@ -169,6 +172,60 @@ public struct ConfigLoader: Sendable {
         return expanded.hasPrefix("/")
             ? URL(fileURLWithPath: expanded).standardizedFileURL.path
             : URL(fileURLWithPath: base).appendingPathComponent(expanded).standardizedFileURL.path
+    }
+
+    /// `storage: sqlite | sqlite:PATH | postgres://…`, or `{ url: …, tls: …, ca: …, pool: … }` where
+    /// the URL may be a secret reference (`env:PARLEY_DATABASE_URL`).
+    private func readStorage(_ node: Node, _ reader: YAMLReader, baseDirectory: String) -> StorageSettings? {
+        if case .scalar = node {
+            guard let text = reader.string(node, "storage") else { return nil }
+            switch StorageSettings.parse(text, baseDirectory: baseDirectory) {
+            case .success(let settings): return settings
+            case .failure(let error):
+                reader.report(node, "storage: \(error.message)")
+                return nil
+            }
+        }
+        var url: PostgresLocation.Source?
+        var location = PostgresLocation(url: .secret(.environment("PARLEY_DATABASE_URL")))
+        for entry in reader.mapping(node, "storage", allowed: ["url", "tls", "ca", "pool"]) {
+            switch entry.key {
+            case "url":
+                guard let text = reader.string(entry.value, "storage url") else { continue }
+                if let reference = SecretReference(text, baseDirectory: baseDirectory) {
+                    url = .secret(reference)
+                } else {
+                    switch PostgresURL.parse(text) {
+                    case .success(let parsed): url = .literal(parsed)
+                    case .failure(let error): reader.report(entry.value, "storage url: \(error.message)")
+                    }
+                }
+            case "tls":
+                guard let text = reader.string(entry.value, "storage tls") else { continue }
+                guard let mode = PostgresTLS(rawValue: text) else {
+                    let modes = PostgresTLS.allCases.map(\.rawValue).joined(separator: ", ")
+                    reader.report(entry.value, "storage tls '\(text)' is not one of \(modes)")
+                    continue
+                }
+                location.tls = mode
+            case "ca":
+                guard let text = reader.string(entry.value, "storage ca") else { continue }
+                location.caFile = Self.absolute(text, base: baseDirectory)
+            default:
+                guard let pool = reader.int(entry.value, "storage pool") else { continue }
+                guard (1...1000).contains(pool) else {
+                    reader.report(entry.value, "storage pool must be from 1 to 1000 connections, got \(pool)")
+                    continue
+                }
+                location.pool = pool
+            }
+        }
+        guard let url else {
+            reader.report(node, "storage needs a url: postgres://USER:PASSWORD@HOST:PORT/DATABASE or env:NAME")
+            return nil
+        }
+        location.url = url
+        return .postgres(location)
     }
 
     private func readLimits(_ node: Node, _ reader: YAMLReader) -> ReplyLimits {

@@ -5,8 +5,10 @@ public struct ParleyConfig: Sendable {
     public var sourcePath: String?
     /// Relative paths in the file (working directories, programs) resolve against this folder.
     public var baseDirectory: String
-    /// Where the SQLite database lives, absolute.
+    /// Where the SQLite database lives, absolute (and keys, with either store).
     public var dataDirectory: String
+    /// Which database keeps Parley's state: SQLite in the data directory unless `storage:` says otherwise.
+    public var storage = StorageSettings.embedded
     /// How messages address Parley.
     public var addressing: Addressing
     /// Known users.
@@ -49,6 +51,12 @@ public struct ParleyConfig: Sendable {
         if let matrix { all += [matrix.accessToken, matrix.password].compactMap { $0 } }
         if let mattermost { all += [mattermost.botToken] + mattermost.verificationTokens }
         all += [alerts.alertmanagerToken].compactMap { $0 }
+        if case .postgres(let location) = storage {
+            switch location.url {
+            case .literal(let url): all += [url.password].compactMap { $0 }.map(SecretSource.value)
+            case .secret(let reference): all.append(.reference(reference))
+            }
+        }
         all += alerts.sources.flatMap { [$0.token, $0.basicPassword, $0.secret].compactMap { $0 } }
         return all
     }

@@ -12,11 +12,6 @@ extension AuditCheckpoint: FetchableRecord, PersistableRecord {
 }
 
 extension SQLiteStore {
-    public func appendAudit(_ drafts: [AuditDraft], at date: Date) async throws -> [AuditEntry] {
-        guard !drafts.isEmpty else { return [] }
-        return try await commitAudit([AuditCommit(drafts: drafts)], at: date).first?.entries ?? []
-    }
-
     public func commitAudit(_ commits: [AuditCommit], at date: Date) async throws -> [AuditCommitResult] {
         guard !commits.isEmpty else { return [] }
         for commit in commits where commit.updatingRun.map({ $0.id == nil }) == true {

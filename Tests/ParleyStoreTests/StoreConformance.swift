@@ -1,0 +1,446 @@
+import Foundation
+import ParleyCore
+import Testing
+
+@testable import ParleyStore
+
+/// One behaviour every store must show; `open` gives a new handle on the same, empty database (two
+/// calls are two replicas sharing it).
+struct StoreCheck: Sendable, CustomTestStringConvertible {
+    typealias Open = @Sendable () async throws -> any ParleyStorage
+    let name: String
+    let body: @Sendable (Open) async throws -> Void
+
+    var testDescription: String { name }
+}
+
+/// What both stores are held to, check by check: SQLite and PostgreSQL run the same list.
+enum StoreConformance {
+    /// Whole seconds, so that both stores keep them exactly (SQLite keeps milliseconds, PostgreSQL
+    /// microseconds); in the future, as stores sweep expired sessions against the real clock.
+    static let t0 = Date(timeIntervalSince1970: 1_900_000_000)
+
+    static func at(_ seconds: Int) -> Date { t0.addingTimeInterval(TimeInterval(seconds)) }
+
+    static func run(
+        _ text: String, user: String = "alice", command: String? = "deploy", status: RunStatus = .running,
+        owner: String? = nil, at seconds: Int = 0
+    ) -> RunRecord {
+        RunRecord(
+            createdAt: at(seconds), userName: user, identity: "slack:U1", room: "#ops", text: text,
+            commandID: command, arguments: ["env": "prod"], decision: .allowed, reason: "role sre", status: status,
+            owner: owner)
+    }
+
+    static func gate(_ id: String, runID: Int64, at seconds: Int) -> ApprovalRequest {
+        ApprovalRequest(
+            id: id, kind: .approval, runID: runID, commandID: "deploy", text: "deploy api", commandHash: "h-\(id)",
+            requesterUser: "alice", requesterIdentity: "slack:U1", room: "#ops", platform: "slack", thread: "t1",
+            required: 2, approverRoles: ["sre", "lead"], thenApprovals: 1, createdAt: at(seconds),
+            expiresAt: at(seconds + 600), step: 3)
+    }
+
+    static let checks: [StoreCheck] = [
+        StoreCheck(name: "a run reads back as written, every field") { open in
+            let store = try await open()
+            var written = run("deploy api to prod")
+            written.thread = "1700.1"
+            written.arguments = ["app": "api", "env": "prod", "note": "ünïcode ✓ 'quoted'"]
+            written = try await store.insertRun(written)
+            let id = try #require(written.id)
+            written.status = .failed
+            written.exitCode = -9
+            written.durationMilliseconds = 1_234
+            written.output = "line one\nline two\u{0}after nul"
+            written.outputTruncated = true
+            written.finishedAt = at(7)
+            written.owner = "replica-a:42"
+            try await store.updateRun(written)
+            try await store.setProcessGroup(runID: id, processGroup: 4_242, startTime: 987_654_321)
+            written.processGroup = 4_242
+            written.processStartTime = 987_654_321
+            let other = try await open()
+            let read = try await other.run(id: id)
+            // A NUL byte (PostgreSQL's text cannot hold one) is kept visible, on both stores alike.
+            written.output = "line one\nline two\u{2400}after nul"
+            #expect(read == written)
+            #expect(try await other.run(id: id + 100) == nil)
+        },
+        StoreCheck(name: "runs are numbered in order and filtered newest first") { open in
+            let store = try await open()
+            let one = try await store.insertRun(run("one", status: .succeeded))
+            let two = try await store.insertRun(run("two", user: "bob", command: "status", status: .failed))
+            let three = try await store.insertRun(run("three", command: nil, status: .rejected))
+            let ids = [one, two, three].compactMap(\.id)
+            #expect(ids.count == 3 && ids == ids.sorted())
+            #expect(try await store.runs(RunQuery()).map(\.text) == ["three", "two", "one"])
+            #expect(try await store.runs(RunQuery(limit: 1)).map(\.text) == ["three"])
+            #expect(try await store.runs(RunQuery(userName: "bob")).map(\.text) == ["two"])
+            #expect(try await store.runs(RunQuery(commandID: "deploy")).map(\.text) == ["one"])
+            #expect(try await store.runs(RunQuery(status: .rejected)).map(\.text) == ["three"])
+            #expect(try await store.runs(RunQuery(excludingCommands: ["status"])).map(\.text) == ["three", "one"])
+        },
+        StoreCheck(name: "updating a run that was never recorded fails") { open in
+            let store = try await open()
+            var ghost = run("ghost")
+            ghost.id = 77
+            await #expect(throws: (any Error).self) { try await store.updateRun(ghost) }
+            #expect(try await store.run(id: 77) == nil)
+        },
+        StoreCheck(name: "only the abandoned running runs are interrupted") { open in
+            let store = try await open()
+            let mine = try await store.insertRun(run("mine", owner: "live"))
+            let dead = try await store.insertRun(run("dead", owner: "gone"))
+            let done = try await store.insertRun(run("done", status: .succeeded, owner: "gone"))
+            let orphan = try await store.insertRun(run("orphan", owner: nil))
+            let abandoned = try await store.abandonedRuns { $0 == "live" }
+            #expect(Set(abandoned.compactMap(\.id)) == Set([dead.id, orphan.id].compactMap { $0 }))
+            let interrupted = try await store.interruptUnfinishedRuns(reason: "process restarted") {
+                $0.owner == "gone"
+            }
+            #expect(interrupted.map(\.id) == [dead.id])
+            let read = try #require(try await store.run(id: dead.id ?? 0))
+            #expect(read.status == .interrupted)
+            #expect(read.reason == "process restarted")
+            #expect(read.finishedAt != nil)
+            #expect(try await store.run(id: mine.id ?? 0)?.status == .running)
+            #expect(try await store.run(id: done.id ?? 0)?.status == .succeeded)
+            #expect(try await store.run(id: orphan.id ?? 0)?.status == .running)
+        },
+        StoreCheck(name: "an event is new once, whichever replica sees it again") { open in
+            let first = try await open()
+            let second = try await open()
+            #expect(try await first.firstSighting(of: "slack:Ev1"))
+            #expect(try await !first.firstSighting(of: "slack:Ev1"))
+            #expect(try await !second.firstSighting(of: "slack:Ev1"))
+            #expect(try await second.firstSighting(of: "slack:Ev2"))
+            let racers = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for store in [first, second, first, second] {
+                    group.addTask { try await store.firstSighting(of: "slack:race") }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(racers == 1)
+        },
+        StoreCheck(name: "replicas appending at once make one unbroken chain") { open in
+            let stores = [try await open(), try await open()]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, store) in stores.enumerated() {
+                    group.addTask {
+                        for step in 0..<15 {
+                            _ = try await store.appendAudit(
+                                [
+                                    AuditDraft(kind: .received, actor: "r\(index)", detail: "\(step)a"),
+                                    AuditDraft(kind: .finished, actor: "r\(index)", detail: "\(step)b"),
+                                ], at: at(step))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let verified = try await stores[0].feedAuditChain(to: AuditVerifier(fromGenesis: true))
+            #expect(verified.problem == nil)
+            #expect(verified.count == 60)
+            let entries = try await stores[1].auditEntries(AuditQuery(limit: 100))
+            #expect(entries.map(\.seq) == Array(1...60))
+            // Each replica's pair landed together, in order.
+            for pair in stride(from: 0, to: entries.count, by: 2) {
+                #expect(entries[pair].actor == entries[pair + 1].actor)
+                #expect(entries[pair + 1].detail == String(entries[pair].detail.dropLast()) + "b")
+            }
+            #expect(try await stores[1].lastAuditEntry()?.seq == 60)
+        },
+        StoreCheck(name: "a commit writes its run and entries together, once per event key") { open in
+            let store = try await open()
+            let draft = AuditDraft(kind: .received, actor: "alice", command: "deploy", detail: "deploy api")
+            let results = try await store.commitAudit(
+                [
+                    AuditCommit(drafts: [draft, draft], insertingRun: run("deploy api"), eventKey: "ev-1"),
+                    AuditCommit(drafts: [AuditDraft(kind: .denied, actor: "eve")], eventKey: "ev-2"),
+                ], at: at(1))
+            let runID = try #require(results[0].run?.id)
+            #expect(results[0].entries.map(\.runID) == [runID, runID])
+            #expect(results[1].entries.map(\.seq) == [3])
+            #expect(!results[0].isDuplicate)
+            let again = try await store.commitAudit(
+                [
+                    AuditCommit(drafts: [draft], insertingRun: run("deploy api"), eventKey: "ev-1"),
+                    AuditCommit(drafts: [AuditDraft(kind: .received, actor: "bob")], eventKey: "ev-3"),
+                ], at: at(2))
+            #expect(again[0].isDuplicate && again[0].entries.isEmpty && again[0].run == nil)
+            #expect(again[1].entries.map(\.seq) == [4])
+            #expect(try await store.runs(RunQuery()).count == 1)
+            var finished = try #require(results[0].run)
+            finished.status = .succeeded
+            let update = try await store.commitAudit(
+                [
+                    AuditCommit(
+                        drafts: [AuditDraft(kind: .finished, actor: "alice", runID: runID)], updatingRun: finished)
+                ],
+                at: at(3))
+            #expect(update[0].run?.status == .succeeded)
+            #expect(try await store.run(id: runID)?.status == .succeeded)
+        },
+        StoreCheck(name: "a failing commit writes nothing at all") { open in
+            let store = try await open()
+            _ = try await store.appendAudit([AuditDraft(kind: .received, actor: "alice")], at: at(0))
+            var ghost = run("ghost")
+            ghost.id = 999
+            await #expect(throws: (any Error).self) {
+                try await store.commitAudit(
+                    [
+                        AuditCommit(drafts: [AuditDraft(kind: .received, actor: "bob")], eventKey: "ev-ok"),
+                        AuditCommit(drafts: [AuditDraft(kind: .finished, actor: "alice")], updatingRun: ghost),
+                    ], at: at(1))
+            }
+            #expect(try await store.lastAuditEntry()?.seq == 1)
+            #expect(try await store.firstSighting(of: "ev-ok"))
+        },
+        StoreCheck(name: "audit entries are found by every filter") { open in
+            let store = try await open()
+            let insertedRun = try await store.insertRun(run("deploy"))
+            let runID = try #require(insertedRun.id)
+            let written = try await store.appendAudit(
+                [
+                    AuditDraft(
+                        kind: .received, actor: "alice", identity: "slack:U1", room: "#ops", command: "deploy",
+                        arguments: ["env": "prod"], decision: "allowed", outcome: "", runID: runID, detail: "deploy"),
+                    AuditDraft(kind: .denied, actor: "eve", command: "drop-db", decision: "denied"),
+                ], at: at(10))
+            _ = try await store.appendAudit(
+                [AuditDraft(kind: .finished, actor: "alice", command: "deploy", outcome: "succeeded", runID: runID)],
+                at: at(20))
+            let all = try await store.auditEntries(AuditQuery())
+            #expect(all.map(\.seq) == [1, 2, 3])
+            #expect(all[0] == written[0])
+            #expect(try await store.auditEntries(AuditQuery(actor: "alice")).map(\.seq) == [1, 3])
+            #expect(try await store.auditEntries(AuditQuery(command: "drop-db")).map(\.seq) == [2])
+            #expect(try await store.auditEntries(AuditQuery(kind: "finished")).map(\.seq) == [3])
+            #expect(try await store.auditEntries(AuditQuery(runID: runID)).map(\.seq) == [1, 3])
+            #expect(try await store.auditEntries(AuditQuery(since: at(15))).map(\.seq) == [3])
+            #expect(try await store.auditEntries(AuditQuery(until: at(15))).map(\.seq) == [1, 2])
+            #expect(try await store.auditEntries(AuditQuery(afterSeq: 1)).map(\.seq) == [2, 3])
+            #expect(try await store.auditEntries(AuditQuery(limit: 2, newestFirst: true)).map(\.seq) == [3, 2])
+            #expect(try await store.auditEntry(seq: 2)?.actor == "eve")
+            #expect(try await store.auditEntry(seq: 9) == nil)
+            #expect(try await store.lastAuditEntry()?.seq == 3)
+        },
+        StoreCheck(name: "checkpoints are kept in order") { open in
+            let store = try await open()
+            #expect(try await store.lastCheckpoint() == nil)
+            let first = AuditCheckpoint(seq: 10, hash: "aa", at: "2026-12-02T10:00:00Z", signature: "s1", every: 10)
+            let second = AuditCheckpoint(
+                seq: 20, hash: "bb", at: "2026-12-02T11:00:00Z", signature: "s2", intervalSeconds: 3_600)
+            try await store.insertCheckpoint(first)
+            try await store.insertCheckpoint(second)
+            #expect(try await open().checkpoints() == [first, second])
+            #expect(try await store.lastCheckpoint() == second)
+        },
+        StoreCheck(name: "an approval is settled once, votes counted once per voter") { open in
+            let store = try await open()
+            let runID = try #require(try await store.insertRun(run("deploy")).id)
+            let request = gate("g1", runID: runID, at: 0)
+            try await store.insertApproval(request)
+            try await store.insertApproval(gate("g2", runID: runID, at: 5))
+            #expect(try await store.approval(id: "g1") == request)
+            #expect(try await store.approval(id: "nope") == nil)
+            #expect(try await store.pendingApprovals().map(\.id) == ["g1", "g2"])
+            let vote = ApprovalVote(
+                approvalID: "g1", voter: "bob", identity: "slack:U2", approve: true, reason: "lgtm", at: at(1))
+            #expect(try await store.addVote(vote))
+            #expect(try await !store.addVote(vote))
+            let carol = ApprovalVote(approvalID: "g1", voter: "carol", identity: "slack:U3", approve: false, at: at(2))
+            #expect(try await store.addVote(carol))
+            #expect(try await store.votes(approvalID: "g1") == [vote, carol])
+            let second = try await open()
+            let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for (index, handle) in [store, second].enumerated() {
+                    group.addTask {
+                        try await handle.settleApproval(id: "g1", status: .approved, reason: "by \(index)", at: at(3))
+                    }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(winners == 1)
+            #expect(try await store.approval(id: "g1")?.status == .approved)
+            #expect(try await store.approval(id: "g1")?.decidedAt == at(3))
+            #expect(try await store.pendingApprovals().map(\.id) == ["g2"])
+            #expect(try await store.settleApproval(id: "g2", status: .expired, reason: "timed out", at: at(9)))
+            #expect(try await store.decidedApprovals(limit: 10).map(\.id) == ["g2", "g1"])
+            #expect(try await store.decidedApprovals(limit: 1).map(\.id) == ["g2"])
+        },
+        StoreCheck(name: "metadata is set and replaced") { open in
+            let store = try await open()
+            #expect(try await store.metadata("policy") == nil)
+            try await store.setMetadata("policy", "v1")
+            try await store.setMetadata("policy", "v2 — ✓")
+            #expect(try await open().metadata("policy") == "v2 — ✓")
+        },
+        StoreCheck(name: "passwords, sessions and tokens") { open in
+            let store = try await open()
+            #expect(try await !store.hasAnyPassword())
+            #expect(try await store.passwordHash(userName: "alice") == nil)
+            try await store.setPasswordHash("h1", userName: "alice")
+            try await store.setPasswordHash("h2", userName: "alice")
+            #expect(try await store.passwordHash(userName: "alice") == "h2")
+            #expect(try await store.hasAnyPassword())
+            let live = SessionRecord(
+                tokenHash: "live", userName: "alice", csrfToken: "c1", createdAt: at(0), expiresAt: at(100))
+            let old = SessionRecord(
+                tokenHash: "old", userName: "alice", csrfToken: "c2", createdAt: at(0), expiresAt: at(10))
+            try await store.insertSession(live)
+            try await store.insertSession(old)
+            let found = try await store.session(tokenHash: "live", now: at(50))
+            #expect(found == live)
+            #expect(try await store.session(tokenHash: "old", now: at(50)) == nil)
+            try await store.deleteSession(tokenHash: "live")
+            #expect(try await store.session(tokenHash: "live", now: at(50)) == nil)
+            let token = APITokenRecord(
+                id: "tok1", secretHash: "s", userName: "alice", scopes: ["run", "read"], name: "ci", createdAt: at(0))
+            try await store.insertToken(token)
+            try await store.insertToken(
+                APITokenRecord(id: "tok2", secretHash: "t", userName: "bob", scopes: [], name: "bot", createdAt: at(5)))
+            #expect(try await store.token(id: "tok1") == token)
+            #expect(Set(try await store.tokens().map(\.id)) == ["tok1", "tok2"])
+            try await store.touchToken(id: "tok1", at: at(20))
+            #expect(try await store.token(id: "tok1")?.lastUsedAt == at(20))
+            #expect(try await store.revokeToken(id: "tok1", at: at(30)))
+            #expect(try await !store.revokeToken(id: "tok1", at: at(31)))
+            #expect(try await !store.revokeToken(id: "none", at: at(31)))
+            #expect(try await store.token(id: "tok1")?.revokedAt == at(30))
+        },
+        StoreCheck(name: "a lock has one holder across replicas and is freed after a crash") { open in
+            let store = try await open()
+            let other = try await open()
+            let first = try #require(try await store.insertRun(run("first")).id)
+            let second = try #require(try await store.insertRun(run("second")).id)
+            let lock = LockRecord(name: "deploy:prod", runID: first, holder: "alice", acquiredAt: at(0))
+            #expect(try await store.acquireLock(lock) == nil)
+            let refused = try await other.acquireLock(
+                LockRecord(name: "deploy:prod", runID: second, holder: "bob", acquiredAt: at(1)))
+            #expect(refused == lock)
+            try await other.releaseLock(name: "deploy:prod", runID: second)
+            #expect(
+                try await other.acquireLock(
+                    LockRecord(name: "deploy:prod", runID: second, holder: "bob", acquiredAt: at(2))) == lock)
+            #expect(try await store.releaseStaleLocks() == 0)
+            var crashed = try #require(try await store.run(id: first))
+            crashed.status = .interrupted
+            try await store.updateRun(crashed)
+            #expect(try await other.releaseStaleLocks() == 1)
+            #expect(
+                try await other.acquireLock(
+                    LockRecord(name: "deploy:prod", runID: second, holder: "bob", acquiredAt: at(3))) == nil)
+            try await store.releaseLock(name: "deploy:prod", runID: second)
+            #expect(try await store.acquireLock(lock) == nil)
+        },
+        StoreCheck(name: "steps are saved, replaced and listed; a run is adopted by one replica") { open in
+            let store = try await open()
+            let runID = try #require(try await store.insertRun(run("runbook", owner: "dead")).id)
+            let build = StepRecord(
+                runID: runID, path: "1", name: "build", status: .running, attempts: 1, startedAt: at(1))
+            try await store.saveStep(build)
+            var built = build
+            built.status = .succeeded
+            built.finishedAt = at(2)
+            built.output = "ok\n"
+            built.outputs = ["image": "api:1.2"]
+            built.message = "built"
+            try await store.saveStep(built)
+            let ship = StepRecord(runID: runID, path: "2", name: "ship", status: .awaitingApproval, startedAt: at(3))
+            try await store.saveStep(ship)
+            #expect(try await store.steps(runID: runID) == [built, ship])
+            #expect(try await store.steps(runID: runID + 1).isEmpty)
+            let other = try await open()
+            let adopters = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for (index, handle) in [store, other].enumerated() {
+                    group.addTask { try await handle.adoptRun(id: runID, owner: "heir-\(index)", from: "dead") }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(adopters == 1)
+            #expect(try await store.run(id: runID)?.owner?.hasPrefix("heir-") == true)
+            #expect(try await !store.adoptRun(id: runID, owner: "late", from: "dead"))
+            let orphan = try #require(try await store.insertRun(run("orphan")).id)
+            #expect(try await store.adoptRun(id: orphan, owner: "heir", from: nil))
+            let finished = try #require(try await store.insertRun(run("done", status: .succeeded, owner: "dead")).id)
+            #expect(try await !store.adoptRun(id: finished, owner: "heir", from: "dead"))
+        },
+        StoreCheck(name: "alerts are deduplicated by fingerprint and acknowledged") { open in
+            let store = try await open()
+            let firing = Alert(
+                source: "alertmanager", status: .firing, labels: ["alertname": "HighLatency", "service": "api"],
+                annotations: ["summary": "p99 > 1s"], startsAt: at(0), url: "http://prom/graph")
+            let disk = Alert(source: "alertmanager", status: .firing, labels: ["alertname": "DiskFull"])
+            let first = try await store.recordAlerts([firing, disk], at: at(1))
+            #expect(first.map(\.received) == [1, 1])
+            #expect(first[0].alert == firing)
+            var resolved = firing
+            resolved.status = .resolved
+            resolved.endsAt = at(60)
+            let second = try await open().recordAlerts([resolved], at: at(61))
+            #expect(second[0].id == first[0].id)
+            #expect(second[0].received == 2)
+            #expect(second[0].firstSeen == at(1))
+            #expect(second[0].lastSeen == at(61))
+            #expect(second[0].status == .resolved)
+            #expect(try await store.alertEventCount() == 3)
+            let diskID = try #require(first[1].id)
+            #expect(try await store.alerts(AlertQuery(status: .firing)).map(\.id) == [diskID])
+            #expect(try await store.alerts(AlertQuery(acknowledged: true)).isEmpty)
+            let acked = try await store.acknowledgeAlert(id: diskID, by: "bob", note: "on it", at: at(70))
+            #expect(acked?.acknowledgedBy == "bob")
+            #expect(acked?.acknowledgement == "on it")
+            #expect(acked?.acknowledgedAt == at(70))
+            #expect(try await store.alert(id: diskID) == acked)
+            #expect(try await store.alerts(AlertQuery(acknowledged: true)).map(\.id) == [diskID])
+            #expect(try await store.acknowledgeAlert(id: diskID + 1_000, by: "bob", note: nil, at: at(71)) == nil)
+            #expect(try await store.alerts(AlertQuery()).count == 2)
+            #expect(try await store.alerts(AlertQuery(limit: 1)).count == 1)
+        },
+        StoreCheck(name: "a commit records its alerts with its entries") { open in
+            let store = try await open()
+            let alert = Alert(source: "grafana", status: .firing, labels: ["alertname": "Down"])
+            let results = try await store.commitAudit(
+                [
+                    AuditCommit(
+                        drafts: [AuditDraft(kind: .alertReceived, actor: "grafana", detail: "Down")],
+                        eventKey: "alert-1", alerts: [alert, alert])
+                ], at: at(5))
+            #expect(results[0].alerts.map(\.received) == [1, 2])
+            #expect(results[0].entries.count == 1)
+            #expect(try await store.alertEventCount() == 2)
+        },
+        StoreCheck(name: "an alert's message in a room is kept and replaced") { open in
+            let store = try await open()
+            #expect(try await store.alertMessage(fingerprint: "f1", room: "#ops") == nil)
+            let posted = AlertMessageRecord(
+                fingerprint: "f1", room: "#ops", messageRef: "1700.1", postedAt: at(0), count: 1, status: .firing)
+            try await store.saveAlertMessage(posted)
+            var updated = posted
+            updated.count = 3
+            updated.status = .resolved
+            try await store.saveAlertMessage(updated)
+            try await store.saveAlertMessage(
+                AlertMessageRecord(
+                    fingerprint: "f1", room: "#other", messageRef: nil, postedAt: at(1), count: 1, status: .firing))
+            #expect(try await open().alertMessage(fingerprint: "f1", room: "#ops") == updated)
+            #expect(try await store.alertMessage(fingerprint: "f1", room: "#other")?.messageRef == nil)
+        },
+        StoreCheck(name: "a schedule's firing is claimed by exactly one replica") { open in
+            let stores = [try await open(), try await open()]
+            #expect(try await stores[0].lastScheduledRun(name: "nightly") == nil)
+            let claims = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<6 {
+                    let store = stores[index % 2]
+                    group.addTask { try await store.claimScheduledRun(name: "nightly", at: at(3_600), by: "r\(index)") }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(claims == 1)
+            #expect(try await stores[1].claimScheduledRun(name: "nightly", at: at(7_200), by: "r1"))
+            #expect(try await stores[0].claimScheduledRun(name: "hourly", at: at(3_600), by: "r1"))
+            #expect(try await stores[0].lastScheduledRun(name: "nightly") == at(7_200))
+        },
+    ]
+}
