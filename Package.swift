@@ -145,7 +145,8 @@ let package = Package(
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
             ]
         ),
-        .testTarget(name: "ParleyCLITests", dependencies: ["parley", "ParleyConformance", "ParleyStore"]),
+        .testTarget(
+            name: "ParleyCLITests", dependencies: ["parley", "ParleyConformance", "ParleyCore", "ParleyStore"]),
         .testTarget(
             name: "ParleyServerTests",
             dependencies: [
