@@ -141,7 +141,7 @@ public protocol MetadataStore: Sendable {
 
 /// Everything Parley persists.
 public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore, MetadataStore, AuthStore, LockStore,
-    StepStore, AlertStore
+    StepStore, AlertStore, LeaseStore
 {
     /// Closes the store's connections (a pool's); afterwards the store cannot be used.
     func close() async

@@ -442,5 +442,59 @@ enum StoreConformance {
             #expect(try await stores[0].claimScheduledRun(name: "hourly", at: at(3_600), by: "r1"))
             #expect(try await stores[0].lastScheduledRun(name: "nightly") == at(7_200))
         },
+        StoreCheck(name: "a lease has one holder; it changes hands when it expires, is released or its holder died") {
+            open in
+            let stores = [try await open(), try await open()]
+            let alive: @Sendable (String) -> Bool = { _ in false }
+            let winners = try await withThrowingTaskGroup(of: LeaseRecord?.self) { group in
+                for index in 0..<6 {
+                    let store = stores[index % 2]
+                    group.addTask {
+                        try await store.acquireLease(
+                            name: "adapter:irc", holder: "r\(index)", ttl: .seconds(60), isDead: alive)
+                    }
+                }
+                return try await group.reduce(into: [LeaseRecord]()) { if let lease = $1 { $0.append(lease) } }
+            }
+            #expect(winners.count == 1)
+            let leader = try #require(winners.first)
+            #expect(leader.epoch == 1)
+            // Renewing keeps the epoch and pushes the expiry on.
+            let renewed = try #require(
+                try await stores[1].acquireLease(
+                    name: "adapter:irc", holder: leader.holder, ttl: .seconds(120), isDead: alive))
+            #expect(renewed.epoch == 1 && renewed.expiresAt > leader.expiresAt)
+            #expect(
+                try await stores[0].acquireLease(name: "adapter:irc", holder: "other", ttl: .seconds(60), isDead: alive)
+                    == nil)
+            // Its holder died: taken at once, with the next epoch.
+            let heir = try #require(
+                try await stores[0].acquireLease(
+                    name: "adapter:irc", holder: "heir", ttl: .seconds(60), isDead: { $0 == leader.holder }))
+            #expect(heir.epoch == 2)
+            // Released: the next one takes it without waiting, and the epoch goes on.
+            try await stores[1].releaseLease(name: "adapter:irc", holder: "not-the-holder")
+            #expect(
+                try await stores[1].acquireLease(name: "adapter:irc", holder: "third", ttl: .seconds(60), isDead: alive)
+                    == nil)
+            try await stores[1].releaseLease(name: "adapter:irc", holder: "heir")
+            let third = try #require(
+                try await stores[1].acquireLease(
+                    name: "adapter:irc", holder: "third", ttl: .milliseconds(200), isDead: alive))
+            #expect(third.epoch == 3)
+            // Expired: taken over after its time, by the store's clock.
+            var fourth: LeaseRecord?
+            for _ in 0..<100 where fourth == nil {
+                try await Task.sleep(for: .milliseconds(50))
+                fourth = try await stores[0].acquireLease(
+                    name: "adapter:irc", holder: "fourth", ttl: .seconds(60), isDead: alive)
+            }
+            #expect(fourth?.epoch == 4)
+            _ = try await stores[0].acquireLease(
+                name: "adapter:matrix", holder: "fourth", ttl: .seconds(60), isDead: alive)
+            let all = try await stores[1].leases()
+            #expect(all.map(\.name) == ["adapter:irc", "adapter:matrix"])
+            #expect(all.map(\.holder) == ["fourth", "fourth"])
+        },
     ]
 }

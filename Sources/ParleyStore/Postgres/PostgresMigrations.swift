@@ -108,7 +108,17 @@ enum PostgresMigrations {
                   claimed_at timestamptz NOT NULL, PRIMARY KEY (name, fire_time))
                 """,
             ]
-        )
+        ),
+        (
+            "2026-12-02 leases",
+            [
+                """
+                CREATE TABLE lease (
+                  name text PRIMARY KEY, holder text NOT NULL, epoch bigint NOT NULL,
+                  acquired_at timestamptz NOT NULL, expires_at timestamptz NOT NULL)
+                """
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, in one transaction.

@@ -213,6 +213,15 @@ enum SQLiteMigrations {
             // A run page reads its run's entries; without an index that is a scan of the whole log.
             try db.create(index: "audit_run", on: "audit", columns: ["runID", "seq"])
         }
+        migrator.registerMigration("2026-12-02 leases") { db in
+            try db.create(table: "lease") { table in
+                table.primaryKey("name", .text)
+                table.column("holder", .text).notNull()
+                table.column("epoch", .integer).notNull()
+                table.column("acquiredAt", .datetime).notNull()
+                table.column("expiresAt", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }
