@@ -12,6 +12,10 @@ public protocol ChatAdapter: Sendable {
     func run(engine: any MessageHandler) async throws
     /// True while the adapter is connected to its platform (for `/readyz` and `/metrics`).
     var isConnected: Bool { get }
+    /// True when its connection receives every event (IRC, Matrix `/sync`, Slack Socket Mode): with
+    /// several replicas only one may hold it, or each message is answered once per replica. False for
+    /// an adapter that only receives by HTTP, which every replica serves.
+    var needsLeader: Bool { get }
     /// Posts a message nobody asked for in a room (an approval's outcome, an alert), in a thread when
     /// given. Adapters that cannot post on their own throw `AdapterError.cannotPost`.
     func post(_ reply: Reply, room: String, thread: String?) async throws
@@ -25,6 +29,9 @@ public protocol ChatAdapter: Sendable {
 extension ChatAdapter {
     /// Adapters without a connection of their own (the terminal) are always ready.
     public var isConnected: Bool { true }
+
+    /// A connection of its own, unless the adapter says otherwise.
+    public var needsLeader: Bool { true }
 
     public func post(_ reply: Reply, room: String, thread: String?) async throws {
         throw AdapterError.cannotPost(platform)

@@ -29,13 +29,18 @@ public struct ParleyHTTPServer: Sendable {
     let alertmanager: AlertmanagerClient?
     /// The HTML pages' templates, parsed once.
     let pages: PageTemplates
+    /// Which exclusive connections this replica leads.
+    public let leadershipBoard = LeadershipBoard()
+    /// The leases of exclusive connections.
+    let leaseTiming: LeaseTiming
 
     /// Creates a server over an engine and its store.
     public init(
         engine: Engine, store: any ParleyStorage, adapters: [any ChatAdapter] = [],
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        logger: Logger = Logger(label: "parley.server")
+        leaseTiming: LeaseTiming = LeaseTiming(), logger: Logger = Logger(label: "parley.server")
     ) {
+        self.leaseTiming = leaseTiming
         self.engine = engine
         self.adapters = adapters
         self.store = store
@@ -66,7 +71,9 @@ public struct ParleyHTTPServer: Sendable {
         router.middlewares.add(MetricsMiddleware())
         let platformPaths = adapters.compactMap { $0 as? any HTTPReceivingAdapter }.flatMap { $0.routes.map(\.path) }
         router.middlewares.add(AuthenticationMiddleware(store: store, selfAuthenticating: ["/hooks/"] + platformPaths))
-        OperationsRoutes(engine: engine, store: store, metrics: metrics, adapters: adapters).register(on: router)
+        OperationsRoutes(
+            engine: engine, store: store, metrics: metrics, adapters: adapters, leadership: leadershipBoard
+        ).register(on: router)
         APIRoutes(engine: engine, store: store, metrics: metrics, config: engine.config).register(on: router)
         LoginRoutes(engine: engine, store: store, settings: settings, pages: pages).register(on: router)
         DashboardRoutes(engine: engine, store: store, settings: settings, pages: pages).register(on: router)
@@ -106,9 +113,14 @@ public struct ParleyHTTPServer: Sendable {
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let app = application(onRunning: onRunning)
-        let adapterServices = adapters.map {
-            ServiceGroupConfiguration.ServiceConfiguration(
-                service: AdapterService(adapter: $0, engine: engine, logger: logger),
+        let adapterServices = adapters.map { adapter in
+            let leadership =
+                adapter.needsLeader
+                ? Leadership(name: "adapter:\(adapter.platform)", store: store, timing: leaseTiming, logger: logger)
+                : nil
+            return ServiceGroupConfiguration.ServiceConfiguration(
+                service: AdapterService(
+                    adapter: adapter, engine: engine, logger: logger, leadership: leadership, board: leadershipBoard),
                 successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)
         }
         let drain = DrainService(engine: engine, grace: .seconds(settings.shutdownGraceSeconds), logger: logger)
@@ -162,31 +174,58 @@ struct BackgroundService: Service {
 }
 
 /// Runs a chat adapter until a stop. An adapter that fails or ends is started again with backoff;
-/// it never stops the other adapters, the server or the engine.
+/// it never stops the other adapters, the server or the engine. An adapter whose connection must be
+/// held once across replicas runs only while this replica holds its lease (`leadership`); the
+/// others stand by and take over when the leader is gone.
 struct AdapterService: Service {
     let adapter: any ChatAdapter
     let engine: Engine
     let logger: Logger
+    let leadership: Leadership?
+    let board: LeadershipBoard
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
-            var backoff = Duration.seconds(1)
-            while !Task.isCancelled {
-                let started = ContinuousClock.now
-                do {
-                    try await adapter.run(engine: engine)
-                    guard !Task.isCancelled else { return }
-                    logger.warning("the \(adapter.platform) adapter stopped; starting it again in \(backoff)")
-                } catch is CancellationError {
-                    return
-                } catch {
-                    logger.error("the \(adapter.platform) adapter failed: \(error); starting it again in \(backoff)")
-                }
-                // An adapter that ran for a while before it ended starts again quickly.
-                if ContinuousClock.now - started > .seconds(60) { backoff = .seconds(1) }
-                try await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(60))
+            guard let leadership else {
+                await runAdapter()
+                return
             }
+            board.set(adapter.platform, .standingBy)
+            while !Task.isCancelled {
+                let lease = try await leadership.acquire()
+                logger.info("this replica now leads \(leadership.name) (epoch \(lease.epoch))")
+                board.set(adapter.platform, .leading(epoch: lease.epoch))
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { await runAdapter() }
+                    group.addTask { await leadership.keepRenewing(lease) }
+                    await group.next()
+                    group.cancelAll()
+                }
+                board.set(adapter.platform, .standingBy)
+            }
+        }
+        await leadership?.release()
+    }
+
+    /// Runs the adapter, starting it again when it ends, until cancelled.
+    private func runAdapter() async {
+        var backoff = Duration.seconds(1)
+        while !Task.isCancelled {
+            let started = ContinuousClock.now
+            do {
+                try await adapter.run(engine: engine)
+                guard !Task.isCancelled else { return }
+                logger.warning("the \(adapter.platform) adapter stopped; starting it again in \(backoff)")
+            } catch is CancellationError {
+                return
+            } catch {
+                guard !Task.isCancelled else { return }
+                logger.error("the \(adapter.platform) adapter failed: \(error); starting it again in \(backoff)")
+            }
+            // An adapter that ran for a while before it ended starts again quickly.
+            if ContinuousClock.now - started > .seconds(60) { backoff = .seconds(1) }
+            do { try await Task.sleep(for: backoff) } catch { return }
+            backoff = min(backoff * 2, .seconds(60))
         }
     }
 }

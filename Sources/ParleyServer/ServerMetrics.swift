@@ -77,7 +77,19 @@ public final class ServerMetrics: Sendable {
     func consoleClosed() { consoleConnections.decrement(by: 1) }
 
     /// The exposition text, with gauges read from the engine now.
-    func render(engine: Engine, adapters: [any ChatAdapter] = []) async -> String {
+    func render(engine: Engine, adapters: [any ChatAdapter] = [], leadership: LeadershipBoard? = nil) async -> String {
+        for adapter in adapters where adapter.needsLeader {
+            var epoch = 0.0
+            if case .leading(let leading) = leadership?.standing(adapter.platform) { epoch = Double(leading) }
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(
+                    namespace: "parley", metricName: "adapter_leader_epoch", unitName: "number",
+                    helpText:
+                        "The epoch of the lease under which this replica holds the adapter's connection; 0 when another replica holds it."
+                ),
+                labels: [("adapter", adapter.platform)]
+            ).set(epoch)
+        }
         for adapter in adapters {
             registry.makeGauge(
                 descriptor: MetricNameDescriptor(

@@ -359,9 +359,6 @@ func eventually(seconds: Double = 30, _ condition: () async throws -> Bool) asyn
 }
 
 extension TestService {
-    /// The ngIRCd `scripts/test` starts.
-    static let ngircd = TestService.environment(
-        "ngircd", variables: ["PARLEY_TEST_IRC_PORT"], hint: "scripts/test starts it and sets PARLEY_TEST_IRC_PORT")
     /// Its TLS listener and the CA that signed its certificate.
     static let ngircdTLS = TestService.environment(
         "ngircd over TLS", variables: ["PARLEY_TEST_IRC_PORT", "PARLEY_TEST_IRC_TLS_PORT", "PARLEY_TEST_IRC_CA"],

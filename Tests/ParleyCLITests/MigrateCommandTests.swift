@@ -131,7 +131,7 @@ import Testing
         #expect(again.error.contains("already holds rows in run, seen_event, audit"), "\(again.error)")
         #expect(try await store.runs(wide).count == 4)
         await store.close()
-        try await TestPostgres.execute("DROP DATABASE \(url.database)", on: try TestPostgres.serverURL())
+        try await TestPostgres.drop(url)
     }
 
     @Test func aMissingSourceOrAWrongTargetIsNamed() async throws {

@@ -87,7 +87,7 @@ import Testing
         let tail = try await ParleyBinary.run(["audit", "tail", "-n", "100", "--config", config]).output
         #expect(expected.allSatisfy { tail.contains($0) }, "\(tail)")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent(".parley/parley.sqlite").path))
-        try await TestPostgres.execute("DROP DATABASE \(database.database)", on: try TestPostgres.serverURL())
+        try await TestPostgres.drop(database)
     }
 
     @Test func anUnreachableDatabaseStopsServeWithAClearError() async throws {

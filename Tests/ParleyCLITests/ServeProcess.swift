@@ -75,17 +75,23 @@ func postMessage(_ text: String, port: Int, token: String) throws -> Int32 {
     let request =
         "POST /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer \(token)\r\n"
         + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    let socket = try connectedSocket(port: port)
+    let bytes = Array(request.utf8)
+    guard bytes.withUnsafeBytes({ send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
+        close(socket)
+        throw POSIXError(.EIO)
+    }
+    return socket
+}
+
+/// A TCP socket connected to 127.0.0.1:`port`, for the caller to close.
+func connectedSocket(port: Int) throws -> Int32 {
     let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard socket >= 0 else { throw POSIXError(.EIO) }
     let connected = withLoopback(port: port) { connect(socket, $0, $1) }
     guard connected == 0 else {
         close(socket)
         throw POSIXError(.ECONNREFUSED)
-    }
-    let bytes = Array(request.utf8)
-    guard bytes.withUnsafeBytes({ send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
-        close(socket)
-        throw POSIXError(.EIO)
     }
     return socket
 }

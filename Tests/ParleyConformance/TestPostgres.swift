@@ -31,6 +31,11 @@ public enum TestPostgres {
         return url
     }
 
+    /// Drops a database `freshDatabase` made, even when a killed process's sessions still linger.
+    public static func drop(_ url: PostgresURL) async throws {
+        try await execute("DROP DATABASE IF EXISTS \(url.database) WITH (FORCE)", on: try serverURL())
+    }
+
     /// Runs one statement (no parameters) on the database at `url`.
     public static func execute(_ sql: String, on url: PostgresURL) async throws {
         let logger = Logger(label: "parley.test.postgres")

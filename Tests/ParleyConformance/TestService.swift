@@ -72,3 +72,9 @@ extension Trait where Self == ConditionTrait {
             sourceLocation: sourceLocation)
     }
 }
+
+extension TestService {
+    /// The ngIRCd `scripts/test` starts.
+    public static let ngircd = TestService.environment(
+        "ngircd", variables: ["PARLEY_TEST_IRC_PORT"], hint: "scripts/test starts it and sets PARLEY_TEST_IRC_PORT")
+}

@@ -29,11 +29,11 @@ func withFreshDatabase(_ body: (PostgresURL, OpenedStores) async throws -> Void)
         try await body(url, stores)
     } catch {
         await stores.closeAll()
-        try? await TestPostgres.execute("DROP DATABASE \(url.database)", on: try TestPostgres.serverURL())
+        try? await TestPostgres.drop(url)
         throw error
     }
     await stores.closeAll()
-    try await TestPostgres.execute("DROP DATABASE \(url.database)", on: try TestPostgres.serverURL())
+    try await TestPostgres.drop(url)
 }
 
 @Suite(.requires(.postgres)) struct PostgresConformanceTests {

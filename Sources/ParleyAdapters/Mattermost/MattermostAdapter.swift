@@ -40,6 +40,9 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
 
     public var isConnected: Bool { state.isConnected }
 
+    /// Mattermost reaches Parley by HTTP (outgoing webhooks, slash commands, buttons): every replica serves it.
+    public var needsLeader: Bool { false }
+
     public var routes: [PlatformRoute] {
         [
             PlatformRoute(path: "/mattermost/command") { request, engine in await command(request, engine: engine) },

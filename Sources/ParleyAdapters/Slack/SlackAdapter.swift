@@ -46,6 +46,10 @@ public struct SlackAdapter: HTTPReceivingAdapter {
 
     public var isConnected: Bool { state.isConnected }
 
+    /// Only Socket Mode holds a connection (Slack sends each event to one of its connections, but a
+    /// leader keeps the replicas from each opening one); the Events API is HTTP, served by every replica.
+    public var needsLeader: Bool { settings.socketMode }
+
     public var routes: [PlatformRoute] {
         [
             PlatformRoute(path: "/slack/events") { request, engine in await events(request, engine: engine) },

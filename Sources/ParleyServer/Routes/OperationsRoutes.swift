@@ -10,12 +10,21 @@ struct OperationsRoutes {
     let store: any ParleyStorage
     let metrics: ServerMetrics
     let adapters: [any ChatAdapter]
+    let leadership: LeadershipBoard
 
     func register(on router: Router<ParleyRequestContext>) {
         router.get("healthz") { _, _ in JSONBody.response(["status": "alive"]) }
         router.get("readyz") { _, _ in
             var report = ["web": "connected"]
-            for adapter in adapters { report[adapter.platform] = adapter.isConnected ? "connected" : "disconnected" }
+            for adapter in adapters {
+                switch leadership.standing(adapter.platform) {
+                // Another replica holds the connection: this one is ready all the same (the load
+                // balancer keeps sending it HTTP), and takes the connection over when needed.
+                case .standingBy: report[adapter.platform] = "standing by"
+                case .shared, .leading:
+                    report[adapter.platform] = adapter.isConnected ? "connected" : "disconnected"
+                }
+            }
             do {
                 _ = try await store.lastAuditEntry()
                 report["store"] = "ok"
@@ -27,7 +36,7 @@ struct OperationsRoutes {
             return JSONBody.response(report, status: ready ? .ok : .serviceUnavailable)
         }
         router.get("metrics") { _, _ in
-            let text = await metrics.render(engine: engine, adapters: adapters)
+            let text = await metrics.render(engine: engine, adapters: adapters, leadership: leadership)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
