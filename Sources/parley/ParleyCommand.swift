@@ -10,7 +10,7 @@ struct ParleyCommand: AsyncParsableCommand {
         version: Builtins.version,
         subcommands: [
             ServeCommand.self, ChatCommand.self, RunCommand.self, ConfigCommand.self, PolicyCommand.self,
-            AuditCommand.self, UsersCommand.self, TokensCommand.self, MigrateCommand.self,
+            AuditCommand.self, UsersCommand.self, TokensCommand.self, MigrateCommand.self, ClusterCommand.self,
         ]
     )
 }

@@ -77,6 +77,11 @@ import Testing
         let after = try #require(try await store.leases().first { $0.name == "adapter:irc" })
         #expect(after.holder.split(separator: "/").dropFirst().first == "\(survivor.pid)")
         #expect(after.epoch == before.epoch + 1)
+        let cluster = try await ParleyBinary.run(["cluster", "--config", config])
+        #expect(cluster.status == 0, "\(cluster.error)")
+        #expect(
+            cluster.output.contains("adapter:irc  held by \(after.holder)  epoch \(after.epoch)  expires in"),
+            "\(cluster.output)")
         let metrics = try await httpGet("/metrics", port: survivor.port).body
         #expect(metrics.contains(#"parley_adapter_leader_epoch_number{adapter="irc"} \#(after.epoch)"#), "\(metrics)")
 
