@@ -2,6 +2,7 @@ import Logging
 import ParleyAdapters
 import ParleyEngine
 import ParleyStore
+import ServiceLifecycle
 import Synchronization
 
 /// Which exclusive connections this replica leads, for `/readyz` and `/metrics`.
@@ -29,15 +30,51 @@ public final class LeadershipBoard: Sendable {
 /// How long a leader's lease lasts, how often it renews it, and how often the others ask for it.
 /// A leader that cannot renew steps down `renewEvery` before the lease would expire, so two replicas
 /// never hold the connection at once; a dead leader is replaced within `ttl + pollEvery`.
+///
+/// A replica's own heartbeat (its row in the store, which keeps its runs alive) lasts
+/// `replicaTTL` and is sent every `heartbeatEvery`; survivors settle the runs of a replica whose
+/// heartbeat ran out at their next sweep.
 public struct LeaseTiming: Sendable {
     public var ttl: Duration
     public var renewEvery: Duration
     public var pollEvery: Duration
+    public var replicaTTL: Duration
+    public var heartbeatEvery: Duration
 
-    public init(ttl: Duration = .seconds(10), renewEvery: Duration = .seconds(3), pollEvery: Duration = .seconds(2)) {
+    public init(
+        ttl: Duration = .seconds(10), renewEvery: Duration = .seconds(3), pollEvery: Duration = .seconds(2),
+        replicaTTL: Duration = .seconds(15), heartbeatEvery: Duration = .seconds(3)
+    ) {
         self.ttl = ttl
         self.renewEvery = renewEvery
         self.pollEvery = pollEvery
+        self.replicaTTL = replicaTTL
+        self.heartbeatEvery = heartbeatEvery
+    }
+}
+
+/// Sends this replica's heartbeat until the stop is complete (it is stopped after the drain, so
+/// that runs finishing during the grace stay alive), and stops here the runs a survivor took over.
+struct HeartbeatService: Service {
+    let engine: Engine
+    let timing: LeaseTiming
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    func run() async throws {
+        var failing = false
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let lost = try await engine.heartbeat(ttl: timing.replicaTTL)
+                if !lost.isEmpty { metrics.runsTakenOver.increment(by: Int64(lost.count)) }
+                if failing { logger.info("this replica's heartbeat reaches the store again") }
+                failing = false
+            } catch {
+                if !failing { logger.warning("cannot send this replica's heartbeat: \(error)") }
+                failing = true
+            }
+            await sleepUntilStopping(for: timing.heartbeatEvery)
+        }
     }
 }
 

@@ -109,7 +109,7 @@ public struct ParleyHTTPServer: Sendable {
     /// then stopped and recorded as interrupted, and the audit chain's head is signed. Every
     /// `recoveryInterval` the runs of processes that died meanwhile are settled.
     public func run(
-        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], recoveryInterval: Duration = .seconds(10),
+        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], recoveryInterval: Duration = .seconds(5),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let app = application(onRunning: onRunning)
@@ -120,24 +120,29 @@ public struct ParleyHTTPServer: Sendable {
                 : nil
             return ServiceGroupConfiguration.ServiceConfiguration(
                 service: AdapterService(
-                    adapter: adapter, engine: engine, logger: logger, leadership: leadership, board: leadershipBoard),
+                    adapter: adapter, engine: engine, logger: logger, leadership: leadership, board: leadershipBoard,
+                    metrics: metrics),
                 successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)
         }
         let drain = DrainService(engine: engine, grace: .seconds(settings.shutdownGraceSeconds), logger: logger)
         let sweeper = ApprovalSweeper(engine: engine, logger: logger)
-        let recovery = RecoveryService(engine: engine, interval: recoveryInterval, logger: logger)
+        let recovery = RecoveryService(
+            engine: engine, interval: recoveryInterval, messenger: AdapterMessenger(adapters: adapters), logger: logger)
         let background = BackgroundService(alerts: alerts, scheduler: scheduler, audit: engine.audit)
-        // Services stop in reverse order: the drain runs first, while requests can still finish.
+        let heartbeat = HeartbeatService(engine: engine, timing: leaseTiming, metrics: metrics, logger: logger)
+        // Services stop in reverse order: the drain runs first, while requests can still finish, and
+        // the heartbeat last, so that no survivor takes over a run still finishing within the grace.
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: app), .init(service: sweeper), .init(service: recovery),
+                    .init(service: heartbeat), .init(service: app), .init(service: sweeper), .init(service: recovery),
                     .init(service: background),
                 ] + adapterServices
                     + [.init(service: drain)],
                 gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
         try await group.run()
         await engine.shutdown()
+        await engine.leaveCluster()
     }
 }
 
@@ -183,6 +188,7 @@ struct AdapterService: Service {
     let logger: Logger
     let leadership: Leadership?
     let board: LeadershipBoard
+    let metrics: ServerMetrics
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
@@ -195,6 +201,7 @@ struct AdapterService: Service {
                 let lease = try await leadership.acquire()
                 logger.info("this replica now leads \(leadership.name) (epoch \(lease.epoch))")
                 board.set(adapter.platform, .leading(epoch: lease.epoch))
+                metrics.leadershipsTaken.increment()
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { await runAdapter() }
                     group.addTask { await leadership.keepRenewing(lease) }
@@ -202,6 +209,8 @@ struct AdapterService: Service {
                     group.cancelAll()
                 }
                 board.set(adapter.platform, .standingBy)
+                // Not a stop: the lease was taken, or could not be renewed in time.
+                if !Task.isCancelled { metrics.leasesLost.increment() }
             }
         }
         await leadership?.release()
@@ -250,9 +259,13 @@ struct ApprovalSweeper: Service {
 /// Every few seconds, settles the runs of processes that died since the last look: their programs
 /// are stopped and their runs recorded as interrupted (start-up does this too, but a process can die
 /// while this one runs, or still be dying when this one starts).
+///
+/// Each run marked interrupted is told of in its room, when this replica has an adapter for it:
+/// whoever asked learns that it did not finish.
 struct RecoveryService: Service {
     let engine: Engine
     let interval: Duration
+    let messenger: AdapterMessenger
     let logger: Logger
 
     func run() async throws {
@@ -260,10 +273,24 @@ struct RecoveryService: Service {
             await sleepUntilStopping(for: interval)
             guard !Task.isCancelled && !Task.isShuttingDownGracefully else { return }
             do {
-                try await engine.recoverAbandonedRuns()
+                for run in try await engine.recoverAbandonedRuns() { await tell(run) }
             } catch {
                 logger.error("cannot settle abandoned runs: \(error)")
             }
+        }
+    }
+
+    private func tell(_ run: RunRecord) async {
+        guard let platform = run.identity.split(separator: ":").first.map(String.init),
+            messenger.adapters[platform] != nil
+        else { return }
+        let text = engine.vault.masker.mask(
+            "⚠️ Run #\(run.id ?? 0) (`\(run.text)`) was interrupted: the Parley process running it stopped before it finished. Check what it did before running it again."
+        )
+        do {
+            _ = try await messenger.send(.text(text), to: "\(platform):\(run.room)", thread: run.thread)
+        } catch {
+            logger.warning("cannot tell \(platform):\(run.room) that run #\(run.id ?? 0) was interrupted: \(error)")
         }
     }
 }

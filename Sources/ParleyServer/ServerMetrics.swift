@@ -15,6 +15,12 @@ public final class ServerMetrics: Sendable {
     private let adapterUp: Gauge
     private let reportedAppends = Mutex(0)
     private let commandsByOutcome: [String: Counter]
+    /// Runs this replica was executing that a survivor took over (it was paused or cut off past its heartbeat).
+    let runsTakenOver: Counter
+    /// Leases of exclusive connections this replica lost while leading (taken, or not renewed in time).
+    let leasesLost: Counter
+    /// Times this replica became the leader of an exclusive connection.
+    let leadershipsTaken: Counter
 
     /// Creates the metrics.
     public init() {
@@ -55,6 +61,18 @@ public final class ServerMetrics: Sendable {
                 labels: [("outcome", outcome.rawValue)])
         }
         commandsByOutcome = counters
+        runsTakenOver = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "runs_taken_over", unitName: "total",
+                helpText: "Runs this replica was executing that another replica took over; they were stopped here."))
+        leasesLost = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "adapter_leases_lost", unitName: "total",
+                helpText: "Times this replica lost the lease of a connection it led (taken, or not renewed in time)."))
+        leadershipsTaken = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "adapter_leaderships", unitName: "total",
+                helpText: "Times this replica became the leader of an exclusive connection."))
     }
 
     /// Counts a handled command by outcome, and its latency.

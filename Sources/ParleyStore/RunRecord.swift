@@ -83,6 +83,11 @@ public struct RunRecord: Sendable, Equatable, Codable {
     /// When that program started (clock ticks after boot), so a restart never stops a later process
     /// that was given the same number.
     public var processStartTime: Int64?
+    /// The run's fencing token: it grows by one each time another process takes the run over (a
+    /// survivor adopting or interrupting a dead replica's run). A state change is written only while
+    /// the stored epoch is still this one, so a replica that was slow, not dead, cannot finish a run
+    /// someone else has taken over (`RunTakenOver`).
+    public var epoch: Int64 = 0
 
     /// Creates a record.
     public init(

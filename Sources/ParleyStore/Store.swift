@@ -5,14 +5,15 @@ import ParleyCore
 public protocol RunStore: Sendable {
     /// Records a new run and returns it with its id.
     func insertRun(_ run: RunRecord) async throws -> RunRecord
-    /// Replaces a recorded run (by id) with a newer state of it.
+    /// Replaces a recorded run (by id) with a newer state of it, while its stored epoch is still
+    /// `run.epoch`; throws `StoreError.runTakenOver` when another process took the run over.
     func updateRun(_ run: RunRecord) async throws
     /// The run with this id.
     func run(id: Int64) async throws -> RunRecord?
     /// Runs matching a query, newest first.
     func runs(_ query: RunQuery) async throws -> [RunRecord]
-    /// Marks the runs still `running` that `isAbandoned` picks as `interrupted` and returns them;
-    /// called when a process starts.
+    /// Marks the runs still `running` that `isAbandoned` picks as `interrupted` (their epoch moves on,
+    /// so their old owner can no longer change them) and returns them; called when a process starts.
     func interruptUnfinishedRuns(reason: String, isAbandoned: @Sendable (RunRecord) -> Bool) async throws -> [RunRecord]
     /// Notes the process group a run's program runs in, and when its leader started.
     func setProcessGroup(runID: Int64, processGroup: Int32, startTime: Int64?) async throws
@@ -109,11 +110,20 @@ public struct AuditCommitResult: Sendable {
         self.alerts = alerts
     }
 
-    /// A commit whose event key was seen before.
-    public static let duplicate = AuditCommitResult(duplicate: ())
+    /// The run it would change was taken over by another process: nothing was written.
+    public var takenOverRun: Int64?
 
-    private init(duplicate: Void) {
-        isDuplicate = true
+    /// A commit whose event key was seen before.
+    public static let duplicate = AuditCommitResult(duplicate: true, takenOver: nil)
+
+    /// A commit whose run was taken over by another process (its epoch moved on).
+    public static func takenOver(_ runID: Int64) -> AuditCommitResult {
+        AuditCommitResult(duplicate: false, takenOver: runID)
+    }
+
+    private init(duplicate: Bool, takenOver: Int64?) {
+        isDuplicate = duplicate
+        takenOverRun = takenOver
         entries = []
         run = nil
         alerts = []
@@ -141,7 +151,7 @@ public protocol MetadataStore: Sendable {
 
 /// Everything Parley persists.
 public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore, MetadataStore, AuthStore, LockStore,
-    StepStore, AlertStore, LeaseStore
+    StepStore, AlertStore, LeaseStore, ReplicaStore
 {
     /// Closes the store's connections (a pool's); afterwards the store cannot be used.
     func close() async
@@ -155,12 +165,15 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case unknownRun(Int64?)
     /// A table of the database is gone (someone dropped it).
     case missingTable(String)
+    /// The run was taken over by another process (its epoch moved on): this one must not change it.
+    case runTakenOver(Int64)
 
     public var description: String {
         switch self {
         case .cannotOpen(let path, let reason): return "cannot open the database at \(path): \(reason)"
         case .unknownRun(let id): return "run \(id.map(String.init) ?? "(no id)") is not recorded"
         case .missingTable(let name): return "the database has no table \(name) (it was dropped)"
+        case .runTakenOver(let id): return "run \(id) was taken over by another replica"
         }
     }
 }

@@ -8,16 +8,27 @@ import ParleyStore
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
-        abstract: "Show which replica leads each connection and the runs each one has in flight.")
+        abstract:
+            "Show the replicas sharing the store, which one leads each connection and the runs each has in flight.")
     @OptionGroup var configOptions: ConfigOptions
 
     func run() async throws {
         let config = try configOptions.load()
         let store = try await ConfigOptions.openStore(config)
+        let replicas = try await store.replicas()
         let leases = try await store.leases()
         let running = try await store.runs(RunQuery(limit: 10_000, status: .running))
         await store.close()
         let now = Date()
+        print("replicas:")
+        if replicas.isEmpty { print("  none (no parley serve has sent a heartbeat to this store)") }
+        for replica in replicas {
+            let seen = max(0, Int(now.timeIntervalSince(replica.seenAt).rounded()))
+            let state = replica.isAlive ? "alive" : "gone (its heartbeat ran out)"
+            print(
+                "  \(replica.id)  host \(replica.host)  version \(replica.version)  started \(AuditClock.format(replica.startedAt))  last heartbeat \(seen)s ago  \(state)"
+            )
+        }
         print("leases:")
         if leases.isEmpty { print("  none (no replica holds an exclusive connection)") }
         for lease in leases {

@@ -97,8 +97,18 @@ import Testing
 
 /// `GET path` on 127.0.0.1:`port`: the status code and the body.
 func httpGet(_ path: String, port: Int) async throws -> (status: Int, body: String) {
+    try await httpRequest("GET", path, port: port)
+}
+
+/// One HTTP/1.1 request on 127.0.0.1:`port`, read to the end: the status code and the body.
+func httpRequest(_ method: String, _ path: String, port: Int, token: String? = nil, json: String? = nil)
+    async throws -> (status: Int, body: String)
+{
     try await offThread {
-        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n"
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        if let token { request += "Authorization: Bearer \(token)\r\n" }
+        if let json { request += "Content-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n" }
+        request += "\r\n" + (json ?? "")
         let socket = try connectedSocket(port: port)
         defer { close(socket) }
         let bytes = Array(request.utf8)

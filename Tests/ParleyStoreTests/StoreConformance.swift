@@ -366,6 +366,65 @@ enum StoreConformance {
             let finished = try #require(try await store.insertRun(run("done", status: .succeeded, owner: "dead")).id)
             #expect(try await !store.adoptRun(id: finished, owner: "heir", from: "dead"))
         },
+        StoreCheck(name: "a run taken over refuses its old owner's changes (fencing epochs)") { open in
+            let store = try await open()
+            let slow = try await store.insertRun(run("deploy api", owner: "slow/1"))
+            let id = try #require(slow.id)
+            #expect(slow.epoch == 0)
+            #expect(try await store.adoptRun(id: id, owner: "survivor/2", from: "slow/1"))
+            let adopted = try #require(try await store.run(id: id))
+            #expect(adopted.epoch == 1 && adopted.owner == "survivor/2")
+            // The slow owner, back, tries to finish it: refused, nothing written.
+            var finishing = slow
+            finishing.status = .succeeded
+            finishing.output = "done by the slow one"
+            await #expect(throws: StoreError.self) { try await store.updateRun(finishing) }
+            let entry = AuditDraft(kind: .finished, actor: "alice", identity: "slack:U1", command: "deploy", runID: id)
+            let results = try await store.commitAudit(
+                [AuditCommit(drafts: [entry], updatingRun: finishing), AuditCommit(drafts: [entry])], at: at(5))
+            #expect(results.map(\.takenOverRun) == [id, nil], "one taken-over commit does not fail the others")
+            #expect(results[1].entries.count == 1)
+            #expect(try await store.auditEntries(AuditQuery(kind: "finished")).count == 1)
+            #expect(try await store.run(id: id)?.status == .running)
+            // The new owner's own changes go through, under the new epoch.
+            var done = adopted
+            done.status = .succeeded
+            try await store.updateRun(done)
+            #expect(try await store.run(id: id)?.status == .succeeded)
+            // Interrupting moves the epoch on too.
+            let other = try await store.insertRun(run("restart api", owner: "dead/3"))
+            let interrupted = try await store.interruptUnfinishedRuns(reason: "gone") { $0.owner == "dead/3" }
+            #expect(interrupted.map(\.epoch) == [1])
+            #expect(try await store.run(id: try #require(other.id))?.epoch == 1)
+            var late = other
+            late.status = .failed
+            await #expect(throws: StoreError.self) { try await store.updateRun(late) }
+        },
+        StoreCheck(name: "replicas heartbeat with the runs they own and are judged by the store's clock") { open in
+            let store = try await open()
+            let owned = try await store.insertRun(run("deploy api", owner: "replica-a"))
+            _ = try await store.insertRun(run("done", status: .succeeded, owner: "replica-a"))
+            _ = try await store.insertRun(run("theirs", owner: "replica-b"))
+            let started = Date(timeIntervalSinceNow: -60)
+            let mine = try await store.heartbeat(
+                id: "replica-a", host: "host-a", version: "1.0", startedAt: started, ttl: .seconds(30))
+            #expect(mine == [try #require(owned.id): 0], "only its running runs, with their epochs")
+            _ = try await store.heartbeat(
+                id: "replica-b", host: "host-b", version: "1.0", startedAt: started, ttl: .milliseconds(1))
+            try await Task.sleep(for: .milliseconds(50))
+            let seen = try await open().replicas()
+            #expect(seen.map(\.id).sorted() == ["replica-a", "replica-b"])
+            #expect(seen.first { $0.id == "replica-a" }?.isAlive == true)
+            #expect(seen.first { $0.id == "replica-b" }?.isAlive == false, "its heartbeat ran out")
+            #expect(seen.first { $0.id == "replica-a" }?.host == "host-a")
+            // A heartbeat again brings it back; leaving removes it.
+            _ = try await store.heartbeat(
+                id: "replica-b", host: "host-b", version: "1.1", startedAt: started, ttl: .seconds(30))
+            let back = try #require(try await store.replicas().first { $0.id == "replica-b" })
+            #expect(back.isAlive && back.version == "1.1")
+            try await store.removeReplica(id: "replica-b")
+            #expect(try await store.replicas().map(\.id) == ["replica-a"])
+        },
         StoreCheck(name: "alerts are deduplicated by fingerprint and acknowledged") { open in
             let store = try await open()
             let firing = Alert(

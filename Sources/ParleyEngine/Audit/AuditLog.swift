@@ -88,11 +88,18 @@ public actor AuditLog {
             let results = try await store.commitAudit([masked], at: now())
             await noteWritten(results)
             guard let result = results.first else { throw AuditLogError.notWritten }
-            return result
+            return try Self.written(result)
         }
-        return try await withCheckedThrowingContinuation { waiter in
-            pending.append((masked, waiter))
-        }
+        return try Self.written(
+            try await withCheckedThrowingContinuation { waiter in
+                pending.append((masked, waiter))
+            })
+    }
+
+    /// A commit's result, or the error of a commit that was refused for a run taken over.
+    private static func written(_ result: AuditCommitResult) throws -> AuditCommitResult {
+        if let id = result.takenOverRun { throw StoreError.runTakenOver(id) }
+        return result
     }
 
     /// After a write: whoever queued meanwhile is written next, as one batch.

@@ -35,6 +35,9 @@ actor RunTracker {
         return true
     }
 
+    /// The runs whose actions are running here.
+    var runIDs: [Int64] { Array(running.keys) }
+
     /// Who cancelled a run, if someone did.
     func canceller(of runID: Int64) -> String? { cancellers[runID] }
 

@@ -125,6 +125,42 @@ public final class Engine: Sendable {
         try await recovery.sweep()
     }
 
+    /// When this process started, as its replica row tells.
+    private static let startedAt = Date()
+
+    /// Announces this replica in the store until `ttl` from now (it serves, and the runs it owns are
+    /// alive), then stops the runs it executes that a survivor took over meanwhile (this replica was
+    /// paused or cut off from the database past its heartbeat): their programs are stopped and
+    /// nothing is posted or recorded for them, since their epochs moved on. Returns their ids.
+    @discardableResult
+    public func heartbeat(ttl: Duration) async throws -> [Int64] {
+        let tracker = executor.tracker
+        // Read before the store is asked: a run tracked by then was recorded as ours before.
+        let tracked = await tracker.runIDs
+        let owned = try await store.heartbeat(
+            id: ProcessOwner.current, host: ProcessInfo.processInfo.hostName, version: Builtins.version,
+            startedAt: Self.startedAt, ttl: ttl)
+        var lost: [Int64] = []
+        for id in tracked.sorted() where owned[id] == nil {
+            if await tracker.cancel(id, by: "the replica that took it over") { lost.append(id) }
+        }
+        if !lost.isEmpty {
+            logger.warning(
+                "another replica took over run(s) \(lost.map { "#\($0)" }.joined(separator: ", ")) while this one was unreachable; stopped them here"
+            )
+        }
+        return lost
+    }
+
+    /// Takes this replica's row out of the store at a clean stop (its runs are settled by then).
+    public func leaveCluster() async {
+        do {
+            try await store.removeReplica(id: ProcessOwner.current)
+        } catch {
+            logger.warning("cannot remove this replica from the store: \(error)")
+        }
+    }
+
     /// Settles every pending approval or confirmation whose time is up; returns how many expired.
     @discardableResult
     public func expireDueApprovals() async throws -> Int {
@@ -186,6 +222,10 @@ public final class Engine: Sendable {
         do {
             return try await handle(text, context)
         } catch is DuplicateMessage {
+            return nil
+        } catch StoreError.runTakenOver(let id) {
+            // This replica was too slow: a survivor took the run over and answers for it.
+            logger.warning("run #\(id) was taken over by another replica; this one posts nothing for it")
             return nil
         } catch {
             logger.error("cannot handle '\(context.text)': \(vault.masker.mask("\(error)"))")

@@ -66,25 +66,32 @@ final class StartupRecovery: Sendable {
     private func recover(resumeRunbooks: Bool) async throws -> (
         interrupted: [RunRecord], adopted: [(RunRecord, Int)]
     ) {
-        try await stopOrphans()
-        let taken = resumeRunbooks ? try await adoptResumableRunbooks() : []
+        let liveness = await OwnerLiveness.current(store, logger: logger)
+        let remote = try await stopOrphans(liveness)
+        let taken = resumeRunbooks ? try await adoptResumableRunbooks(liveness) : []
         if !taken.isEmpty { logger.warning("taking over \(taken.count) runbook run(s) a stopped process left mid-way") }
-        let resumable = resumeRunbooks ? [] : try await adoptableIDs()
+        let resumable = resumeRunbooks ? [] : try await adoptableIDs(liveness)
         let reason = "Parley stopped while this run was in flight"
         let runs = try await store.interruptUnfinishedRuns(reason: reason) { run in
             // A resumable runbook waits for a long-running Parley to resume it.
             if let id = run.id, resumable.contains(id) { return false }
             guard let owner = run.owner else { return true }
             // Runs this process took over carry its own name as owner; they are alive.
-            return !ProcessOwner.isAlive(owner)
+            return !liveness.isAlive(owner)
         }
         for run in runs {
-            logger.warning("run #\(run.id ?? 0) was interrupted by a restart: \(executor.vault.masker.mask(run.text))")
+            var detail = reason
+            if let group = run.processGroup, group > 1, let id = run.id, remote.contains(id) {
+                // Its program ran on the dead replica's host, out of this one's reach.
+                detail +=
+                    "; its program (process group \(group) on \(run.owner.flatMap(Self.host) ?? "another host")) may still run there"
+            }
+            logger.warning("run #\(run.id ?? 0) was interrupted (\(detail)): \(executor.vault.masker.mask(run.text))")
             try await audit.append(
                 AuditDraft(
                     kind: .interrupted, actor: run.userName ?? "guest", identity: run.identity, room: run.room,
                     command: run.commandID ?? "", arguments: run.arguments, outcome: "interrupted", runID: run.id,
-                    detail: reason))
+                    detail: detail))
         }
         let released = try await store.releaseStaleLocks()
         if released > 0 { logger.warning("released \(released) lock(s) held by runs that no longer run") }
@@ -99,10 +106,23 @@ final class StartupRecovery: Sendable {
     /// A program whose group was never noted (Parley was killed between starting it and writing the
     /// note, or a runbook started several) is found by the run it carries in its environment
     /// (`OrphanScan`).
-    private func stopOrphans() async throws {
+    ///
+    /// Returns the abandoned runs whose programs ran on another host, where this process cannot stop them.
+    private func stopOrphans(_ liveness: OwnerLiveness) async throws -> Set<Int64> {
         var wanted = Set<OrphanScan.Wanted>()
-        for run in try await store.abandonedRuns(isAlive: ProcessOwner.isAlive) {
-            guard ProcessOwner.isOnThisHost(run.owner) else { continue }
+        var remote = Set<Int64>()
+        for run in try await store.abandonedRuns(isAlive: liveness.isAlive) {
+            guard ProcessOwner.isOnThisHost(run.owner) else {
+                if let id = run.id {
+                    remote.insert(id)
+                    if let group = run.processGroup, group > 1 {
+                        logger.error(
+                            "run #\(id) was left by the dead replica \(run.owner ?? "?"); its process group \(group) ran on \(run.owner.flatMap(Self.host) ?? "another host") and cannot be stopped from here"
+                        )
+                    }
+                }
+                continue
+            }
             // Every run is looked for by its environment too: a runbook's steps (or a parallel group)
             // start several programs, and only the last one's group is noted.
             if let id = run.id, let owner = run.owner { wanted.insert(.init(runID: id, owner: owner)) }
@@ -122,11 +142,17 @@ final class StartupRecovery: Sendable {
             logger.warning(
                 "stopped process group \(group) left running by run #\(run.runID) (found by its environment)")
         }
+        return remote
     }
 
-    private func adoptableIDs() async throws -> Set<Int64> {
+    /// The host part of an owner's name.
+    static func host(_ owner: String) -> String? {
+        owner.split(separator: "/").first.map(String.init)
+    }
+
+    private func adoptableIDs(_ liveness: OwnerLiveness) async throws -> Set<Int64> {
         var ids = Set<Int64>()
-        for run in try await store.abandonedRuns(isAlive: ProcessOwner.isAlive) {
+        for run in try await store.abandonedRuns(isAlive: liveness.isAlive) {
             guard let id = run.id, let command = run.commandID.flatMap(catalogue.command(id:)),
                 case .runbook = command.action
             else { continue }
@@ -149,9 +175,9 @@ final class StartupRecovery: Sendable {
 
     /// Runbooks a stopped process left mid-way that can go on: the next step had not started, or it
     /// is idempotent. Adopts them for this process; the others are left to be marked interrupted.
-    private func adoptResumableRunbooks() async throws -> [(RunRecord, Int)] {
+    private func adoptResumableRunbooks(_ liveness: OwnerLiveness) async throws -> [(RunRecord, Int)] {
         var adopted: [(RunRecord, Int)] = []
-        for run in try await store.abandonedRuns(isAlive: ProcessOwner.isAlive) {
+        for run in try await store.abandonedRuns(isAlive: liveness.isAlive) {
             guard let id = run.id, let command = run.commandID.flatMap(catalogue.command(id:)),
                 case .runbook(let book) = command.action
             else { continue }
@@ -167,8 +193,11 @@ final class StartupRecovery: Sendable {
             let step = book.steps[next]
             let started = saved[String(next)] != nil || saved.keys.contains { $0.hasPrefix("\(next).") }
             guard !started || Self.isIdempotent(step) else { continue }
-            guard try await store.adoptRun(id: id, owner: ProcessOwner.current, from: run.owner) else { continue }
-            adopted.append((run, next))
+            guard try await store.adoptRun(id: id, owner: ProcessOwner.current, from: run.owner),
+                let taken = try await store.run(id: id)
+            else { continue }
+            // Adopting moved the run's epoch on: its changes from here on are this process's.
+            adopted.append((taken, next))
         }
         return adopted
     }

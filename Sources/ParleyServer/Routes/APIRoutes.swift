@@ -145,7 +145,10 @@ struct APIRoutes {
         let inbound = Inbound(
             sender: Identity(platform: "api", id: auth.userName), room: room, text: text, isDirect: true)
         guard let response = await engine.handle(inbound) else {
-            throw APIError(.badRequest, "the message was not a command")
+            throw APIError(
+                .badRequest,
+                "nothing to answer: the message was not a command, was handled before, or another replica answers for it"
+            )
         }
         metrics.command(outcome: response.outcome.rawValue, took: ContinuousClock.now - started)
         let status: HTTPResponse.Status

@@ -15,9 +15,12 @@ struct OperationsRoutes {
     func register(on router: Router<ParleyRequestContext>) {
         router.get("healthz") { _, _ in JSONBody.response(["status": "alive"]) }
         router.get("readyz") { _, _ in
-            var report = ["web": "connected"]
+            var report = ["web": "connected", "replica": ProcessOwner.current]
+            var leases: [String] = []
             for adapter in adapters {
-                switch leadership.standing(adapter.platform) {
+                let standing = leadership.standing(adapter.platform)
+                if case .leading(let epoch) = standing { leases.append("adapter:\(adapter.platform) (epoch \(epoch))") }
+                switch standing {
                 // Another replica holds the connection: this one is ready all the same (the load
                 // balancer keeps sending it HTTP), and takes the connection over when needed.
                 case .standingBy: report[adapter.platform] = "standing by"
@@ -31,6 +34,7 @@ struct OperationsRoutes {
             } catch {
                 report["store"] = "unreachable"
             }
+            report["leases"] = leases.isEmpty ? "none" : leases.joined(separator: ", ")
             let ready = report["store"] == "ok" && !report.values.contains("disconnected")
             report["status"] = ready ? "ready" : "not ready"
             return JSONBody.response(report, status: ready ? .ok : .serviceUnavailable)

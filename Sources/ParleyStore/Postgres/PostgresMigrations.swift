@@ -119,6 +119,17 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        (
+            "2026-12-03 run epochs and replicas",
+            [
+                "ALTER TABLE run ADD COLUMN epoch bigint NOT NULL DEFAULT 0",
+                """
+                CREATE TABLE replica (
+                  id text PRIMARY KEY, host text NOT NULL, version text NOT NULL, started_at timestamptz NOT NULL,
+                  seen_at timestamptz NOT NULL, expires_at timestamptz NOT NULL)
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, in one transaction.

@@ -258,7 +258,7 @@ extension PostgresStore {
     public func adoptRun(id: Int64, owner: String, from previous: String?) async throws -> Bool {
         try await !rows(
             """
-            UPDATE run SET owner = \(owner) WHERE id = \(id) AND status = 'running' \
+            UPDATE run SET owner = \(owner), epoch = epoch + 1 WHERE id = \(id) AND status = 'running' \
             AND owner IS NOT DISTINCT FROM \(previous) RETURNING id
             """
         ).isEmpty

@@ -27,6 +27,15 @@ extension PostgresStore {
             var results: [AuditCommitResult] = []
             results.reserveCapacity(commits.count)
             for commit in commits {
+                if let updating = commit.updatingRun {
+                    // A run taken over by another process is not changed, nor told of, by this one.
+                    do {
+                        try await PostgresRuns.checkEpoch(of: updating, transaction)
+                    } catch StoreError.runTakenOver(let id) {
+                        results.append(.takenOver(id))
+                        continue
+                    }
+                }
                 if let key = commit.eventKey {
                     let fresh = try await transaction.rows(
                         """

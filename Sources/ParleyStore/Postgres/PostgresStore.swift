@@ -223,7 +223,8 @@ public final class PostgresStore: ParleyStorage {
                 run.status = .interrupted
                 run.finishedAt = Date()
                 run.reason = reason
-                try await PostgresRuns.update(run, transaction)
+                try await PostgresRuns.update(run, transaction, takingOver: true)
+                run.epoch += 1
                 interrupted.append(run)
             }
             return interrupted
@@ -266,7 +267,8 @@ extension PostgresRandomAccessRow {
 enum PostgresRuns {
     static let columns = """
         id, created_at, finished_at, user_name, identity, room, thread, text, command_id, arguments, decision, \
-        reason, status, exit_code, duration_ms, output, output_truncated, owner, process_group, process_start_time
+        reason, status, exit_code, duration_ms, output, output_truncated, owner, process_group, process_start_time, \
+        epoch
         """
 
     static func record(_ row: PostgresRandomAccessRow) throws -> RunRecord {
@@ -283,6 +285,7 @@ enum PostgresRuns {
             outputTruncated: try row.value("output_truncated"), owner: try row.value("owner"))
         record.processGroup = try row.value("process_group")
         record.processStartTime = try row.value("process_start_time")
+        record.epoch = try row.value("epoch")
         return record
     }
 
@@ -293,21 +296,26 @@ enum PostgresRuns {
             """
             INSERT INTO run (created_at, finished_at, user_name, identity, room, thread, text, command_id, arguments, \
             decision, reason, status, exit_code, duration_ms, output, output_truncated, owner, process_group, \
-            process_start_time) VALUES (\(row.createdAt), \(row.finishedAt), \(row.userName), \(row.identity), \
-            \(row.room), \(row.thread), \(row.text), \(row.commandID), \(JSONText.object(row.arguments)), \
-            \(row.decision), \(row.reason), \(row.status), \(row.exitCode), \(row.durationMilliseconds), \
-            \(row.output), \(row.outputTruncated), \(row.owner), \(row.processGroup), \(row.processStartTime)) \
-            RETURNING id
+            process_start_time, epoch) VALUES (\(row.createdAt), \(row.finishedAt), \(row.userName), \
+            \(row.identity), \(row.room), \(row.thread), \(row.text), \(row.commandID), \
+            \(JSONText.object(row.arguments)), \(row.decision), \(row.reason), \(row.status), \(row.exitCode), \
+            \(row.durationMilliseconds), \(row.output), \(row.outputTruncated), \(row.owner), \(row.processGroup), \
+            \(row.processStartTime), \(row.epoch)) RETURNING id
             """)
         var inserted = run
         inserted.id = try rows.first?.value("id", as: Int64.self)
         return inserted
     }
 
-    /// Replaces a recorded run's state; throws when there is no such run.
-    static func update(_ run: RunRecord, _ transaction: PostgresStore.Transaction) async throws {
+    /// Replaces a recorded run's state while its stored epoch is still the record's; throws when
+    /// there is no such run, or when another process took it over (`StoreError.runTakenOver`).
+    /// `takingOver` moves the epoch on, so the run's old owner can no longer change it.
+    static func update(_ run: RunRecord, _ transaction: PostgresStore.Transaction, takingOver: Bool = false)
+        async throws
+    {
         guard let id = run.id else { throw StoreError.unknownRun(nil) }
         let row = RunRow(run)
+        let next = run.epoch + (takingOver ? 1 : 0)
         let rows = try await transaction.rows(
             """
             UPDATE run SET created_at = \(row.createdAt), finished_at = \(row.finishedAt), user_name = \(row.userName), \
@@ -316,9 +324,21 @@ enum PostgresRuns {
             reason = \(row.reason), status = \(row.status), exit_code = \(row.exitCode), \
             duration_ms = \(row.durationMilliseconds), output = \(row.output), \
             output_truncated = \(row.outputTruncated), owner = \(row.owner), process_group = \(row.processGroup), \
-            process_start_time = \(row.processStartTime) WHERE id = \(id) RETURNING id
+            process_start_time = \(row.processStartTime), epoch = \(next) WHERE id = \(id) \
+            AND epoch = \(run.epoch) RETURNING id
             """)
-        guard !rows.isEmpty else { throw StoreError.unknownRun(id) }
+        guard rows.isEmpty else { return }
+        try await checkEpoch(of: run, transaction)
+        throw StoreError.unknownRun(id)
+    }
+
+    /// Throws unless the run is recorded with the record's epoch; the row stays locked until the
+    /// transaction ends, so nothing can take the run over between this look and the update.
+    static func checkEpoch(of run: RunRecord, _ transaction: PostgresStore.Transaction) async throws {
+        guard let id = run.id else { throw StoreError.unknownRun(nil) }
+        let rows = try await transaction.rows("SELECT epoch FROM run WHERE id = \(id) FOR UPDATE")
+        guard let epoch = try rows.first?.value("epoch", as: Int64.self) else { throw StoreError.unknownRun(id) }
+        guard epoch == run.epoch else { throw StoreError.runTakenOver(id) }
     }
 }
 

@@ -27,6 +27,7 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
     var owner: String?
     var processGroup: Int32?
     var processStartTime: Int64?
+    var epoch: Int64
 
     /// The row for a run; texts as the database can keep them (`StoredText`: a program's output
     /// may hold NUL bytes).
@@ -34,6 +35,7 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
         owner = run.owner
         processGroup = run.processGroup
         processStartTime = run.processStartTime
+        epoch = run.epoch
         id = run.id
         createdAt = run.createdAt
         finishedAt = run.finishedAt
@@ -62,6 +64,7 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
             durationMilliseconds: durationMilliseconds, output: output, outputTruncated: outputTruncated, owner: owner)
         record.processGroup = processGroup
         record.processStartTime = processStartTime
+        record.epoch = epoch
         return record
     }
 
@@ -78,13 +81,19 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord {
         return inserted
     }
 
-    /// Replaces a recorded run's state; throws when there is no such run.
+    /// Replaces a recorded run's state while its stored epoch is still the record's; throws when
+    /// there is no such run, or when another process took it over (`StoreError.runTakenOver`).
     static func update(_ run: RunRecord, _ db: Database) throws {
+        try checkEpoch(of: run, db)
+        try RunRow(run).update(db)
+    }
+
+    /// Throws unless the run is recorded with the record's epoch (inside the write transaction, so
+    /// nothing can change it between this look and the update).
+    static func checkEpoch(of run: RunRecord, _ db: Database) throws {
         guard let id = run.id else { throw StoreError.unknownRun(nil) }
-        do {
-            try RunRow(run).update(db)
-        } catch RecordError.recordNotFound {
-            throw StoreError.unknownRun(id)
-        }
+        let stored = try db.cachedStatement(sql: "SELECT epoch FROM run WHERE id = ?")
+        guard let epoch = try Int64.fetchOne(stored, arguments: [id]) else { throw StoreError.unknownRun(id) }
+        guard epoch == run.epoch else { throw StoreError.runTakenOver(id) }
     }
 }

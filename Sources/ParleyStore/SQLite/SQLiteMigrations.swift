@@ -222,6 +222,17 @@ enum SQLiteMigrations {
                 table.column("expiresAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("2026-12-03 run epochs and replicas") { db in
+            try db.alter(table: "run") { table in table.add(column: "epoch", .integer).notNull().defaults(to: 0) }
+            try db.create(table: "replica") { table in
+                table.primaryKey("id", .text)
+                table.column("host", .text).notNull()
+                table.column("version", .text).notNull()
+                table.column("startedAt", .datetime).notNull()
+                table.column("seenAt", .datetime).notNull()
+                table.column("expiresAt", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }

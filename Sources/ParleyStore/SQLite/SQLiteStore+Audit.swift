@@ -25,6 +25,15 @@ extension SQLiteStore {
             var results: [AuditCommitResult] = []
             results.reserveCapacity(commits.count)
             for commit in commits {
+                if let updating = commit.updatingRun {
+                    // A run taken over by another process is not changed, nor told of, by this one.
+                    do {
+                        try RunRow.checkEpoch(of: updating, db)
+                    } catch StoreError.runTakenOver(let id) {
+                        results.append(.takenOver(id))
+                        continue
+                    }
+                }
                 if let key = commit.eventKey {
                     try db.cachedStatement(sql: "INSERT OR IGNORE INTO seenEvent (key, seenAt) VALUES (?, ?)")
                         .execute(arguments: [key, dateText])
@@ -37,7 +46,7 @@ extension SQLiteStore {
                 var run = commit.insertingRun
                 if let inserting = run { run = try RunRow.insert(inserting, db) }
                 if let updating = commit.updatingRun {
-                    try RunRow.update(updating, db)
+                    try RunRow(updating).update(db)
                     if run == nil { run = updating }
                 }
                 var entries: [AuditEntry] = []

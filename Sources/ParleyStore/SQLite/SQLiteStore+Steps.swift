@@ -19,7 +19,9 @@ extension SQLiteStore {
     public func adoptRun(id: Int64, owner: String, from previous: String?) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE run SET owner = ? WHERE id = ? AND status = 'running' AND owner IS ?",
+                sql: """
+                    UPDATE run SET owner = ?, epoch = epoch + 1 WHERE id = ? AND status = 'running' AND owner IS ?
+                    """,
                 arguments: [owner, id, previous])
             return db.changesCount == 1
         }

@@ -96,6 +96,7 @@ public final class SQLiteStore: ParleyStorage {
             let rows = try RunRow.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db)
             var interrupted: [RunRecord] = []
             for var row in rows where isAbandoned(row.record) {
+                row.epoch += 1
                 row.status = RunStatus.interrupted.rawValue
                 row.finishedAt = Date()
                 row.reason = reason
