@@ -27,7 +27,7 @@ import Testing
             sasl: sasl ? SASLCredentials(account: "alice", password: .value("secret")) : nil)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(2)))
     func capabilitiesAndSASLPlainAreNegotiatedBeforeRegistration() async throws {
         let server = try await ScriptedIRCServer.start()
         defer { server.stop() }
@@ -82,7 +82,7 @@ import Testing
         #expect(!recorder.messages.contains { $0.contains("secret") || $0.contains("AGFsaWNl") })
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(2)))
     func serversWithoutCAPStillRegister() async throws {
         let server = try await ScriptedIRCServer.start()
         defer { server.stop() }
@@ -117,7 +117,7 @@ import Testing
         #expect(try await eventually { bot.isConnected })
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(2)))
     func serversWithCAPButNothingUsefulEndNegotiationAtOnce() async throws {
         let server = try await ScriptedIRCServer.start()
         defer { server.stop() }
@@ -167,7 +167,7 @@ import Testing
 }
 
 @Suite struct IRCLineLimitTests {
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(2)))
     func linesLongerThanIRCAllowsAreDroppedAndTheConnectionGoesOn() async throws {
         let recorder = LogRecorder()
         let (server, client, _, running) = try await IRCFloodControlTests().connected(
@@ -230,7 +230,7 @@ import Testing
         #expect(received == (1...8).map { "PRIVMSG alice :line \($0)" })
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(2)))
     func linesHeldBackByFloodControlAllArriveInOrder() async throws {
         // The pacing itself (a burst of 2, then 10 lines a second) is a matter of time, which a test
         // does not assert on; what must hold is that nothing held back is lost or reordered.
