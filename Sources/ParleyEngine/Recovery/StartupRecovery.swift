@@ -146,9 +146,7 @@ final class StartupRecovery: Sendable {
     }
 
     /// The host part of an owner's name.
-    static func host(_ owner: String) -> String? {
-        owner.split(separator: "/").first.map(String.init)
-    }
+    static func host(_ owner: String) -> String? { OwnerName(owner)?.host }
 
     private func adoptableIDs(_ liveness: OwnerLiveness) async throws -> Set<Int64> {
         var ids = Set<Int64>()
