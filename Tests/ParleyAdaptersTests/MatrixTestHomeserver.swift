@@ -98,7 +98,7 @@ struct MatrixPerson: Sendable {
             if try await members(of: room).contains(user) { return true }
             try await Task.sleep(for: .milliseconds(100))
         }
-        return false
+        return try await members(of: room).contains(user)
     }
 }
 
@@ -187,7 +187,7 @@ final class MatrixWatcher: Sendable {
             if let found = messages.first(where: test) { return found }
             try await Task.sleep(for: .milliseconds(100))
         }
-        return nil
+        return messages.first(where: test)
     }
 
     func stop() { task.cancel() }

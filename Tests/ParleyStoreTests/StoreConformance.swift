@@ -555,5 +555,125 @@ enum StoreConformance {
             #expect(all.map(\.name) == ["adapter:irc", "adapter:matrix"])
             #expect(all.map(\.holder) == ["fourth", "fourth"])
         },
+        StoreCheck(name: "the outbox hands each message to one claimer, in order, and keeps what became of it") {
+            open in
+            let follower = try await open()
+            let leader = try await open()
+            let first = try await follower.enqueueOutbound(
+                platform: "irc", room: "#ops", thread: nil, action: .send, reference: nil, body: #"{"a":1}"#)
+            let second = try await follower.enqueueOutbound(
+                platform: "irc", room: "#ops", thread: "t", action: .edit, reference: "m1", body: #"{"a":2}"#)
+            _ = try await follower.enqueueOutbound(
+                platform: "matrix", room: "!r", thread: nil, action: .send, reference: nil, body: "{}")
+            #expect(second > first)
+            #expect(try await follower.outboundOutcome(id: first) == .queued)
+            // Two claimers at once: every message goes to exactly one of them.
+            let claims = try await withThrowingTaskGroup(of: [OutboxMessage].self) { group in
+                for (index, store) in [follower, leader].enumerated() {
+                    group.addTask {
+                        try await store.claimOutbound(
+                            platform: "irc", holder: "r\(index)", ttl: .seconds(60), limit: 10)
+                    }
+                }
+                return try await group.reduce(into: [OutboxMessage]()) { $0 += $1 }
+            }
+            #expect(claims.map(\.id).sorted() == [first, second])
+            let claimed = claims.sorted { $0.id < $1.id }
+            #expect(claimed.map(\.action) == [.send, .edit])
+            #expect(claimed[1].room == "#ops" && claimed[1].thread == "t" && claimed[1].reference == "m1")
+            #expect(claimed[1].body == #"{"a":2}"#)
+            #expect(try await leader.claimOutbound(platform: "irc", holder: "r2", ttl: .seconds(60), limit: 10).isEmpty)
+            // Settled: kept with its result; given back: claimed again after the delay, the failure counted.
+            try await leader.settleOutbound(id: first, outcome: .delivered("msg-9"))
+            #expect(try await follower.outboundOutcome(id: first) == .delivered("msg-9"))
+            try await leader.retryOutbound(id: second, after: .zero, failure: "not connected")
+            let again = try await leader.claimOutbound(platform: "irc", holder: "r2", ttl: .seconds(60), limit: 10)
+            #expect(again.map(\.id) == [second] && again.first?.attempts == 1)
+            try await leader.retryOutbound(id: second, after: .seconds(600), failure: nil)
+            #expect(try await leader.claimOutbound(platform: "irc", holder: "r2", ttl: .seconds(60), limit: 10).isEmpty)
+            try await leader.settleOutbound(id: second, outcome: .failed("gave up"))
+            #expect(try await follower.outboundOutcome(id: second) == .failed("gave up"))
+            // A claim whose holder died runs out and the message is claimed again.
+            let third = try await follower.enqueueOutbound(
+                platform: "irc", room: "#ops", thread: nil, action: .send, reference: nil, body: "{}")
+            _ = try await leader.claimOutbound(platform: "irc", holder: "dies", ttl: .milliseconds(100), limit: 10)
+            var reclaimed: [OutboxMessage] = []
+            for _ in 0..<100 where reclaimed.isEmpty {
+                try await Task.sleep(for: .milliseconds(50))
+                reclaimed = try await follower.claimOutbound(
+                    platform: "irc", holder: "heir", ttl: .seconds(60), limit: 10)
+            }
+            #expect(reclaimed.map(\.id) == [third])
+            #expect(try await follower.outboundOutcome(id: 999_999) == nil)
+            let matrix = try await leader.claimOutbound(platform: "matrix", holder: "m", ttl: .seconds(60), limit: 10)
+            #expect(matrix.map(\.room) == ["!r"])
+        },
+        StoreCheck(name: "a rate is counted once across replicas, and a refund gives the hit back") { open in
+            let stores = [try await open(), try await open()]
+            // Eight replicas' worth of hits at once against a limit of three: three are counted.
+            let now = Date()
+            let admitted = try await withThrowingTaskGroup(of: Date?.self) { group in
+                for index in 0..<8 {
+                    let store = stores[index % 2]
+                    group.addTask {
+                        try await store.admitHit(
+                            key: "alice|deploy", limit: 3, window: .seconds(60),
+                            at: now.addingTimeInterval(Double(index) / 1000))
+                    }
+                }
+                return try await group.reduce(into: [Date?]()) { $0.append($1) }
+            }
+            #expect(admitted.filter { $0 == nil }.count == 3)
+            let refusals = admitted.compactMap { $0 }
+            #expect(refusals.count == 5)
+            #expect(refusals.allSatisfy { $0 > now.addingTimeInterval(59) && $0 <= now.addingTimeInterval(61) })
+            // Another key counts on its own; a refund frees a hit; a window gone frees them all.
+            #expect(try await stores[0].admitHit(key: "bob|deploy", limit: 3, window: .seconds(60), at: now) == nil)
+            let later = now.addingTimeInterval(1)
+            #expect(try await stores[0].admitHit(key: "alice|deploy", limit: 3, window: .seconds(60), at: later) != nil)
+            let hitAt = now.addingTimeInterval(0.5)
+            #expect(try await stores[1].admitHit(key: "carol|deploy", limit: 1, window: .seconds(60), at: hitAt) == nil)
+            #expect(try await stores[0].admitHit(key: "carol|deploy", limit: 1, window: .seconds(60), at: later) != nil)
+            try await stores[0].refundHit(key: "carol|deploy", at: hitAt)
+            #expect(try await stores[1].admitHit(key: "carol|deploy", limit: 1, window: .seconds(60), at: later) == nil)
+            let afterWindow = now.addingTimeInterval(61)
+            #expect(
+                try await stores[1].admitHit(key: "alice|deploy", limit: 3, window: .seconds(60), at: afterWindow)
+                    == nil)
+        },
+        StoreCheck(name: "max_concurrent slots are shared by replicas and freed when their run stops") { open in
+            let stores = [try await open(), try await open()]
+            var runs: [Int64] = []
+            for index in 0..<6 {
+                runs.append(try #require(try await stores[0].insertRun(run("deploy \(index)", owner: "r/\(index)")).id))
+            }
+            let ids = runs
+            let taken = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for (index, id) in ids.enumerated() {
+                    let store = stores[index % 2]
+                    group.addTask { try await store.takeSlot(name: "deploy", max: 2, runID: id) }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(taken == 2)
+            let holders = try await withThrowingTaskGroup(of: Int64?.self) { group in
+                for id in ids {
+                    group.addTask { try await stores[1].takeSlot(name: "deploy", max: 2, runID: id) ? id : nil }
+                }
+                return try await group.reduce(into: [Int64]()) { if let id = $1 { $0.append(id) } }
+            }
+            #expect(holders.count == 2, "the two holders keep theirs; nobody else gets one")
+            #expect(
+                try await stores[0].takeSlot(name: "migrate", max: 1, runID: ids[5]), "another command counts apart")
+            // Released: the slot is free for another run.
+            try await stores[0].releaseSlot(name: "deploy", runID: holders[0])
+            let waiting = try #require(ids.first { !holders.contains($0) })
+            #expect(try await stores[1].takeSlot(name: "deploy", max: 2, runID: waiting))
+            // A holder interrupted (its replica died) frees its slot without a release.
+            let stillHolding = holders[1]
+            _ = try await stores[0].interruptUnfinishedRuns(reason: "replica gone") { $0.id == stillHolding }
+            let next = try #require(ids.first { !holders.contains($0) && $0 != waiting })
+            #expect(try await stores[0].takeSlot(name: "deploy", max: 2, runID: next))
+        },
     ]
 }

@@ -130,6 +130,22 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            "2026-12-03 outbox and shared limits",
+            [
+                """
+                CREATE TABLE outbox (
+                  id bigserial PRIMARY KEY, platform text NOT NULL, room text NOT NULL, thread text,
+                  action text NOT NULL, reference text, body text NOT NULL, queued_at timestamptz NOT NULL,
+                  attempts bigint NOT NULL DEFAULT 0, state text NOT NULL, due_at timestamptz NOT NULL,
+                  claimed_by text, claimed_until timestamptz, result text, settled_at timestamptz)
+                """,
+                "CREATE INDEX outbox_due ON outbox (platform, state, due_at)",
+                "CREATE TABLE limit_hit (id bigserial PRIMARY KEY, key text NOT NULL, at timestamptz NOT NULL)",
+                "CREATE INDEX limit_hit_key ON limit_hit (key, at)",
+                "CREATE TABLE run_slot (name text NOT NULL, run_id bigint NOT NULL, PRIMARY KEY (name, run_id))",
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, in one transaction.

@@ -233,6 +233,39 @@ enum SQLiteMigrations {
                 table.column("expiresAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("2026-12-03 outbox and shared limits") { db in
+            try db.create(table: "outbox") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("platform", .text).notNull()
+                table.column("room", .text).notNull()
+                table.column("thread", .text)
+                table.column("action", .text).notNull()
+                table.column("reference", .text)
+                table.column("body", .text).notNull()
+                table.column("queuedAt", .datetime).notNull()
+                table.column("attempts", .integer).notNull().defaults(to: 0)
+                // queued, delivered or failed; a queued message is due at `dueAt` unless a holder's
+                // claim on it lasts until `claimedUntil`.
+                table.column("state", .text).notNull()
+                table.column("dueAt", .datetime).notNull()
+                table.column("claimedBy", .text)
+                table.column("claimedUntil", .datetime)
+                table.column("result", .text)
+                table.column("settledAt", .datetime)
+            }
+            try db.create(index: "outbox_due", on: "outbox", columns: ["platform", "state", "dueAt"])
+            try db.create(table: "limitHit") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("key", .text).notNull()
+                table.column("at", .datetime).notNull()
+            }
+            try db.create(index: "limitHit_key", on: "limitHit", columns: ["key", "at"])
+            try db.create(table: "runSlot") { table in
+                table.column("name", .text).notNull()
+                table.column("runID", .integer).notNull()
+                table.primaryKey(["name", "runID"])
+            }
+        }
         return migrator
     }
 }

@@ -115,6 +115,6 @@ final class MattermostHarness: Sendable {
             if let found = fake.botPosts.first(where: matches) { return found }
             try await Task.sleep(for: .milliseconds(30))
         }
-        return nil
+        return fake.botPosts.first(where: matches)
     }
 }

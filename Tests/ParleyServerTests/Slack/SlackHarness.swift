@@ -183,7 +183,7 @@ final class SlackHarness: Sendable {
             if let found = fake.messages.first(where: matches) { return found }
             try await Task.sleep(for: .milliseconds(30))
         }
-        return nil
+        return fake.messages.first(where: matches)
     }
 }
 
