@@ -24,6 +24,8 @@ public struct ParleyHTTPServer: Sendable {
     public let alerts: AlertCenter
     /// The configured schedules, posting through the adapters.
     public let scheduler: Scheduler
+    /// Posts to rooms: directly, or through the outbox to the replica holding the connection.
+    let messenger: AdapterMessenger
     let environment: [String: String]
     /// Alertmanager's API, when configured: one client for every page view.
     let alertmanager: AlertmanagerClient?
@@ -58,7 +60,9 @@ public struct ParleyHTTPServer: Sendable {
                 baseURL: url,
                 token: try? engine.config.alerts.alertmanagerToken?.resolve(environment: environment).get())
         }
-        let messenger = AdapterMessenger(adapters: adapters)
+        let messenger = AdapterMessenger(
+            adapters: adapters, board: leadershipBoard, outbox: store, metrics: metrics, logger: logger)
+        self.messenger = messenger
         alerts = AlertCenter(engine: engine, messenger: messenger, logger: logger)
         scheduler = Scheduler(engine: engine, messenger: messenger, logger: logger)
     }
@@ -121,13 +125,14 @@ public struct ParleyHTTPServer: Sendable {
             return ServiceGroupConfiguration.ServiceConfiguration(
                 service: AdapterService(
                     adapter: adapter, engine: engine, logger: logger, leadership: leadership, board: leadershipBoard,
-                    metrics: metrics),
+                    metrics: metrics,
+                    delivery: OutboxDelivery(adapter: adapter, outbox: store, metrics: metrics, logger: logger)),
                 successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)
         }
         let drain = DrainService(engine: engine, grace: .seconds(settings.shutdownGraceSeconds), logger: logger)
         let sweeper = ApprovalSweeper(engine: engine, logger: logger)
         let recovery = RecoveryService(
-            engine: engine, interval: recoveryInterval, messenger: AdapterMessenger(adapters: adapters), logger: logger)
+            engine: engine, interval: recoveryInterval, messenger: messenger, logger: logger)
         let background = BackgroundService(alerts: alerts, scheduler: scheduler, audit: engine.audit)
         let heartbeat = HeartbeatService(engine: engine, timing: leaseTiming, metrics: metrics, logger: logger)
         // Services stop in reverse order: the drain runs first, while requests can still finish, and
@@ -189,6 +194,8 @@ struct AdapterService: Service {
     let leadership: Leadership?
     let board: LeadershipBoard
     let metrics: ServerMetrics
+    /// Posts what other replicas queued for this adapter, while this one leads it.
+    let delivery: OutboxDelivery
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
@@ -205,6 +212,8 @@ struct AdapterService: Service {
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { await runAdapter() }
                     group.addTask { await leadership.keepRenewing(lease) }
+                    // Ends only when cancelled, with the others.
+                    group.addTask { await delivery.run() }
                     await group.next()
                     group.cancelAll()
                 }

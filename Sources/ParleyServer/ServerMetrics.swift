@@ -21,6 +21,11 @@ public final class ServerMetrics: Sendable {
     let leasesLost: Counter
     /// Times this replica became the leader of an exclusive connection.
     let leadershipsTaken: Counter
+    /// Messages this replica queued for a connection another replica holds, and what became of the
+    /// ones it posted for others.
+    let outboxQueued: Counter
+    let outboxDelivered: Counter
+    let outboxFailed: Counter
 
     /// Creates the metrics.
     public init() {
@@ -73,6 +78,18 @@ public final class ServerMetrics: Sendable {
             descriptor: MetricNameDescriptor(
                 namespace: "parley", metricName: "adapter_leaderships", unitName: "total",
                 helpText: "Times this replica became the leader of an exclusive connection."))
+        outboxQueued = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "outbox_queued", unitName: "total",
+                helpText: "Messages this replica queued for a connection another replica holds (or none holds now)."))
+        outboxDelivered = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "outbox_delivered", unitName: "total",
+                helpText: "Queued messages this replica posted on the connection it holds."))
+        outboxFailed = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "outbox_failed", unitName: "total",
+                helpText: "Queued messages this replica gave up on (refused by the platform, or too old)."))
     }
 
     /// Counts a handled command by outcome, and its latency.

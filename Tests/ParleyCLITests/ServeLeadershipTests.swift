@@ -8,13 +8,19 @@ import Testing
 /// the IRC connection, the other stands by (and stays ready for HTTP); when the leader is killed
 /// the other takes the connection over.
 @Suite(.requires(.postgres, .ngircd)) struct ServeLeadershipTests {
-    func writeConfig(_ directory: URL, database: PostgresURL, ircPort: Int) throws -> String {
+    func writeConfig(
+        _ directory: URL, database: PostgresURL, ircPort: Int, channel: String = "#leader-test", alertToken: String = ""
+    ) throws -> String {
         let path = directory.appendingPathComponent("parley.yaml").path
         try """
         server: { listen: "127.0.0.1:0", shutdown_grace: 1s }
         storage: { url: "\(database.redacted)", tls: disable, pool: 4 }
         adapters:
-          irc: { server: "127.0.0.1:\(ircPort)", nick: "pl\(Int.random(in: 1000...9999))", channels: ["#leader-test"] }
+          irc: { server: "127.0.0.1:\(ircPort)", nick: "pl\(Int.random(in: 1000...9999))", channels: ["\(channel)"] }
+        alerts:
+          sources:
+            alertmanager: { token: "\(alertToken.isEmpty ? "unused-\(UUID().uuidString)" : alertToken)" }
+          default_rooms: ["irc:\(channel)"]
         users:
           alice: { roles: [ops], identities: ["local:alice"] }
         roles:
@@ -91,6 +97,103 @@ import Testing
         let released = try #require(try await store.leases().first { $0.name == "adapter:irc" })
         #expect(released.expiresAt <= Date())
         await store.close()
+        try await TestPostgres.drop(database)
+    }
+}
+
+extension ServeLeadershipTests {
+    /// Both replicas started and settled: the leader of IRC first, then the one standing by.
+    func leaderAndFollower(_ replicas: [ServeProcess]) async throws -> (ServeProcess, ServeProcess) {
+        var states: [(status: Int, irc: String?)] = []
+        for _ in 0..<200 {
+            states = []
+            for replica in replicas { states.append(try await readiness(replica)) }
+            if Set(states.compactMap(\.irc)) == ["connected", "standing by"] { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let leader = try #require(states.firstIndex { $0.irc == "connected" }, "\(states)")
+        return (replicas[leader], replicas[1 - leader])
+    }
+
+    /// An Alertmanager webhook with one firing alert named `name`.
+    static func alert(_ name: String) -> String {
+        """
+        {"version":"4","status":"firing","receiver":"parley","groupLabels":{},"commonLabels":{},
+         "commonAnnotations":{},"externalURL":"http://am","alerts":[{"status":"firing",
+         "labels":{"alertname":"\(name)","severity":"critical"},"annotations":{"summary":"\(name) fired"},
+         "startsAt":"2026-12-03T09:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":""}]}
+        """
+    }
+
+    /// The value of a metric without labels in `/metrics`, 0 when it is absent.
+    func metric(_ name: String, _ replica: ServeProcess) async throws -> Double {
+        let body = try await httpGet("/metrics", port: replica.port).body
+        let line = body.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    /// An alert that reaches the replica standing by (a load balancer may send a webhook anywhere)
+    /// is posted on IRC by the leader, through the outbox; one that reaches it while the leader is
+    /// dead waits in the outbox and is posted when it has taken the connection over.
+    @Test func alertsReachingTheFollowerArePostedByTheLeaderEvenAcrossATakeover() async throws {
+        let ircPort = try #require(ProcessInfo.processInfo.environment["PARLEY_TEST_IRC_PORT"].flatMap { Int($0) })
+        let database = try await TestPostgres.freshDatabase()
+        let directory = try scratch()
+        let channel = "#outbox\(Int.random(in: 1000...9999))"
+        let token = "alert-\(UUID().uuidString)"
+        let config = try writeConfig(
+            directory, database: database, ircPort: ircPort, channel: channel, alertToken: token)
+        var replicas: [ServeProcess] = []
+        for name in ["a", "b"] {
+            replicas.append(
+                try await ServeProcess.start(
+                    config: config, log: directory.appendingPathComponent("serve-\(name).log"),
+                    errors: directory.appendingPathComponent("serve-\(name).err")))
+        }
+        defer {
+            for replica in replicas where !replica.reap(wait: false) {
+                kill(replica.pid, SIGKILL)
+                _ = replica.reap()
+            }
+        }
+        let (leader, follower) = try await leaderAndFollower(replicas)
+        let watcher = try await IRCWatcher.join(
+            port: ircPort, nick: "w\(Int.random(in: 10000...99999))", channel: channel)
+        defer { watcher.close() }
+
+        let first = try await httpRequest(
+            "POST", "/hooks/alertmanager", port: follower.port, token: token, json: Self.alert("OutboxFirst"))
+        #expect(first.status == 200, "\(first.body)")
+        let posted = try await watcher.wait(seconds: 30) {
+            $0.contains("PRIVMSG \(channel) ") && $0.contains("OutboxFirst")
+        }
+        #expect(
+            posted != nil,
+            "the leader did not post the follower's alert; saw:\n\(watcher.lines.joined(separator: "\n"))")
+        #expect(try await metric("parley_outbox_queued_total", follower) == 1)
+        #expect(try await metric("parley_outbox_delivered_total", leader) == 1)
+        #expect(try await metric("parley_outbox_queued_total", leader) == 0, "the leader posts its own directly")
+
+        // The leader dies; an alert reaching the survivor before it took over waits in the outbox.
+        kill(leader.pid, SIGKILL)
+        _ = leader.reap()
+        let second = try await httpRequest(
+            "POST", "/hooks/alertmanager", port: follower.port, token: token, json: Self.alert("OutboxSecond"))
+        #expect(second.status == 200, "\(second.body)")
+        let late = try await watcher.wait(seconds: 60) {
+            $0.contains("PRIVMSG \(channel) ") && $0.contains("OutboxSecond")
+        }
+        #expect(
+            late != nil, "the alert queued before the takeover was lost; saw:\n\(watcher.lines.joined(separator: "\n"))"
+        )
+        #expect(try await readiness(follower).irc == "connected")
+        #expect(watcher.lines.filter { $0.contains("OutboxSecond") }.count == 1, "posted once")
+        let store = try await PostgresStore.connect(PostgresSettings(url: database, tls: .disable, pool: 1))
+        let left = try await store.claimOutbound(platform: "irc", holder: "test", ttl: .seconds(1), limit: 10)
+        #expect(left.isEmpty, "nothing is left queued")
+        await store.close()
+        kill(follower.pid, SIGTERM)
+        #expect(try await follower.waitForExit(within: .seconds(20)))
         try await TestPostgres.drop(database)
     }
 }

@@ -32,8 +32,10 @@ struct Executor: Sendable {
     func run(_ job: Job, run: RunRecord, arrival: MessageContext? = nil) async throws -> EngineResponse {
         var run = run
         var arrival = arrival
-        if let context = arrival, job.parsed.command.limits.lock != nil {
-            // A lock names the run holding it: record the run first.
+        if let context = arrival,
+            job.parsed.command.limits.lock != nil || job.parsed.command.limits.maxConcurrent != nil
+        {
+            // A lock and a max_concurrent slot name the run holding them: record the run first.
             run = try await audit.arrive(context, AuditCommit(drafts: [], insertingRun: run)).run ?? run
             arrival = nil
         }

@@ -5,11 +5,11 @@ import ParleyStore
 
 /// Whether a command may start now: its rate limit per person, its `max_concurrent` and its lock.
 ///
-/// Behind a protocol so that replicas sharing one database can count in the store; the one here
-/// counts rates and concurrency in this process and takes locks in the store.
+/// Behind a protocol so that the pipeline does not know where limits are counted; the one here
+/// counts all three in the store, so that replicas sharing a database share them.
 protocol RunAdmission: Sendable {
     /// Counts a run of `key` at `now` against `limit`; returns the seconds to wait when it is over.
-    func admitRate(_ key: String, limit: RateLimit, now: Date) async -> Int?
+    func admitRate(_ key: String, limit: RateLimit, now: Date) async throws -> Int?
     /// Gives back the run admitted at `at` (a platform's retry of a message already handled).
     func refundRate(_ key: String, at: Date) async
     /// Takes the command's concurrency slot and lock, or says why it cannot run now.
@@ -32,24 +32,27 @@ struct RefusalReason: Error {
     init(_ message: String) { self.message = message }
 }
 
-/// Rates and concurrency counted in this process; locks in the store, shared by every process.
-struct ProcessRunAdmission: RunAdmission {
+/// Rates, concurrency and locks counted in the store, so that every replica sharing it counts
+/// together: five deploys a minute are five, whichever replicas took them.
+struct StoreRunAdmission: RunAdmission {
     let store: any ParleyStorage
     let logger: Logger
-    private let rates = RateLimiter()
-    private let concurrency = ConcurrencyLimiter()
 
-    init(store: any ParleyStorage, logger: Logger) {
-        self.store = store
-        self.logger = logger
-    }
-
-    func admitRate(_ key: String, limit: RateLimit, now: Date) async -> Int? {
-        await rates.admit(key, limit: limit, now: now)
+    func admitRate(_ key: String, limit: RateLimit, now: Date) async throws -> Int? {
+        guard
+            let until = try await store.admitHit(
+                key: key, limit: limit.count, window: .seconds(limit.seconds), at: now)
+        else { return nil }
+        let seconds = until.timeIntervalSince(now).rounded(.up)
+        return seconds < 1 ? 1 : seconds > 86_400 * 366 ? 86_400 * 366 : Int(seconds)
     }
 
     func refundRate(_ key: String, at: Date) async {
-        await rates.refund(key, at: at)
+        do {
+            try await store.refundHit(key: key, at: at)
+        } catch {
+            logger.warning("cannot give back the rate-limit hit of \(key): \(error)")
+        }
     }
 
     func acquire(_ parsed: ParsedCommand, runID: Int64, holder: String) async throws -> Result<
@@ -58,7 +61,7 @@ struct ProcessRunAdmission: RunAdmission {
         var held = HeldLimits()
         let limits = parsed.command.limits
         if let max = limits.maxConcurrent {
-            guard await concurrency.enter(parsed.command.id, max: max) else {
+            guard try await store.takeSlot(name: parsed.command.id, max: max, runID: runID) else {
                 return .failure(
                     RefusalReason(
                         "\(parsed.command.id) already has \(max) run\(max == 1 ? "" : "s") going (max_concurrent: \(max)); try again when one finishes"
@@ -80,7 +83,14 @@ struct ProcessRunAdmission: RunAdmission {
     }
 
     func release(_ held: HeldLimits, runID: Int64) async {
-        if let command = held.command { await concurrency.leave(command) }
+        if let command = held.command {
+            do {
+                try await store.releaseSlot(name: command, runID: runID)
+            } catch {
+                // Not lost: a slot whose run is no longer running is freed by the next run that asks.
+                logger.error("cannot free the max_concurrent slot of run #\(runID): \(error)")
+            }
+        }
         if let lock = held.lock {
             do {
                 try await store.releaseLock(name: lock, runID: runID)
@@ -88,20 +98,5 @@ struct ProcessRunAdmission: RunAdmission {
                 logger.error("cannot release lock \(lock) of run #\(runID): \(error)")
             }
         }
-    }
-}
-
-/// How many runs of each command are going in this process, against `max_concurrent`.
-actor ConcurrencyLimiter {
-    private var running: [String: Int] = [:]
-
-    func enter(_ command: String, max: Int) -> Bool {
-        guard running[command, default: 0] < max else { return false }
-        running[command, default: 0] += 1
-        return true
-    }
-
-    func leave(_ command: String) {
-        running[command, default: 1] -= 1
     }
 }

@@ -82,7 +82,7 @@ public final class Engine: Sendable {
         let runbooks = RunbookExecutor(steps: store, actions: executors, audit: audit, masker: vault.masker)
         let actions = [BuiltinExecutor(builtins: byName, services: services), ReplyExecutor(), runbooks] + executors
         let planner = Planner(actions: actions, vault: vault)
-        let admission = ProcessRunAdmission(store: store, logger: logger)
+        let admission = StoreRunAdmission(store: store, logger: logger)
         self.admission = admission
         let gates = Gatekeeper(
             settings: config.approvals, store: store, audit: audit, masker: vault.masker, planner: planner)
@@ -282,7 +282,8 @@ public final class Engine: Sendable {
             parsed.command.rate == nil
             ? "" : "\(context.principal.userName ?? context.inbound.sender.description)|\(parsed.command.id)"
         let admittedAt = Date()
-        if let limit = parsed.command.rate, let wait = await admission.admitRate(rateKey, limit: limit, now: admittedAt)
+        if let limit = parsed.command.rate,
+            let wait = try await admission.admitRate(rateKey, limit: limit, now: admittedAt)
         {
             let reason = "\(parsed.command.id) is limited to \(limit) per person; try again in \(wait)s"
             let run = context.newRun(parsed, decision: .denied, reason: reason)

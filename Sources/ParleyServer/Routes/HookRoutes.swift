@@ -173,30 +173,3 @@ struct HookRoutes {
         JSONBody.response(fields, status: status)
     }
 }
-
-/// Posts to `platform:room` through the adapter of that platform.
-struct AdapterMessenger: RoomMessenger {
-    let adapters: [String: any ChatAdapter]
-
-    init(adapters: [any ChatAdapter]) {
-        self.adapters = Dictionary(adapters.map { ($0.platform, $0) }) { first, _ in first }
-    }
-
-    func adapter(for room: String) throws -> (any ChatAdapter, String) {
-        let parts = room.split(separator: ":", maxSplits: 1)
-        guard parts.count == 2, let adapter = adapters[String(parts[0])] else {
-            throw AdapterError.cannotPost(String(parts.first ?? ""))
-        }
-        return (adapter, String(parts[1]))
-    }
-
-    func send(_ reply: Reply, to room: String, thread: String?) async throws -> String? {
-        let (adapter, id) = try adapter(for: room)
-        return try await adapter.send(reply, room: id, thread: thread)
-    }
-
-    func edit(_ reference: String, in room: String, with reply: Reply) async throws -> Bool {
-        let (adapter, id) = try adapter(for: room)
-        return try await adapter.edit(reference, room: id, with: reply)
-    }
-}
