@@ -26,6 +26,8 @@ public struct ParleyHTTPServer: Sendable {
     public let scheduler: Scheduler
     /// Posts to rooms: directly, or through the outbox to the replica holding the connection.
     let messenger: AdapterMessenger
+    /// Failed sign-ins, counted in the store.
+    let loginThrottle: LoginThrottle
     let environment: [String: String]
     /// Alertmanager's API, when configured: one client for every page view.
     let alertmanager: AlertmanagerClient?
@@ -63,6 +65,7 @@ public struct ParleyHTTPServer: Sendable {
         let messenger = AdapterMessenger(
             adapters: adapters, board: leadershipBoard, outbox: store, metrics: metrics, logger: logger)
         self.messenger = messenger
+        loginThrottle = LoginThrottle(store: store)
         alerts = AlertCenter(engine: engine, messenger: messenger, logger: logger)
         scheduler = Scheduler(engine: engine, messenger: messenger, logger: logger)
     }
@@ -79,7 +82,8 @@ public struct ParleyHTTPServer: Sendable {
             engine: engine, store: store, metrics: metrics, adapters: adapters, leadership: leadershipBoard
         ).register(on: router)
         APIRoutes(engine: engine, store: store, metrics: metrics, config: engine.config).register(on: router)
-        LoginRoutes(engine: engine, store: store, settings: settings, pages: pages).register(on: router)
+        LoginRoutes(engine: engine, store: store, settings: settings, pages: pages, throttle: loginThrottle)
+            .register(on: router)
         DashboardRoutes(engine: engine, store: store, settings: settings, pages: pages).register(on: router)
         AlertsPage(engine: engine, store: store, settings: settings, pages: pages, alertmanager: alertmanager).register(
             on: router)

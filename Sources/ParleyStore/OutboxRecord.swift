@@ -87,4 +87,24 @@ public protocol LimitStore: Sendable {
     func takeSlot(name: String, max: Int, runID: Int64) async throws -> Bool
     /// Frees the slot run `runID` holds.
     func releaseSlot(name: String, runID: Int64) async throws
+    /// How many hits of each of `keys` fall within `window` before `now`, with the oldest of them;
+    /// keys without any are left out.
+    func recentHits(keys: [String], window: Duration, at now: Date) async throws -> [String: HitCount]
+    /// Counts a hit of each of `keys` at `now`, whatever their counts (failed sign-ins).
+    func recordHits(keys: [String], at now: Date) async throws
+    /// Forgets every hit of `key`.
+    func clearHits(key: String) async throws
+    /// Removes the hits before `before` of every key that starts with `prefix`.
+    func pruneHits(prefix: String, before: Date) async throws
+}
+
+/// Hits of one key within a window.
+public struct HitCount: Sendable, Equatable {
+    public var count: Int
+    public var oldest: Date
+
+    public init(count: Int, oldest: Date) {
+        self.count = count
+        self.oldest = oldest
+    }
 }

@@ -76,21 +76,55 @@ import Testing
         }
     }
 
-    @Test func theLoginThrottleLocksOutAPairNotTheUserEverywhere() async {
-        let throttle = LoginThrottle()
+    @Test func theLoginThrottleLocksOutAPairNotTheUserEverywhereAcrossReplicas() async throws {
+        // Two replicas: two handles on one store, each with its own throttle.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("throttle-\(UUID().uuidString).sqlite")
+        defer { try? FileManager.default.removeItem(at: path) }
+        let first = try SQLiteStore(path: path.path)
+        let replicas = [LoginThrottle(store: first), LoginThrottle(store: try SQLiteStore(path: path.path))]
         let now = Date()
-        for _ in 0..<5 { await throttle.failed(user: "alice", address: "198.51.100.7", now: now) }
-        #expect(await throttle.retryAfter(user: "alice", address: "198.51.100.7", now: now) != nil)
-        // The real alice, elsewhere, still signs in.
-        #expect(await throttle.retryAfter(user: "Alice", address: "203.0.113.9", now: now) == nil)
-        // One address trying many names is stopped too.
-        for index in 0..<20 { await throttle.failed(user: "user\(index)", address: "192.0.2.1", now: now) }
-        #expect(await throttle.retryAfter(user: "carol", address: "192.0.2.1", now: now) != nil)
-        // Old entries go away, and the table never grows past its size.
-        #expect(await throttle.retryAfter(user: "alice", address: "198.51.100.7", now: now + 301) == nil)
-        let small = LoginThrottle(capacity: 100)
-        for index in 0..<1000 { await small.failed(user: "u\(index)", address: "10.0.0.\(index % 250)", now: now) }
-        #expect(await small.keyCount <= 100)
+        for index in 0..<5 { try await replicas[index % 2].failed(user: "alice", address: "198.51.100.7", now: now) }
+        for replica in replicas {
+            #expect(try await replica.retryAfter(user: "alice", address: "198.51.100.7", now: now) == 300)
+        }
+        // The real alice, elsewhere, still signs in; a good password clears the pair's count.
+        #expect(try await replicas[0].retryAfter(user: "Alice", address: "203.0.113.9", now: now) == nil)
+        try await replicas[1].failed(user: "bob", address: "203.0.113.9", now: now)
+        try await replicas[0].succeeded(user: "bob", address: "203.0.113.9")
+        #expect(try await first.recentHits(keys: ["login:user:bob|203.0.113.9"], window: .seconds(300), at: now) == [:])
+        // One address trying many names is stopped too, whichever replica it reaches.
+        for index in 0..<20 {
+            try await replicas[index % 2].failed(user: "user\(index)", address: "192.0.2.1", now: now)
+        }
+        #expect(try await replicas[1].retryAfter(user: "carol", address: "192.0.2.1", now: now) != nil)
+        // The window passes: everyone may try again, and the old failures are removed from the store.
+        let later = now + 301
+        #expect(try await replicas[0].retryAfter(user: "alice", address: "198.51.100.7", now: later) == nil)
+        let left = try await first.recentHits(
+            keys: ["login:user:alice|198.51.100.7", "login:address:192.0.2.1", "login:*"], window: .seconds(86_400),
+            at: later)
+        #expect(left == [:], "\(left)")
+    }
+
+    @Test func theGlobalLoginLimitStopsCountingSoTheTableStaysSmall() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("throttle-\(UUID().uuidString).sqlite")
+        defer { try? FileManager.default.removeItem(at: path) }
+        let store = try SQLiteStore(path: path.path)
+        let throttle = LoginThrottle(store: store, limits: .init(perUserAndAddress: 5, perAddress: 20, global: 30))
+        let now = Date()
+        var refused = 0
+        for index in 0..<100 {
+            let user = "u\(index)"
+            let address = "10.0.\(index / 250).\(index % 250)"
+            if try await throttle.retryAfter(user: user, address: address, now: now) != nil {
+                refused += 1
+                continue
+            }
+            try await throttle.failed(user: user, address: address, now: now)
+        }
+        #expect(refused == 70, "after 30 failures everywhere, every sign-in waits")
+        let global = try await store.recentHits(keys: ["login:*"], window: .seconds(300), at: now)
+        #expect(global["login:*"]?.count == 30)
     }
 
     static let hookYAML = """

@@ -641,6 +641,28 @@ enum StoreConformance {
                 try await stores[1].admitHit(key: "alice|deploy", limit: 3, window: .seconds(60), at: afterWindow)
                     == nil)
         },
+        StoreCheck(name: "failed sign-ins are counted across replicas, cleared and pruned") { open in
+            let stores = [try await open(), try await open()]
+            let now = Date()
+            try await stores[0].recordHits(keys: ["login:pair", "login:*"], at: now.addingTimeInterval(-400))
+            try await stores[0].recordHits(keys: ["login:pair", "login:*"], at: now.addingTimeInterval(-10))
+            try await stores[1].recordHits(keys: ["login:pair", "login:other", "login:*"], at: now)
+            let counts = try await stores[1].recentHits(
+                keys: ["login:pair", "login:other", "login:*", "login:nobody"], window: .seconds(300), at: now)
+            #expect(counts.count == 3)
+            #expect(counts["login:pair"]?.count == 2 && counts["login:*"]?.count == 2)
+            let oldest = try #require(counts["login:pair"]?.oldest)
+            #expect(abs(oldest.timeIntervalSince(now.addingTimeInterval(-10))) < 0.01)
+            try await stores[0].clearHits(key: "login:pair")
+            #expect(try await stores[1].recentHits(keys: ["login:pair"], window: .seconds(300), at: now) == [:])
+            // Pruning removes the old hits of the prefix only.
+            try await stores[0].recordHits(keys: ["rate:alice"], at: now.addingTimeInterval(-400))
+            try await stores[1].pruneHits(prefix: "login:", before: now.addingTimeInterval(-300))
+            let day = Duration.seconds(86_400)
+            #expect(try await stores[0].recentHits(keys: ["login:*"], window: day, at: now)["login:*"]?.count == 2)
+            #expect(
+                try await stores[0].recentHits(keys: ["rate:alice"], window: day, at: now)["rate:alice"]?.count == 1)
+        },
         StoreCheck(name: "max_concurrent slots are shared by replicas and freed when their run stops") { open in
             let stores = [try await open(), try await open()]
             var runs: [Int64] = []

@@ -10,7 +10,8 @@ struct LoginRoutes {
     let store: any ParleyStorage
     let settings: ServerSettings
     let pages: PageTemplates
-    let throttle = LoginThrottle()
+    /// Failed sign-ins, counted in the store across replicas.
+    let throttle: LoginThrottle
 
     func register(on router: Router<ParleyRequestContext>) {
         router.get("login") { _, _ in loginPage(message: nil) }
@@ -62,7 +63,7 @@ struct LoginRoutes {
         }
         let name = (form.username ?? "").trimmingCharacters(in: .whitespaces)
         let password = form.password ?? ""
-        if let wait = await throttle.retryAfter(user: name, address: address) {
+        if let wait = try await throttle.retryAfter(user: name, address: address) {
             var response = loginPage(
                 message: "Too many failed sign-ins; try again in \(wait)s.", status: .tooManyRequests)
             response.headers[.retryAfter] = String(wait)
@@ -73,14 +74,14 @@ struct LoginRoutes {
         // Unknown users cost the same as known ones, so timing does not reveal who exists.
         let valid = PasswordHasher.verify(password, against: stored ?? PasswordHasher.decoy)
         guard known, stored != nil, valid else {
-            await throttle.failed(user: name, address: address)
+            try await throttle.failed(user: name, address: address)
             try await engine.audit.append(
                 AuditDraft(
                     kind: .denied, actor: known ? name : "guest", identity: "web:\(name)", room: "web",
                     command: "login", outcome: "bad credentials"))
             return loginPage(message: "Wrong user name or password.", status: .unauthorized)
         }
-        await throttle.succeeded(user: name, address: address)
+        try await throttle.succeeded(user: name, address: address)
         let token = Tokens.random()
         let session = SessionRecord(
             tokenHash: Tokens.hash(token), userName: name, csrfToken: Tokens.random(bytes: 16), createdAt: Date(),

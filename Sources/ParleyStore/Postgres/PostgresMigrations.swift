@@ -143,6 +143,7 @@ enum PostgresMigrations {
                 "CREATE INDEX outbox_due ON outbox (platform, state, due_at)",
                 "CREATE TABLE limit_hit (id bigserial PRIMARY KEY, key text NOT NULL, at timestamptz NOT NULL)",
                 "CREATE INDEX limit_hit_key ON limit_hit (key, at)",
+                "CREATE INDEX limit_hit_at ON limit_hit (at)",
                 "CREATE TABLE run_slot (name text NOT NULL, run_id bigint NOT NULL, PRIMARY KEY (name, run_id))",
             ]
         ),

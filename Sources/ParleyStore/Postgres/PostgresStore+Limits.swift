@@ -46,4 +46,34 @@ extension PostgresStore {
     public func releaseSlot(name: String, runID: Int64) async throws {
         _ = try await rows("DELETE FROM run_slot WHERE name = \(name) AND run_id = \(runID)")
     }
+
+    public func recentHits(keys: [String], window: Duration, at now: Date) async throws -> [String: HitCount] {
+        guard !keys.isEmpty else { return [:] }
+        let start = now.addingTimeInterval(-window.seconds)
+        var counts: [String: HitCount] = [:]
+        for row in try await rows(
+            """
+            SELECT key, count(*) AS hits, min(at) AS oldest FROM limit_hit
+            WHERE key = ANY(\(keys)) AND at > \(start) GROUP BY key
+            """)
+        {
+            counts[try row.value("key")] = HitCount(
+                count: Int(try row.value("hits", as: Int64.self)), oldest: try row.value("oldest"))
+        }
+        return counts
+    }
+
+    public func recordHits(keys: [String], at now: Date) async throws {
+        guard !keys.isEmpty else { return }
+        _ = try await rows("INSERT INTO limit_hit (key, at) SELECT unnest(\(keys)::text[]), \(now)")
+    }
+
+    public func clearHits(key: String) async throws {
+        _ = try await rows("DELETE FROM limit_hit WHERE key = \(key)")
+    }
+
+    public func pruneHits(prefix: String, before: Date) async throws {
+        _ = try await rows(
+            "DELETE FROM limit_hit WHERE at < \(before) AND starts_with(key, \(prefix))")
+    }
 }

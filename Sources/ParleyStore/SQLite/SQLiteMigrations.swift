@@ -260,6 +260,7 @@ enum SQLiteMigrations {
                 table.column("at", .datetime).notNull()
             }
             try db.create(index: "limitHit_key", on: "limitHit", columns: ["key", "at"])
+            try db.create(index: "limitHit_at", on: "limitHit", columns: ["at"])
             try db.create(table: "runSlot") { table in
                 table.column("name", .text).notNull()
                 table.column("runID", .integer).notNull()

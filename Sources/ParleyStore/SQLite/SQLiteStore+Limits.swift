@@ -47,4 +47,45 @@ extension SQLiteStore {
             try db.execute(sql: "DELETE FROM runSlot WHERE name = ? AND runID = ?", arguments: [name, runID])
         }
     }
+
+    public func recentHits(keys: [String], window: Duration, at now: Date) async throws -> [String: HitCount] {
+        guard !keys.isEmpty else { return [:] }
+        return try await pool.read { db in
+            let marks = Array(repeating: "?", count: keys.count).joined(separator: ", ")
+            var arguments = StatementArguments(keys)
+            arguments += [now.addingTimeInterval(-window.seconds)]
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT key, count(*) AS hits, min(at) AS oldest FROM limitHit
+                    WHERE key IN (\(marks)) AND at > ? GROUP BY key
+                    """,
+                arguments: arguments)
+            var counts: [String: HitCount] = [:]
+            for row in rows {
+                counts[row["key"]] = HitCount(count: row["hits"], oldest: row["oldest"])
+            }
+            return counts
+        }
+    }
+
+    public func recordHits(keys: [String], at now: Date) async throws {
+        try await pool.write { db in
+            for key in keys {
+                try db.execute(sql: "INSERT INTO limitHit (key, at) VALUES (?, ?)", arguments: [key, now])
+            }
+        }
+    }
+
+    public func clearHits(key: String) async throws {
+        try await pool.write { db in try db.execute(sql: "DELETE FROM limitHit WHERE key = ?", arguments: [key]) }
+    }
+
+    public func pruneHits(prefix: String, before: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM limitHit WHERE at < ? AND substr(key, 1, ?) = ?",
+                arguments: [before, prefix.count, prefix])
+        }
+    }
 }
