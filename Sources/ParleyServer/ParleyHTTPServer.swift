@@ -116,9 +116,12 @@ public struct ParleyHTTPServer: Sendable {
     /// Runs until SIGTERM or SIGINT. On a stop, running commands get `shutdown_grace` to finish and are
     /// then stopped and recorded as interrupted, and the audit chain's head is signed. Every
     /// `recoveryInterval` the runs of processes that died meanwhile are settled.
+    ///
+    /// `interruptedAtStart` are the runs `Engine.start` marked interrupted; they are told of in their
+    /// rooms once the adapters run (through the outbox where another replica holds the connection).
     public func run(
         gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], recoveryInterval: Duration = .seconds(5),
-        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        interruptedAtStart: [RunRecord] = [], onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let app = application(onRunning: onRunning)
         let adapterServices = adapters.map { adapter in
@@ -136,7 +139,8 @@ public struct ParleyHTTPServer: Sendable {
         let drain = DrainService(engine: engine, grace: .seconds(settings.shutdownGraceSeconds), logger: logger)
         let sweeper = ApprovalSweeper(engine: engine, logger: logger)
         let recovery = RecoveryService(
-            engine: engine, interval: recoveryInterval, messenger: messenger, logger: logger)
+            engine: engine, interval: recoveryInterval, messenger: messenger, atStart: interruptedAtStart,
+            logger: logger)
         let background = BackgroundService(alerts: alerts, scheduler: scheduler, audit: engine.audit)
         let heartbeat = HeartbeatService(engine: engine, timing: leaseTiming, metrics: metrics, logger: logger)
         // Services stop in reverse order: the drain runs first, while requests can still finish, and
@@ -279,12 +283,17 @@ struct RecoveryService: Service {
     let engine: Engine
     let interval: Duration
     let messenger: AdapterMessenger
+    /// Runs interrupted at start, told of after the first interval (the adapters run by then).
+    let atStart: [RunRecord]
     let logger: Logger
 
     func run() async throws {
+        var untold = atStart
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await sleepUntilStopping(for: interval)
             guard !Task.isCancelled && !Task.isShuttingDownGracefully else { return }
+            for run in untold { await tell(run) }
+            untold = []
             do {
                 for run in try await engine.recoverAbandonedRuns() { await tell(run) }
             } catch {

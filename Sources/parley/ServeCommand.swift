@@ -39,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.store)
         }
         let engine = Engine(config: config, store: store, logger: logger)
-        _ = try await engine.start(resumeRunbooks: true)
+        let interrupted = try await engine.start(resumeRunbooks: true)
         try await firstAdmin(config: config, store: store, say: say)
         Task { await engine.resumeRunbooks() }
         var adapters: [any ChatAdapter] = []
@@ -69,7 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             dataLocation = "data in \(config.dataDirectory)"
         }
-        try await server.run { port in
+        try await server.run(interruptedAtStart: interrupted) { port in
             let url = shown.publicURL ?? "http://\(shown.host):\(port)"
             say("Parley \(Builtins.version) is listening: open \(url)/ in a browser (\(dataLocation))")
         }

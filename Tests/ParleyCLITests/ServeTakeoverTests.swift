@@ -94,7 +94,8 @@ import Testing
         // Resumed: it may not finish the run nor answer for it.
         #expect(kill(slow.pid, SIGCONT) == 0)
         let (status, body) = try await answer.value
-        #expect(status == 400, "\(body)")
+        #expect(status == 409, "\(body)")
+        #expect(body.contains("run #\(runID) was taken over by another replica"), "\(body)")
         #expect(!body.contains("succeeded") && !body.contains("failed"), "\(body)")
         let after = try #require(try await store.run(id: runID))
         #expect(after.status == .interrupted && after.epoch == 1)

@@ -203,11 +203,29 @@ public final class Engine: Sendable {
 
     // MARK: The pipeline
 
+    /// What became of a message, for callers that answer differently when nothing is posted.
+    public enum Handled: Sendable {
+        /// Answered (a refusal, a failure to record it, an outcome).
+        case answered(EngineResponse)
+        /// Not a command for Parley.
+        case notForParley
+        /// A platform's retry of a message already handled.
+        case duplicate
+        /// Its run was taken over by another replica while this one was too slow; that one answers.
+        case takenOver(runID: Int64)
+    }
+
     /// Handles one message. Returns nil when the message is not for Parley or is a platform's retry.
     /// `onOutput` receives a running action's output a line at a time, masked.
     public func handle(_ inbound: Inbound, onOutput: (@Sendable (String) -> Void)? = nil) async -> EngineResponse? {
+        if case .answered(let response) = await handleTelling(inbound, onOutput: onOutput) { return response }
+        return nil
+    }
+
+    /// Handles one message like `handle`, telling why nothing is answered when nothing is.
+    public func handleTelling(_ inbound: Inbound, onOutput: (@Sendable (String) -> Void)? = nil) async -> Handled {
         guard let text = config.addressing.commandText(in: inbound.text, isDirect: inbound.isDirect) else {
-            return nil
+            return .notForParley
         }
         // Identify.
         let principal = directory.principal(for: inbound.sender)
@@ -220,19 +238,21 @@ public final class Engine: Sendable {
         // Dedupe: the key is written with the message's first commit, which a retry cannot repeat.
         context.eventKey = inbound.eventID.map { "\(inbound.sender.platform):\($0)" }
         do {
-            return try await handle(text, context)
+            return .answered(try await handle(text, context))
         } catch is DuplicateMessage {
-            return nil
+            return .duplicate
         } catch StoreError.runTakenOver(let id) {
             // This replica was too slow: a survivor took the run over and answers for it.
             logger.warning("run #\(id) was taken over by another replica; this one posts nothing for it")
-            return nil
+            return .takenOver(runID: id)
         } catch {
             logger.error("cannot handle '\(context.text)': \(vault.masker.mask("\(error)"))")
-            return EngineResponse(
-                reply: .text(
-                    "Parley could not record this command, so it did not run it: \(vault.masker.mask("\(error)"))"),
-                outcome: .failed, runID: nil)
+            return .answered(
+                EngineResponse(
+                    reply: .text(
+                        "Parley could not record this command, so it did not run it: \(vault.masker.mask("\(error)"))"
+                    ),
+                    outcome: .failed, runID: nil))
         }
     }
 

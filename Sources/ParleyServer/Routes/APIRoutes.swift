@@ -144,10 +144,15 @@ struct APIRoutes {
         let started = ContinuousClock.now
         let inbound = Inbound(
             sender: Identity(platform: "api", id: auth.userName), room: room, text: text, isDirect: true)
-        guard let response = await engine.handle(inbound) else {
+        let response: EngineResponse
+        switch await engine.handleTelling(inbound) {
+        case .answered(let answered): response = answered
+        case .notForParley, .duplicate:
+            throw APIError(.badRequest, "nothing to answer: the message was not a command, or was handled before")
+        case .takenOver(let runID):
             throw APIError(
-                .badRequest,
-                "nothing to answer: the message was not a command, was handled before, or another replica answers for it"
+                .conflict,
+                "run #\(runID) was taken over by another replica while this one was too slow; its outcome is at GET /api/v1/runs/\(runID)"
             )
         }
         metrics.command(outcome: response.outcome.rawValue, took: ContinuousClock.now - started)

@@ -51,6 +51,7 @@ enum OpenAPIDocument {
                   "400": {"$ref": "#/components/responses/Error"},
                   "401": {"$ref": "#/components/responses/Error"},
                   "403": {"description": "Denied, or the token lacks the scope", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}},
+                  "409": {"description": "Its run was taken over by another replica while this one was too slow; read the run for its outcome", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                   "413": {"$ref": "#/components/responses/Error"},
                   "422": {"description": "Unknown command or invalid arguments", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}}
                 }
