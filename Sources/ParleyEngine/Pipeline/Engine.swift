@@ -63,6 +63,7 @@ public final class Engine: Sendable {
         } catch {
             logger.error("the audit log cannot be signed: \(error)")
         }
+        signingPublicKey = key.map(AuditKeys.publicKeyText)
         let audit = AuditLog(
             store: store, masker: vault.masker, signingKey: key, schedule: config.audit.schedule,
             witnesses: AuditWitnesses.make(config.audit.witnesses), now: auditClock, logger: logger)
@@ -106,10 +107,35 @@ public final class Engine: Sendable {
     /// then settles the runs dead processes left (`StartupRecovery`). Runbooks it takes over
     /// (when `resumeRunbooks`) go on with `resumeRunbooks()`. Returns the interrupted runs.
     public func start(resumeRunbooks: Bool = false) async throws -> [RunRecord] {
+        try await checkSharedSigningKey()
         // A chain a stopped or killed process left past due is signed before anything is appended.
         await audit.signIfDue()
         try await PolicySnapshot.auditChanges(engine: self)
         return try await recovery.atStart(resumeRunbooks: resumeRunbooks)
+    }
+
+    /// The public half of the key this process signs audit checkpoints with.
+    let signingPublicKey: String?
+
+    /// Replicas sharing a PostgreSQL database sign checkpoints with one key (`audit.signing_key`, a
+    /// secret reference), so that the log verifies offline with one public key. The first replica
+    /// records the public key in the database; one with another key refuses to start, naming both,
+    /// instead of signing checkpoints nobody can verify together. (One SQLite file is one host's,
+    /// whose data directory holds the key.)
+    private func checkSharedSigningKey() async throws {
+        guard store is PostgresStore, let ours = signingPublicKey else { return }
+        let name = "audit_signing_public_key"
+        guard let recorded = try await store.metadata(name) else {
+            try await store.setMetadata(name, ours)
+            return
+        }
+        guard recorded != ours else { return }
+        throw AuditKeyError(
+            message: """
+                this replica signs audit checkpoints with public key \(ours), but this database's checkpoints \
+                are signed with \(recorded): replicas sharing a database must share the key. Set audit.signing_key \
+                to the same env: or file: reference on every replica (`parley audit public-key` prints a replica's)
+                """)
     }
 
     /// Goes on with the runbooks `start(resumeRunbooks: true)` took over.
