@@ -116,13 +116,59 @@ public final class PostgresStore: ParleyStorage {
 
     /// Runs one statement and collects its rows.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
-        try await client.withConnection { connection in try await Self.rows(query, on: connection, logger: logger) }
+        try await retryingLostConnections(autocommit: true) { client in
+            try await client.withConnection { connection in try await Self.rows(query, on: connection, logger: logger) }
+        }
+    }
+
+    /// Runs `work`, again on another connection when the first one was lost before the statement or
+    /// transaction could finish (a restart of PostgreSQL, a failover, `pg_terminate_backend`): the
+    /// server rolled it back, so nothing is done twice. A COMMIT whose answer was lost is not tried
+    /// again (it may have committed); neither is a single statement (`autocommit`) whose connection
+    /// broke without the server saying it did not run it; neither is any other error.
+    func retryingLostConnections<Result: Sendable>(
+        autocommit: Bool = false, isolation: isolated (any Actor)? = #isolation,
+        _ work: (PostgresClient) async throws -> Result
+    ) async throws -> Result {
+        var attempt = 0
+        while true {
+            do {
+                return try await work(client)
+            } catch  where attempt < 3 && Self.lostBeforeCommit(error, autocommit: autocommit) {
+                attempt += 1
+                logger.warning(
+                    "the database connection was lost (\(Self.describe(error))); trying again on another (\(attempt) of 3)"
+                )
+                try await Task.sleep(for: .milliseconds(100 * attempt))
+            }
+        }
+    }
+
+    /// True for an error that means the connection was gone before anything could be committed.
+    static func lostBeforeCommit(_ error: any Error, autocommit: Bool = false) -> Bool {
+        if error is ConnectionLost { return true }
+        if let error = error as? PostgresTransactionError {
+            guard error.commitError == nil else { return false }
+            return (error.beginError ?? error.closureError).map { lostBeforeCommit($0) } ?? false
+        }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown: return !autocommit
+        case .server:
+            // admin_shutdown, crash_shutdown, cannot_connect_now; connection_exception (08…).
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("57P") || state.hasPrefix("08")
+        default: return false
+        }
     }
 
     /// Runs one statement on `connection` and collects its rows.
     static func rows(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws
         -> [PostgresRandomAccessRow]
     {
+        // A statement sent on a connection the server has closed (a restart, a failover,
+        // `pg_terminate_backend`) can wait for ever for its answer: fail it now, to be tried again.
+        guard !connection.isClosed else { throw ConnectionLost() }
         var rows: [PostgresRandomAccessRow] = []
         for try await row in try await connection.query(query, logger: logger) { rows.append(row.makeRandomAccess()) }
         return rows
@@ -130,8 +176,10 @@ public final class PostgresStore: ParleyStorage {
 
     /// Runs statements in one transaction on one connection.
     func transaction<Result: Sendable>(_ body: (Transaction) async throws -> Result) async throws -> Result {
-        try await client.withConnection { connection in
-            try await Self.transaction(on: connection, logger: logger, body)
+        try await retryingLostConnections { client in
+            try await client.withConnection { connection in
+                try await Self.transaction(on: connection, logger: logger, body)
+            }
         }
     }
 
@@ -145,7 +193,8 @@ public final class PostgresStore: ParleyStorage {
                 try await body(Transaction(connection: connection, logger: logger))
             }
         } catch let error as PostgresTransactionError {
-            // The caller's own error (an unknown run, for example) comes out as itself.
+            // The caller's own error (an unknown run, for example) comes out as itself. A lost COMMIT
+            // stays wrapped, and is so told from a statement lost before it.
             if let closure = error.closureError { throw closure }
             throw error
         }
@@ -371,4 +420,9 @@ struct FilteredSelect {
     }
 
     var query: PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: binds) }
+}
+
+/// A connection found closed before a statement was sent on it.
+struct ConnectionLost: Error, CustomStringConvertible {
+    var description: String { "the connection to the database was closed" }
 }
