@@ -50,7 +50,8 @@ struct AdapterMessenger: RoomMessenger {
             return try await adapter.send(reply, room: id, thread: thread)
         } catch AdapterError.notConnected(let platform) {
             guard let outbox = queueing(adapter, always: false) else { throw AdapterError.notConnected(platform) }
-            return try await queue(.send, reply, adapter: adapter, room: id, thread: thread, reference: nil, outbox)
+            return try await queue(
+                .send, reply, adapter: adapter, room: id, thread: thread, reference: nil, outbox, waiting: false)
         }
     }
 
@@ -64,7 +65,8 @@ struct AdapterMessenger: RoomMessenger {
             return try await adapter.edit(reference, room: id, with: reply)
         } catch AdapterError.notConnected(let platform) {
             guard let outbox = queueing(adapter, always: false) else { throw AdapterError.notConnected(platform) }
-            return try await queue(.edit, reply, adapter: adapter, room: id, thread: nil, reference: reference, outbox)
+            return try await queue(
+                .edit, reply, adapter: adapter, room: id, thread: nil, reference: reference, outbox, waiting: false)
                 != nil
         }
     }
@@ -81,17 +83,20 @@ struct AdapterMessenger: RoomMessenger {
         }
     }
 
-    /// Queues the message and waits a little for the holder to post it. Returns the platform's id of
-    /// the message (`send`) or "edited" (`edit`); nil when the platform gives none, or when the holder
-    /// has not posted it yet (it will). Throws when the holder gave up on it.
+    /// Queues the message and, when `waiting`, waits a little for the holder to post it. Returns the
+    /// platform's id of the message (`send`) or "edited" (`edit`); nil when the platform gives none,
+    /// or when the holder has not posted it yet (it will). Throws when the holder gave up on it. A
+    /// message queued because this replica's own connection is down is not waited for: nothing posts
+    /// it before the connection is back, and the caller (the alert notifier) must not stall meanwhile.
     private func queue(
         _ action: OutboxMessage.Action, _ reply: Reply, adapter: any ChatAdapter, room: String, thread: String?,
-        reference: String?, _ outbox: any OutboxStore
+        reference: String?, _ outbox: any OutboxStore, waiting: Bool = true
     ) async throws -> String? {
         let body = String(decoding: try JSONEncoder().encode(reply), as: UTF8.self)
         let id = try await outbox.enqueueOutbound(
             platform: adapter.platform, room: room, thread: thread, action: action, reference: reference, body: body)
         metrics?.outboxQueued.increment()
+        guard waiting else { return action == .edit ? "queued" : nil }
         let deadline = ContinuousClock.now + deliveryWait
         var pause = Duration.milliseconds(50)
         while ContinuousClock.now < deadline {

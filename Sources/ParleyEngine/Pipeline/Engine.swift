@@ -244,12 +244,12 @@ public final class Engine: Sendable {
     /// Handles one message. Returns nil when the message is not for Parley or is a platform's retry.
     /// `onOutput` receives a running action's output a line at a time, masked.
     public func handle(_ inbound: Inbound, onOutput: (@Sendable (String) -> Void)? = nil) async -> EngineResponse? {
-        if case .answered(let response) = await handleTelling(inbound, onOutput: onOutput) { return response }
+        if case .answered(let response) = await handleGivingReason(inbound, onOutput: onOutput) { return response }
         return nil
     }
 
     /// Handles one message like `handle`, telling why nothing is answered when nothing is.
-    public func handleTelling(_ inbound: Inbound, onOutput: (@Sendable (String) -> Void)? = nil) async -> Handled {
+    public func handleGivingReason(_ inbound: Inbound, onOutput: (@Sendable (String) -> Void)? = nil) async -> Handled {
         guard let text = config.addressing.commandText(in: inbound.text, isDirect: inbound.isDirect) else {
             return .notForParley
         }

@@ -145,7 +145,7 @@ struct APIRoutes {
         let inbound = Inbound(
             sender: Identity(platform: "api", id: auth.userName), room: room, text: text, isDirect: true)
         let response: EngineResponse
-        switch await engine.handleTelling(inbound) {
+        switch await engine.handleGivingReason(inbound) {
         case .answered(let answered): response = answered
         case .notForParley, .duplicate:
             throw APIError(.badRequest, "nothing to answer: the message was not a command, or was handled before")
