@@ -104,6 +104,9 @@ import Testing
             keys: ["login:user:alice|198.51.100.7", "login:address:192.0.2.1", "login:*"], window: .seconds(86_400),
             at: later)
         #expect(left == [:], "\(left)")
+        // A user name with a NUL (PostgreSQL refuses NULs in text) is counted like any other.
+        for _ in 0..<5 { try await replicas[0].failed(user: "eve\u{0}", address: "198.51.100.8", now: later) }
+        #expect(try await replicas[1].retryAfter(user: "eve\u{0}", address: "198.51.100.8", now: later) != nil)
     }
 
     @Test func theGlobalLoginLimitStopsCountingSoTheTableStaysSmall() async throws {

@@ -41,7 +41,7 @@ struct StoreRunAdmission: RunAdmission {
     func admitRate(_ key: String, limit: RateLimit, now: Date) async throws -> Int? {
         guard
             let until = try await store.admitHit(
-                key: key, limit: limit.count, window: .seconds(limit.seconds), at: now)
+                key: StoredText.clean(key), limit: limit.count, window: .seconds(limit.seconds), at: now)
         else { return nil }
         let seconds = until.timeIntervalSince(now).rounded(.up)
         return seconds < 1 ? 1 : seconds > 86_400 * 366 ? 86_400 * 366 : Int(seconds)
@@ -49,7 +49,7 @@ struct StoreRunAdmission: RunAdmission {
 
     func refundRate(_ key: String, at: Date) async {
         do {
-            try await store.refundHit(key: key, at: at)
+            try await store.refundHit(key: StoredText.clean(key), at: at)
         } catch {
             logger.warning("cannot give back the rate-limit hit of \(key): \(error)")
         }

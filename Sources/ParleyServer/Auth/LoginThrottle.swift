@@ -1,4 +1,5 @@
 import Foundation
+import ParleyCore
 import ParleyStore
 import Synchronization
 
@@ -54,17 +55,20 @@ final class LoginThrottle: Sendable {
         try await store.clearHits(key: Self.pairKey(user: user, address: address))
     }
 
+    /// The keys counted, as the store keeps text (a NUL a stranger typed as a user name is U+2400, as
+    /// PostgreSQL refuses NULs).
     private func keys(user: String, address: String) -> [(key: String, limit: Int)] {
         [
             (Self.pairKey(user: user, address: address), limits.perUserAndAddress),
-            (Self.prefix + "address:" + address, limits.perAddress), (Self.prefix + "*", limits.global),
+            (StoredText.clean(Self.prefix + "address:" + address), limits.perAddress),
+            (Self.prefix + "*", limits.global),
         ]
     }
 
     static let prefix = "login:"
 
     private static func pairKey(user: String, address: String) -> String {
-        prefix + "user:" + user.lowercased() + "|" + address
+        StoredText.clean(prefix + "user:" + user.lowercased() + "|" + address)
     }
 
     /// Drops failures older than the window, at most once a minute per replica.
