@@ -53,6 +53,8 @@ final class LineConnection: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
         let log = log
         outgoing = continuation
+        // Seen on the event loop, not by a task: a suite that keeps Swift's pool busy must not hide a close.
+        channel.channel.closeFuture.whenComplete { _ in log.markClosed() }
         task = Task {
             try? await channel.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in

@@ -95,7 +95,7 @@ import Testing
 @Suite struct AuditFormatTests {
     /// The chain's hash, recomputed by Python's hashlib from the documented format, so that a change
     /// to the encoding (which would break every existing chain) cannot go unnoticed.
-    @Test(.requires(.python3)) func theHashFollowsTheDocumentedFormatComputedIndependently() throws {
+    @Test(.requires(.python3)) func theHashFollowsTheDocumentedFormatComputedIndependently() async throws {
         let draft = AuditDraft(
             kind: .finished, actor: "alice", identity: "slack:U024BE7LH", room: "#ops — prod",
             command: "deploy", arguments: ["env": "prod", "app": "api"], decision: "allowed",
@@ -113,19 +113,8 @@ import Testing
             "deploy", #"{"app":"api","env":"prod"}"#, "allowed", "succeeded (exit 0)", "42", "approved by bob; ✓",
         ]
         let input = try JSONSerialization.data(withJSONObject: fields)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        stdin.fileHandleForWriting.write(input)
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let (_, output) = try await runProgram("/usr/bin/env", ["python3", "-c", script], input: Array(input))
         #expect(entry.arguments == #"{"app":"api","env":"prod"}"#)
-        #expect(entry.hash == String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(entry.hash == output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
