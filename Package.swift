@@ -119,6 +119,8 @@ let package = Package(
                 "ParleyCore", "ParleyStore", "ParleyEngine",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/ParleyConformance"),
         .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore", "ParleyConformance"]),

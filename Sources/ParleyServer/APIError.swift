@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import ParleyCore
+import ParleyStore
 
 /// An error answered as JSON: `{"error": "reason"}` with its status.
 public struct APIError: HTTPResponseError {
@@ -42,6 +43,12 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return JSONBody.response(["error": "the request body is too large"], status: .contentTooLarge)
         } catch is CancellationError {
             throw CancellationError()
+        } catch StoreError.timedOut(let seconds) {
+            // Not the client's fault and not a bug here: the database is away; say so, and when to try again.
+            context.logger.error("request failed: the database did not answer within \(seconds) s")
+            return JSONBody.response(
+                ["error": "the database did not answer within \(seconds) s; try again shortly"],
+                status: .serviceUnavailable, headers: [.retryAfter: "5"])
         } catch {
             context.logger.error("request failed: \(error)")
             return JSONBody.response(["error": "internal error; see the server log"], status: .internalServerError)

@@ -1,6 +1,7 @@
 import Foundation
 import ParleyAdapters
 import ParleyEngine
+import ParleyStore
 import Prometheus
 import Synchronization
 
@@ -14,6 +15,9 @@ public final class ServerMetrics: Sendable {
     private let consoleConnections: Gauge
     private let adapterUp: Gauge
     private let reportedAppends = Mutex(0)
+    private let storeTimeouts: Counter
+    private let reportedTimeouts = Mutex(0)
+    private let storeStuck: Gauge
     private let commandsByOutcome: [String: Counter]
     /// Runs this replica was executing that a survivor took over (it was paused or cut off past its heartbeat).
     let runsTakenOver: Counter
@@ -78,6 +82,15 @@ public final class ServerMetrics: Sendable {
             descriptor: MetricNameDescriptor(
                 namespace: "parley", metricName: "adapter_leaderships", unitName: "total",
                 helpText: "Times this replica became the leader of an exclusive connection."))
+        storeTimeouts = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "store_timeouts", unitName: "total",
+                helpText: "Database operations whose caller was told the database did not answer in time."))
+        storeStuck = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "parley", metricName: "store_stuck_operations", unitName: "number",
+                helpText: "Database operations past their deadline that have not ended yet (the replica is not ready).")
+        )
         outboxQueued = registry.makeCounter(
             descriptor: MetricNameDescriptor(
                 namespace: "parley", metricName: "outbox_queued", unitName: "total",
@@ -112,7 +125,19 @@ public final class ServerMetrics: Sendable {
     func consoleClosed() { consoleConnections.decrement(by: 1) }
 
     /// The exposition text, with gauges read from the engine now.
-    func render(engine: Engine, adapters: [any ChatAdapter] = [], leadership: LeadershipBoard? = nil) async -> String {
+    func render(
+        engine: Engine, adapters: [any ChatAdapter] = [], leadership: LeadershipBoard? = nil,
+        store: (any ParleyStorage)? = nil
+    ) async -> String {
+        if let store {
+            storeStuck.set(Double(store.stuckOperations))
+            let timedOut = store.timedOutOperations
+            let newTimeouts = reportedTimeouts.withLock { reported in
+                defer { reported = max(reported, timedOut) }
+                return timedOut - reported
+            }
+            if newTimeouts > 0 { storeTimeouts.increment(by: Int64(newTimeouts)) }
+        }
         for adapter in adapters where adapter.needsLeader {
             var epoch = 0.0
             if case .leading(let leading) = leadership?.standing(adapter.platform) { epoch = Double(leading) }

@@ -25,7 +25,8 @@ public protocol LeaseStore: Sendable {
     /// Takes lease `name` for `holder` until `ttl` from now, or renews it when `holder` has it.
     /// It is taken when free, expired, or held by a holder `isDead` picks (a crashed process on this
     /// host need not be waited out). Returns the lease as now held, or nil when someone else holds it.
-    func acquireLease(name: String, holder: String, ttl: Duration, isDead: @Sendable (String) -> Bool) async throws
+    func acquireLease(name: String, holder: String, ttl: Duration, isDead: @escaping @Sendable (String) -> Bool)
+        async throws
         -> LeaseRecord?
     /// Gives the lease up, if `holder` has it, so that another replica can take it at once.
     func releaseLease(name: String, holder: String) async throws

@@ -14,7 +14,8 @@ public protocol RunStore: Sendable {
     func runs(_ query: RunQuery) async throws -> [RunRecord]
     /// Marks the runs still `running` that `isAbandoned` picks as `interrupted` (their epoch moves on,
     /// so their old owner can no longer change them) and returns them; called when a process starts.
-    func interruptUnfinishedRuns(reason: String, isAbandoned: @Sendable (RunRecord) -> Bool) async throws -> [RunRecord]
+    func interruptUnfinishedRuns(reason: String, isAbandoned: @escaping @Sendable (RunRecord) -> Bool) async throws
+        -> [RunRecord]
     /// Notes the process group a run's program runs in, and when its leader started.
     func setProcessGroup(runID: Int64, processGroup: Int32, startTime: Int64?) async throws
     /// Runs still `running` whose owner is gone (candidates for resuming).
@@ -155,6 +156,11 @@ public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore,
 {
     /// Closes the store's connections (a pool's); afterwards the store cannot be used.
     func close() async
+    /// Operations that passed their deadline and have not ended yet: while there are any, the
+    /// database is not answering and this replica is not ready.
+    var stuckOperations: Int { get }
+    /// Operations that passed their deadline since the store opened.
+    var timedOutOperations: Int { get }
 }
 
 /// Why the store could not do what was asked.
@@ -167,6 +173,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case missingTable(String)
     /// The run was taken over by another process (its epoch moved on): this one must not change it.
     case runTakenOver(Int64)
+    /// The database did not answer in time; a change may or may not have been committed.
+    case timedOut(seconds: Int)
 
     public var description: String {
         switch self {
@@ -174,6 +182,9 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .unknownRun(let id): return "run \(id.map(String.init) ?? "(no id)") is not recorded"
         case .missingTable(let name): return "the database has no table \(name) (it was dropped)"
         case .runTakenOver(let id): return "run \(id) was taken over by another replica"
+        case .timedOut(let seconds):
+            return
+                "the database did not answer within \(seconds) s (unreachable or overloaded); a change it was making may or may not have been recorded"
         }
     }
 }
@@ -181,6 +192,9 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
 extension ParleyStorage {
     /// Closes the store's connections; SQLite's close with the store itself.
     public func close() async {}
+    /// SQLite is a file on this host: its operations have no deadline.
+    public var stuckOperations: Int { 0 }
+    public var timedOutOperations: Int { 0 }
 }
 
 /// Opens the store a configuration names.

@@ -72,6 +72,12 @@ import Testing
             $0.command == "PRIVMSG" && $0.nick == irc.nick && $0.params[0] == "alice_t"
         }
         #expect(direct?.params[1] == "deployed web to prod")
+        // Its run's summary follows the output; it is part of the answer, not an answer to chatter.
+        let summary = try await alice.wait {
+            $0.command == "PRIVMSG" && $0.nick == irc.nick && $0.params[0] == "alice_t"
+                && $0.params[1].hasPrefix("run #") && $0.params[1].contains("succeeded")
+        }
+        #expect(summary != nil)
 
         func answers() -> [String] {
             alice.received.filter { $0.nick == irc.nick && $0.command == "PRIVMSG" }.map { $0.params.last ?? "" }

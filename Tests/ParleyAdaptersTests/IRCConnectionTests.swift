@@ -74,9 +74,8 @@ import Testing
     @Test(.requires(.ngircdInstalled), .timeLimit(.minutes(2)))
     func theAdapterReconnectsAndRejoinsAfterTheServerRestarts() async throws {
         try TestService.ngircdInstalled.require()
-        let server = try OwnNgircd(port: try await OwnNgircd.freePort())
+        let server = try await OwnNgircd.started()
         defer { server.stop() }
-        try await server.start()
         let channel = "#rc\(Int.random(in: 1000...9999))"
         let nick = "prc\(Int.random(in: 100...999))"
         let engine = try IRCNegotiationTests.engine(alice: "alice")
@@ -86,7 +85,9 @@ import Testing
         defer { adapter.cancel() }
         let before = try await IRCPerson(nick: "alice", port: server.port)
         defer { before.close() }
-        #expect(try await before.join(channel, expecting: nick), "the bot never joined \(channel)")
+        #expect(
+            try await before.join(channel, expecting: nick),
+            "the bot never joined \(channel); alice saw \(before.lines.suffix(12)); bot connected: \(bot.isConnected)")
 
         server.stop()
         #expect(try await OwnNgircd.waitForPort(server.port, open: false), "ngircd kept its port open")
@@ -95,7 +96,9 @@ import Testing
 
         let after = try await IRCPerson(nick: "alice", port: server.port)
         defer { after.close() }
-        #expect(try await after.join(channel, expecting: nick, seconds: 30), "the bot did not rejoin \(channel)")
+        #expect(
+            try await after.join(channel, expecting: nick, seconds: 30),
+            "the bot did not rejoin \(channel); alice saw \(after.lines.suffix(12)); bot connected: \(bot.isConnected)")
         #expect(try await eventually { bot.isConnected })
         try await after.send(IRCMessage("PRIVMSG", [channel, "!ping"]))
         let pong = try await after.wait { $0.command == "PRIVMSG" && $0.nick == nick }

@@ -43,55 +43,36 @@ final class LineLog: Sendable {
 }
 
 /// One line-based TCP connection (a test person, or a scripted server's client) that records every
-/// line it receives and sends what it is given.
+/// line it receives and sends what it is given. Lines are recorded, pings answered and the close
+/// noticed on the event loop, not by a Swift task: a suite that keeps Swift's few threads busy can
+/// delay what a test waits for, but never hide a line or a close that came.
 final class LineConnection: Sendable {
-    let log = LineLog()
-    private let outgoing: AsyncStream<String>.Continuation
-    private let task: Task<Void, Never>
+    let log: LineLog
+    private let channel: any Channel
 
-    init(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, answerPings: Bool) {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
-        let log = log
-        outgoing = continuation
-        // Seen on the event loop, not by a task: a suite that keeps Swift's pool busy must not hide a close.
-        channel.channel.closeFuture.whenComplete { _ in log.markClosed() }
-        task = Task {
-            try? await channel.executeThenClose { inbound, outbound in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await line in stream { try await outbound.write(ByteBuffer(string: line + "\r\n")) }
-                    }
-                    group.addTask {
-                        for try await buffer in inbound {
-                            let line = String(buffer: buffer)
-                            if answerPings, let message = IRCMessage(line: line), message.command == "PING" {
-                                continuation.yield(IRCMessage("PONG", message.params).line)
-                            }
-                            log.append(line)
-                        }
-                    }
-                    try await group.next()
-                    group.cancelAll()
-                }
-            }
-            log.markClosed()
-        }
+    private init(channel: any Channel, log: LineLog) {
+        self.channel = channel
+        self.log = log
+    }
+
+    /// Sets up `channel`'s pipeline to record into a new connection, and returns it.
+    static func adopt(_ channel: any Channel, answerPings: Bool) throws -> LineConnection {
+        let log = LineLog()
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
+        try channel.pipeline.syncOperations.addHandler(LineRecorder(log: log, answerPings: answerPings))
+        return LineConnection(channel: channel, log: log)
     }
 
     /// Connects to a line-based server on 127.0.0.1.
     static func connect(port: Int, answerPings: Bool = true) async throws -> LineConnection {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(5))
             .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
+                channel.eventLoop.makeCompletedFuture { try adopt(channel, answerPings: answerPings) }
             }
-        return LineConnection(channel, answerPings: answerPings)
     }
 
-    func send(_ line: String) { outgoing.yield(line) }
+    func send(_ line: String) { channel.writeAndFlush(ByteBuffer(string: line + "\r\n"), promise: nil) }
 
     /// Waits up to `seconds` for the next line not taken yet.
     func next(seconds: Double = 30) async throws -> String? {
@@ -114,9 +95,33 @@ final class LineConnection: Sendable {
         return log.isClosed
     }
 
-    func close() {
-        outgoing.finish()
-        task.cancel()
+    func close() { channel.close(promise: nil) }
+}
+
+/// Records each line into a `LineLog`, answering PING when asked to, and marks the log closed.
+private final class LineRecorder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let log: LineLog
+    let answerPings: Bool
+
+    init(log: LineLog, answerPings: Bool) {
+        self.log = log
+        self.answerPings = answerPings
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let line = String(buffer: unwrapInboundIn(data))
+        if answerPings, let message = IRCMessage(line: line), message.command == "PING" {
+            context.writeAndFlush(
+                wrapOutboundOut(ByteBuffer(string: IRCMessage("PONG", message.params).line + "\r\n")), promise: nil)
+        }
+        log.append(line)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        log.markClosed()
+        context.fireChannelInactive()
     }
 }
 
@@ -172,34 +177,27 @@ final class ScriptedIRCServer: Sendable {
 
     let port: Int
     private let registry: Registry
-    private let task: Task<Void, Never>
+    private let server: any Channel
 
-    private init(port: Int, registry: Registry, task: Task<Void, Never>) {
+    private init(port: Int, registry: Registry, server: any Channel) {
         self.port = port
         self.registry = registry
-        self.task = task
+        self.server = server
     }
 
     static func start() async throws -> ScriptedIRCServer {
+        let registry = Registry()
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0) { child in
+            .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
-                }
-            }
-        let port = try #require(server.channel.localAddress?.port)
-        let registry = Registry()
-        let task = Task<Void, Never> {
-            try? await server.executeThenClose { inbound in
-                for try await child in inbound {
-                    let connection = LineConnection(child, answerPings: false)
+                    let connection = try LineConnection.adopt(child, answerPings: false)
                     registry.connections.withLock { $0.append(connection) }
                 }
             }
-        }
-        return ScriptedIRCServer(port: port, registry: registry, task: task)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(server.localAddress?.port)
+        return ScriptedIRCServer(port: port, registry: registry, server: server)
     }
 
     var connectionCount: Int { registry.connections.withLock { $0.count } }
@@ -215,7 +213,7 @@ final class ScriptedIRCServer: Sendable {
     }
 
     func stop() {
-        task.cancel()
+        server.close(promise: nil)
         for connection in registry.connections.withLock({ $0 }) { connection.close() }
     }
 }
@@ -278,10 +276,37 @@ final class OwnNgircd: Sendable {
         let status = posix_spawn(&child, arguments[0], &actions, nil, cArguments, environ)
         guard status == 0 else { throw NgircdError(message: "cannot start ngircd: errno \(status)") }
         pid.withLock { $0 = child }
-        guard try await Self.waitForPort(port, open: true) else {
-            stop()
-            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            throw NgircdError(message: "ngircd did not open port \(port):\n\(log)")
+        // Its own word that it listens, not an open port: another program may have taken the port
+        // between `freePort` and ngircd's bind, and would answer in its place.
+        let deadline = ContinuousClock.now + .seconds(10)
+        var log = ""
+        while ContinuousClock.now < deadline {
+            log = ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
+                .split(separator: "\n").filter { $0.hasPrefix("[\(child):") }.joined(separator: "\n")
+            if log.contains("Now listening on [127.0.0.1]:\(port) ") { return }
+            var status: Int32 = 0
+            if waitpid(child, &status, WNOHANG) == child {
+                pid.withLock { $0 = nil }
+                throw NgircdError(
+                    message: "ngircd did not start on port \(port):\n\(log)", portTaken: log.contains("already in use"))
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        stop()
+        throw NgircdError(message: "ngircd did not open port \(port) within 10 s:\n\(log)")
+    }
+
+    /// Starts an ngircd on a free port, on another one when the port was taken before ngircd bound it.
+    static func started() async throws -> OwnNgircd {
+        var attempt = 0
+        while true {
+            let server = try OwnNgircd(port: try await freePort())
+            do {
+                try await server.start()
+                return server
+            } catch let error as NgircdError where error.portTaken && attempt < 5 {
+                attempt += 1
+            }
         }
     }
 
@@ -320,6 +345,8 @@ final class OwnNgircd: Sendable {
 
 struct NgircdError: Error, CustomStringConvertible {
     var message: String
+    /// The port was taken by another program before ngircd could bind it.
+    var portTaken = false
     var description: String { message }
 }
 

@@ -106,4 +106,69 @@ import Testing
         #expect(said.contains("cannot open the database at postgres://\(database.user):***@127.0.0.1:1/"), "\(said)")
         #expect(!said.contains("do-not-print-me"))
     }
+
+    @Test(.timeLimit(.minutes(3)))
+    func aReplicaWhoseDatabaseStopsAnsweringIsNotReadyAnswersInTimeAndRecovers() async throws {
+        let database = try await TestPostgres.freshDatabase()
+        let proxy = try await FreezingProxy.start(to: database.port)
+        defer { proxy.stop() }
+        var proxied = database
+        proxied.port = proxy.port
+        let directory = try scratch()
+        let config = try writeConfig(directory, database: proxied)
+        var text = try String(contentsOfFile: config, encoding: .utf8)
+        text = text.replacingOccurrences(of: "  pool: 4\n", with: "  pool: 4\n  timeout: 2s\n")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let token = try await ParleyBinary.run(["tokens", "create", "--user", "alice", "--config", config]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let replica = try await ServeProcess.start(
+            config: config, log: directory.appendingPathComponent("serve.log"),
+            errors: directory.appendingPathComponent("serve.err"))
+        defer {
+            if !replica.reap(wait: false) {
+                kill(replica.pid, SIGKILL)
+                _ = replica.reap()
+            }
+        }
+        #expect(try await httpGet("/readyz", port: replica.port).status == 200)
+
+        proxy.freeze()
+        // Each answer comes within the deadline, whatever the database does: not ready, and why.
+        var readiness = (status: 0, body: "")
+        for _ in 0..<60 {
+            readiness = try await httpGet("/readyz", port: replica.port)
+            if readiness.status == 503 { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(readiness.status == 503, "\(readiness.body)")
+        #expect(
+            readiness.body.contains("stuck (") || readiness.body.contains("unreachable"), "\(readiness.body)")
+        let command = try await httpRequest(
+            "POST", "/api/v1/messages", port: replica.port, token: token, json: #"{"text": "note frozen"}"#)
+        // Refused, or answered that it could not be recorded; never run, never left without an answer.
+        #expect(
+            (command.status == 503 && command.body.contains("did not answer within 2 s"))
+                || (command.status == 200 && command.body.contains("could not record this command")),
+            "\(command.status) \(command.body)")
+        let metrics = try await httpGet("/metrics", port: replica.port).body
+        #expect(metrics.contains("parley_store_timeouts_total"), "\(metrics)")
+
+        // The partition ends: the replica is ready again and runs commands, without a restart.
+        proxy.cut()
+        var ready = false
+        for _ in 0..<120 where !ready {
+            try await Task.sleep(for: .milliseconds(250))
+            ready = try await httpGet("/readyz", port: replica.port).status == 200
+        }
+        #expect(ready)
+        let after = try await httpRequest(
+            "POST", "/api/v1/messages", port: replica.port, token: token, json: #"{"text": "note thawed"}"#)
+        #expect(after.status == 200, "\(after.body)")
+        let ran = ((try? String(contentsOf: directory.appendingPathComponent("ran.log"), encoding: .utf8)) ?? "")
+            .split(separator: "\n")
+        #expect(ran.contains("thawed") && !ran.contains("frozen"), "\(ran)")
+        kill(replica.pid, SIGTERM)
+        #expect(try await replica.waitForExit(within: .seconds(20)))
+        try await TestPostgres.drop(database)
+    }
 }

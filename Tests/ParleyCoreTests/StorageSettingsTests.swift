@@ -36,6 +36,7 @@ import Testing
         let settings = try location.resolve(environment: [:]).get()
         #expect(settings.tls == .verifyFull)
         #expect(settings.pool == 10)
+        #expect(settings.timeout == 30)
         #expect(settings.url.redacted == "postgres://parley:***@db.internal:6543/ops")
     }
 
@@ -46,6 +47,7 @@ import Testing
               url: env:DB
               tls: require
               pool: 25
+              timeout: 1m
             """)
         guard case .postgres(let location) = config.storage else {
             Issue.record("storage is \(config.storage)")
@@ -56,6 +58,7 @@ import Testing
         #expect(settings.url.password == "s3cret")
         #expect(settings.tls == .require)
         #expect(settings.pool == 25)
+        #expect(settings.timeout == 60)
         #expect(config.adapterSecrets.contains(.reference(.environment("DB"))))
         // Not set where Parley starts: the error names the variable, not a value.
         #expect(throws: StorageSettingsError.self) { try location.resolve(environment: [:]).get() }
@@ -95,6 +98,16 @@ import Testing
         ("storage:\n  url: env:DB\n  tls: sometimes", "3: storage tls 'sometimes' is not one of disable, prefer"),
         ("storage:\n  url: env:DB\n  pool: 0", "3: storage pool must be from 1 to 1000 connections, got 0"),
         ("storage:\n  url: env:DB\n  size: 3", "3: "),
+        (
+            "storage:\n  url: env:DB\n  timeout: 0s",
+            "3: storage timeout must be a duration from 1s to 10m, like 30s, got '0s'"
+        ),
+        ("storage:\n  url: env:DB\n  timeout: 11m", "3: storage timeout must be a duration from 1s to 10m"),
+        ("storage:\n  url: env:DB\n  timeout: soon", "3: storage timeout must be a duration"),
+        (
+            "storage:\n  url: env:DB\n  timeout: 99999999999999999999999s",
+            "3: storage timeout must be a duration"
+        ),
     ])
     func aBadSettingIsReportedWithItsLine(yaml: String, expected: String) {
         let found = issues(yaml)

@@ -10,7 +10,11 @@ actor OpenedStores {
     private var stores: [PostgresStore] = []
 
     func open(_ url: PostgresURL) async throws -> PostgresStore {
-        let store = try await PostgresStore.connect(PostgresSettings(url: url, tls: .disable, pool: 4))
+        try await open(PostgresSettings(url: url, tls: .disable, pool: 4))
+    }
+
+    func open(_ settings: PostgresSettings) async throws -> PostgresStore {
+        let store = try await PostgresStore.connect(settings)
         stores.append(store)
         return store
     }

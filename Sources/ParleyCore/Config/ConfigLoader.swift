@@ -174,7 +174,7 @@ public struct ConfigLoader: Sendable {
             : URL(fileURLWithPath: base).appendingPathComponent(expanded).standardizedFileURL.path
     }
 
-    /// `storage: sqlite | sqlite:PATH | postgres://…`, or `{ url: …, tls: …, ca: …, pool: … }` where
+    /// `storage: sqlite | sqlite:PATH | postgres://…`, or `{ url: …, tls: …, ca: …, pool: …, timeout: … }` where
     /// the URL may be a secret reference (`env:PARLEY_DATABASE_URL`).
     private func readStorage(_ node: Node, _ reader: YAMLReader, baseDirectory: String) -> StorageSettings? {
         if case .scalar = node {
@@ -188,7 +188,7 @@ public struct ConfigLoader: Sendable {
         }
         var url: PostgresLocation.Source?
         var location = PostgresLocation(url: .secret(.environment("PARLEY_DATABASE_URL")))
-        for entry in reader.mapping(node, "storage", allowed: ["url", "tls", "ca", "pool"]) {
+        for entry in reader.mapping(node, "storage", allowed: ["url", "tls", "ca", "pool", "timeout"]) {
             switch entry.key {
             case "url":
                 guard let text = reader.string(entry.value, "storage url") else { continue }
@@ -211,6 +211,14 @@ public struct ConfigLoader: Sendable {
             case "ca":
                 guard let text = reader.string(entry.value, "storage ca") else { continue }
                 location.caFile = Self.absolute(text, base: baseDirectory)
+            case "timeout":
+                guard let text = reader.string(entry.value, "storage timeout") else { continue }
+                guard let seconds = DurationText.seconds(text), (1...600).contains(seconds) else {
+                    reader.report(
+                        entry.value, "storage timeout must be a duration from 1s to 10m, like 30s, got '\(text)'")
+                    continue
+                }
+                location.timeout = seconds
             default:
                 guard let pool = reader.int(entry.value, "storage pool") else { continue }
                 guard (1...1000).contains(pool) else {

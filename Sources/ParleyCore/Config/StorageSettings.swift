@@ -59,12 +59,15 @@ public struct PostgresLocation: Sendable, Equatable {
     public var caFile: String?
     /// Connections per replica.
     public var pool: Int
+    /// Seconds an operation may take before its caller is told the database did not answer.
+    public var timeout: Int
 
-    public init(url: Source, tls: PostgresTLS? = nil, caFile: String? = nil, pool: Int = 10) {
+    public init(url: Source, tls: PostgresTLS? = nil, caFile: String? = nil, pool: Int = 10, timeout: Int = 30) {
         self.url = url
         self.tls = tls
         self.caFile = caFile
         self.pool = pool
+        self.timeout = timeout
     }
 
     /// The settings to connect with, reading a secret reference from `environment` (or its file).
@@ -84,7 +87,9 @@ public struct PostgresLocation: Sendable, Equatable {
                 }
             }
         }
-        return .success(PostgresSettings(url: url, tls: tls ?? url.sslMode ?? .prefer, caFile: caFile, pool: pool))
+        return .success(
+            PostgresSettings(url: url, tls: tls ?? url.sslMode ?? .prefer, caFile: caFile, pool: pool, timeout: timeout)
+        )
     }
 }
 
@@ -106,12 +111,16 @@ public struct PostgresSettings: Sendable, Equatable {
     public var tls: PostgresTLS
     public var caFile: String?
     public var pool: Int
+    /// Seconds an operation may take before its caller is told the database did not answer.
+    public var timeout: Int
 
-    public init(url: PostgresURL, tls: PostgresTLS = .prefer, caFile: String? = nil, pool: Int = 10) {
+    public init(url: PostgresURL, tls: PostgresTLS = .prefer, caFile: String? = nil, pool: Int = 10, timeout: Int = 30)
+    {
         self.url = url
         self.tls = tls
         self.caFile = caFile
         self.pool = pool
+        self.timeout = timeout
     }
 }
 

@@ -53,7 +53,8 @@ enum OpenAPIDocument {
                   "403": {"description": "Denied, or the token lacks the scope", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}},
                   "409": {"description": "Its run was taken over by another replica while this one was too slow; read the run for its outcome", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                   "413": {"$ref": "#/components/responses/Error"},
-                  "422": {"description": "Unknown command or invalid arguments", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}}
+                  "422": {"description": "Unknown command or invalid arguments", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}},
+                  "503": {"description": "The database did not answer within its deadline; nothing ran. Try again after Retry-After seconds", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
                 }
               }
             },

@@ -28,11 +28,17 @@ struct OperationsRoutes {
                     report[adapter.platform] = adapter.isConnected ? "connected" : "disconnected"
                 }
             }
-            do {
-                _ = try await store.lastAuditEntry()
-                report["store"] = "ok"
-            } catch {
-                report["store"] = "unreachable"
+            let stuck = store.stuckOperations
+            if stuck > 0 {
+                // Answered at once: asking the database again would wait as long as it does.
+                report["store"] = "stuck (\(stuck) operation\(stuck == 1 ? "" : "s") past the deadline)"
+            } else {
+                do {
+                    _ = try await store.lastAuditEntry()
+                    report["store"] = "ok"
+                } catch {
+                    report["store"] = "unreachable"
+                }
             }
             report["leases"] = leases.isEmpty ? "none" : leases.joined(separator: ", ")
             let ready = report["store"] == "ok" && !report.values.contains("disconnected")
@@ -40,7 +46,7 @@ struct OperationsRoutes {
             return JSONBody.response(report, status: ready ? .ok : .serviceUnavailable)
         }
         router.get("metrics") { _, _ in
-            let text = await metrics.render(engine: engine, adapters: adapters, leadership: leadership)
+            let text = await metrics.render(engine: engine, adapters: adapters, leadership: leadership, store: store)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore {
-    public func acquireLease(name: String, holder: String, ttl: Duration, isDead: @Sendable (String) -> Bool)
+    public func acquireLease(name: String, holder: String, ttl: Duration, isDead: @escaping @Sendable (String) -> Bool)
         async throws -> LeaseRecord?
     {
         let seconds = ttl.seconds

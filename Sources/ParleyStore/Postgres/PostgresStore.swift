@@ -13,6 +13,8 @@ import PostgresNIO
 public final class PostgresStore: ParleyStorage {
     let client: PostgresClient
     let logger: Logger
+    /// How long an operation may take before its caller is told the database did not answer.
+    let deadline: PostgresDeadline
     private let running: Task<Void, Never>
     /// Where the database is, without its password (for messages).
     public let location: String
@@ -67,6 +69,7 @@ public final class PostgresStore: ParleyStorage {
         configuration.options.additionalStartupParameters = [("application_name", "parley")]
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
+        deadline = PostgresDeadline(timeout: .seconds(settings.timeout), logger: logger)
         location = url.redacted
         running = Task { [client] in
             started.finish()
@@ -112,11 +115,14 @@ public final class PostgresStore: ParleyStorage {
 
     deinit { running.cancel() }
 
+    public var stuckOperations: Int { deadline.stuckOperations }
+    public var timedOutOperations: Int { deadline.timedOutOperations }
+
     // MARK: Running statements
 
     /// Runs one statement and collects its rows.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
-        try await retryingLostConnections(autocommit: true) { client in
+        try await retryingLostConnections(autocommit: true) { [logger] client in
             try await client.withConnection { connection in try await Self.rows(query, on: connection, logger: logger) }
         }
     }
@@ -127,19 +133,20 @@ public final class PostgresStore: ParleyStorage {
     /// again (it may have committed); neither is a single statement (`autocommit`) whose connection
     /// broke without the server saying it did not run it; neither is any other error.
     func retryingLostConnections<Result: Sendable>(
-        autocommit: Bool = false, isolation: isolated (any Actor)? = #isolation,
-        _ work: (PostgresClient) async throws -> Result
+        autocommit: Bool = false, _ work: @escaping @Sendable (PostgresClient) async throws -> Result
     ) async throws -> Result {
-        var attempt = 0
-        while true {
-            do {
-                return try await work(client)
-            } catch  where attempt < 3 && Self.lostBeforeCommit(error, autocommit: autocommit) {
-                attempt += 1
-                logger.warning(
-                    "the database connection was lost (\(Self.describe(error))); trying again on another (\(attempt) of 3)"
-                )
-                try await Task.sleep(for: .milliseconds(100 * attempt))
+        try await deadline.run { [client, logger] in
+            var attempt = 0
+            while true {
+                do {
+                    return try await work(client)
+                } catch  where attempt < 3 && Self.lostBeforeCommit(error, autocommit: autocommit) {
+                    attempt += 1
+                    logger.warning(
+                        "the database connection was lost (\(Self.describe(error))); trying again on another (\(attempt) of 3)"
+                    )
+                    try await Task.sleep(for: .milliseconds(100 * attempt))
+                }
             }
         }
     }
@@ -175,8 +182,10 @@ public final class PostgresStore: ParleyStorage {
     }
 
     /// Runs statements in one transaction on one connection.
-    func transaction<Result: Sendable>(_ body: (Transaction) async throws -> Result) async throws -> Result {
-        try await retryingLostConnections { client in
+    func transaction<Result: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> Result)
+        async throws -> Result
+    {
+        try await retryingLostConnections { [logger] client in
             try await client.withConnection { connection in
                 try await Self.transaction(on: connection, logger: logger, body)
             }
@@ -201,7 +210,7 @@ public final class PostgresStore: ParleyStorage {
     }
 
     /// One transaction's connection.
-    struct Transaction {
+    struct Transaction: Sendable {
         let connection: PostgresConnection
         let logger: Logger
 
@@ -259,7 +268,8 @@ public final class PostgresStore: ParleyStorage {
         return try await rows(select.query).map(PostgresRuns.record)
     }
 
-    public func interruptUnfinishedRuns(reason: String, isAbandoned: @Sendable (RunRecord) -> Bool) async throws
+    public func interruptUnfinishedRuns(reason: String, isAbandoned: @escaping @Sendable (RunRecord) -> Bool)
+        async throws
         -> [RunRecord]
     {
         try await transaction { transaction in

@@ -6,7 +6,7 @@ extension LeaseRecord: FetchableRecord, PersistableRecord {
 }
 
 extension SQLiteStore {
-    public func acquireLease(name: String, holder: String, ttl: Duration, isDead: @Sendable (String) -> Bool)
+    public func acquireLease(name: String, holder: String, ttl: Duration, isDead: @escaping @Sendable (String) -> Bool)
         async throws -> LeaseRecord?
     {
         try await pool.write { db in

@@ -89,7 +89,8 @@ public final class SQLiteStore: ParleyStorage {
         }
     }
 
-    public func interruptUnfinishedRuns(reason: String, isAbandoned: @Sendable (RunRecord) -> Bool) async throws
+    public func interruptUnfinishedRuns(reason: String, isAbandoned: @escaping @Sendable (RunRecord) -> Bool)
+        async throws
         -> [RunRecord]
     {
         try await pool.write { db in
