@@ -161,6 +161,8 @@ public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore,
     var stuckOperations: Int { get }
     /// Operations that passed their deadline since the store opened.
     var timedOutOperations: Int { get }
+    /// True while operations are stuck past their deadline and none has been answered since.
+    var isNotAnswering: Bool { get }
 }
 
 /// Why the store could not do what was asked.
@@ -195,6 +197,7 @@ extension ParleyStorage {
     /// SQLite is a file on this host: its operations have no deadline.
     public var stuckOperations: Int { 0 }
     public var timedOutOperations: Int { 0 }
+    public var isNotAnswering: Bool { false }
 }
 
 /// Opens the store a configuration names.

@@ -29,7 +29,7 @@ struct OperationsRoutes {
                 }
             }
             let stuck = store.stuckOperations
-            if stuck > 0 {
+            if store.isNotAnswering {
                 // Answered at once: asking the database again would wait as long as it does.
                 report["store"] = "stuck (\(stuck) operation\(stuck == 1 ? "" : "s") past the deadline)"
             } else {
@@ -39,6 +39,10 @@ struct OperationsRoutes {
                 } catch {
                     report["store"] = "unreachable"
                 }
+            }
+            if stuck > 0 && !store.isNotAnswering {
+                // Answered since: ready, but say so (each holds a pooled connection until it ends).
+                report["stuck_operations"] = "\(stuck)"
             }
             report["leases"] = leases.isEmpty ? "none" : leases.joined(separator: ", ")
             let ready = report["store"] == "ok" && !report.values.contains("disconnected")

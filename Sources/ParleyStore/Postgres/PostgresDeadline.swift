@@ -14,6 +14,8 @@ final class PostgresDeadline: Sendable {
     private let stuck = Atomic<Int>(0)
     /// Operations that passed their deadline since the store opened (for `/metrics`).
     private let timedOut = Atomic<Int>(0)
+    /// False from a timeout until the next operation ends in time: the database is not answering.
+    private let answeredSinceTimeout = Atomic<Bool>(true)
 
     init(timeout: Duration, logger: Logger) {
         self.timeout = timeout
@@ -22,6 +24,10 @@ final class PostgresDeadline: Sendable {
 
     var stuckOperations: Int { stuck.load(ordering: .relaxed) }
     var timedOutOperations: Int { timedOut.load(ordering: .relaxed) }
+    /// True while operations are stuck and none has ended in time since the latest timeout. One
+    /// operation that never ends (PostgresNIO 1.33 can lose a statement on a connection the server
+    /// drops) does not make the replica unready for good while the others are answered.
+    var isNotAnswering: Bool { stuckOperations > 0 && !answeredSinceTimeout.load(ordering: .relaxed) }
 
     /// Runs `work`; throws `StoreError.timedOut` when it has not ended within the deadline, and
     /// `CancellationError` at once when the caller is cancelled (the work is cancelled too).
@@ -34,7 +40,9 @@ final class PostgresDeadline: Sendable {
             } catch {
                 outcome = .failure(error)
             }
-            if !answer.give(outcome), answer.takeStuck() {
+            if answer.give(outcome) {
+                answeredSinceTimeout.store(true, ordering: .relaxed)
+            } else if answer.takeStuck() {
                 stuck.subtract(1, ordering: .relaxed)
                 logger.notice("a database operation that passed its deadline has ended")
             }
@@ -48,6 +56,7 @@ final class PostgresDeadline: Sendable {
                 return
             }
             timedOut.add(1, ordering: .relaxed)
+            answeredSinceTimeout.store(false, ordering: .relaxed)
             logger.error(
                 "the database did not answer within \(Self.seconds(timeout)) s; the operation is abandoned and the store reported stuck until it ends"
             )

@@ -117,6 +117,7 @@ public final class PostgresStore: ParleyStorage {
 
     public var stuckOperations: Int { deadline.stuckOperations }
     public var timedOutOperations: Int { deadline.timedOutOperations }
+    public var isNotAnswering: Bool { deadline.isNotAnswering }
 
     // MARK: Running statements
 
