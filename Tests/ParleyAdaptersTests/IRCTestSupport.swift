@@ -310,7 +310,7 @@ final class OwnNgircd: Sendable {
         }
     }
 
-    /// Stops ngircd (SIGTERM, then SIGKILL after 5 s) and reaps it; safe to call twice.
+    /// Stops ngircd (SIGTERM, then SIGKILL after 5 s) and reaps it in the background; safe to call twice.
     func stop() {
         guard
             let child = pid.withLock({ value in
@@ -319,13 +319,16 @@ final class OwnNgircd: Sendable {
             })
         else { return }
         kill(child, SIGTERM)
-        var status: Int32 = 0
-        for _ in 0..<100 {
-            if waitpid(child, &status, WNOHANG) == child { return }
-            usleep(50_000)
-        }
-        kill(child, SIGKILL)
-        waitpid(child, &status, 0)
+        // Reaped on a thread of its own, never on one of the few Swift concurrency runs every test on.
+        Thread {
+            var status: Int32 = 0
+            for _ in 0..<100 {
+                if waitpid(child, &status, WNOHANG) == child { return }
+                usleep(50_000)
+            }
+            kill(child, SIGKILL)
+            waitpid(child, &status, 0)
+        }.start()
     }
 
     /// Waits up to `seconds` for the port to accept (or refuse) connections.
