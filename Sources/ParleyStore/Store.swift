@@ -26,6 +26,20 @@ public protocol RunStore: Sendable {
 public protocol EventLedger: Sendable {
     /// True the first time `key` is seen, false on every later call.
     func firstSighting(of key: String) async throws -> Bool
+    /// When `key` was first seen and the run its message made, nil when it was never seen.
+    func sighting(of key: String) async throws -> EventSighting?
+}
+
+/// A platform event, or an API request's idempotency key, already seen.
+public struct EventSighting: Sendable, Equatable {
+    public var seenAt: Date
+    /// The run its message made; nil for a command that makes none (help, a webhook delivery).
+    public var runID: Int64?
+
+    public init(seenAt: Date, runID: Int64?) {
+        self.seenAt = seenAt
+        self.runID = runID
+    }
 }
 
 /// The append-only, hash-chained audit log.

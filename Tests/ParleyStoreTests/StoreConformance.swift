@@ -170,6 +170,12 @@ enum StoreConformance {
             #expect(again[0].isDuplicate && again[0].entries.isEmpty && again[0].run == nil)
             #expect(again[1].entries.map(\.seq) == [4])
             #expect(try await store.runs(RunQuery()).count == 1)
+            // The key remembers the run its message made (a retried API request is told of it).
+            #expect(try await store.sighting(of: "ev-1")?.runID == runID)
+            #expect(try await store.sighting(of: "ev-1")?.seenAt == at(1))
+            let runless = try #require(try await store.sighting(of: "ev-2"))
+            #expect(runless.runID == nil)
+            #expect(try await store.sighting(of: "ev-never") == nil)
             var finished = try #require(results[0].run)
             finished.status = .succeeded
             let update = try await store.commitAudit(

@@ -48,7 +48,7 @@ public struct EngineResponse: Sendable {
         /// Waiting at a gate: a confirmation or approvals.
         case pending
 
-        init(_ status: RunStatus) {
+        public init(_ status: RunStatus) {
             switch status {
             case .succeeded: self = .succeeded
             case .timedOut: self = .timedOut

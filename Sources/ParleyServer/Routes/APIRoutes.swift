@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import ParleyCore
 import ParleyEngine
@@ -36,7 +37,8 @@ struct APIRoutes {
             guard !body.text.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw APIError(.badRequest, "\"text\" is empty; send a command such as {\"text\": \"help\"}")
             }
-            return try await send(body.text, room: body.room ?? "api", as: auth)
+            let key = try IdempotencyKey(request.headers[IdempotencyKey.header])
+            return try await send(body.text, room: body.room ?? "api", as: auth, idempotencyKey: key)
         }
         api.get("runs") { request, context in
             _ = try require(context, scope: "read")
@@ -70,13 +72,15 @@ struct APIRoutes {
         api.post("approvals/{id}/approve") { request, context in
             let auth = try requireWrite(request, context, scope: "approvals", json: false)
             let id = context.parameters.get("id") ?? ""
-            return try await send("approve \(id)", room: "api", as: auth)
+            let key = try IdempotencyKey(request.headers[IdempotencyKey.header])
+            return try await send("approve \(id)", room: "api", as: auth, idempotencyKey: key)
         }
         api.post("approvals/{id}/deny") { request, context in
             let auth = try requireWrite(request, context, scope: "approvals", json: true)
             let id = context.parameters.get("id") ?? ""
             let body = try await JSONBody.decode(DenyRequest.self, from: request, limit: config.server.maxBodyBytes)
-            return try await send("deny \(id) \(body.reason ?? "")", room: "api", as: auth)
+            let key = try IdempotencyKey(request.headers[IdempotencyKey.header])
+            return try await send("deny \(id) \(body.reason ?? "")", room: "api", as: auth, idempotencyKey: key)
         }
         api.get("audit") { request, context in
             _ = try require(context, scope: "read")
@@ -140,13 +144,20 @@ struct APIRoutes {
         engine.authorization(for: Identity(platform: "api", id: user), command: "audit").isAllowed
     }
 
-    private func send(_ text: String, room: String, as auth: Authenticated) async throws -> Response {
+    private func send(_ text: String, room: String, as auth: Authenticated, idempotencyKey: IdempotencyKey? = nil)
+        async throws -> Response
+    {
         let started = ContinuousClock.now
+        // A key is the user's own: another user's request with the same key is a different request.
+        let eventID = idempotencyKey.map { "\(auth.userName):\($0.value)" }
         let inbound = Inbound(
-            sender: Identity(platform: "api", id: auth.userName), room: room, text: text, isDirect: true)
+            sender: Identity(platform: "api", id: auth.userName), room: room, eventID: eventID, text: text,
+            isDirect: true)
         let response: EngineResponse
         switch await engine.handleGivingReason(inbound) {
         case .answered(let answered): response = answered
+        case .duplicate where idempotencyKey != nil:
+            return try await replay(inbound)
         case .notForParley, .duplicate:
             throw APIError(.badRequest, "nothing to answer: the message was not a command, or was handled before")
         case .takenOver(let runID):
@@ -165,5 +176,94 @@ struct APIRoutes {
         default: status = .ok
         }
         return JSONBody.response(ReplyEnvelope(response), status: status)
+    }
+
+    /// The answer to a request whose Idempotency-Key was seen before: what became of the run it
+    /// made, never a second run. 409 while that run is still running, 422 when the key was used for
+    /// another command.
+    private func replay(_ inbound: Inbound) async throws -> Response {
+        let key = "\(inbound.sender.platform):\(inbound.eventID ?? "")"
+        guard let sighting = try await store.sighting(of: key), let runID = sighting.runID,
+            let run = try await store.run(id: runID)
+        else {
+            throw APIError(
+                .conflict,
+                "a request with this Idempotency-Key was answered before and made no run, so there is nothing to replay; send a new key to ask again"
+            )
+        }
+        let text = engine.config.addressing.commandText(in: inbound.text, isDirect: true) ?? inbound.text
+        guard run.text == engine.vault.masker.mask(text) else {
+            throw APIError(
+                .unprocessableContent,
+                "this Idempotency-Key was used for another command (run #\(runID): '\(run.text)'); use a new key for a new request"
+            )
+        }
+        guard run.status != .running else {
+            var error = APIError(
+                .conflict,
+                "the request with this Idempotency-Key is still running as run #\(runID); its outcome will be at GET /api/v1/runs/\(runID)"
+            )
+            error.headers[.retryAfter] = "1"
+            throw error
+        }
+        let outcome: EngineResponse.Outcome
+        switch (run.status, run.decision) {
+        case (.rejected, .denied): outcome = .denied
+        case (.rejected, .unknown): outcome = .unknown
+        case (.rejected, .invalid): outcome = .invalid
+        default: outcome = EngineResponse.Outcome(run.status)
+        }
+        let status: HTTPResponse.Status
+        switch outcome {
+        case .pending: status = .accepted
+        case .denied: status = .forbidden
+        case .unknown, .invalid: status = .unprocessableContent
+        default: status = .ok
+        }
+        let replayed = ReplayEnvelope(
+            runID: runID, outcome: outcome.rawValue, status: run.status.rawValue,
+            text: "already received as run #\(runID) (\(run.status.rawValue.replacingOccurrences(of: "_", with: " ")))"
+                + (run.output.isEmpty ? "" : "\n" + run.output))
+        return JSONBody.response(replayed, status: status, headers: [IdempotencyKey.replayed: "true"])
+    }
+}
+
+/// The answer to a replayed request: the same fields as a reply, plus the run's status.
+struct ReplayEnvelope: Encodable {
+    let runID: Int64
+    let outcome: String
+    let status: String
+    let text: String
+    let replayed = true
+
+    enum CodingKeys: String, CodingKey {
+        case runID = "run_id"
+        case outcome, status, text, replayed
+    }
+}
+
+/// An `Idempotency-Key` request header (draft-ietf-httpapi-idempotency-key-header): a client that
+/// sends one may retry the request — on another replica, after a dropped connection — and the
+/// command runs once. Plain (`abc-123`) or as a structured-field string (`"abc-123"`).
+struct IdempotencyKey: Equatable {
+    static let header = HTTPField.Name("Idempotency-Key")!
+    static let replayed = HTTPField.Name("Idempotent-Replayed")!
+    static let maximumLength = 255
+
+    let value: String
+
+    /// nil without the header; throws a 400 that says what a key looks like when it is malformed.
+    init?(_ field: String?) throws {
+        guard var text = field?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") { text = String(text.dropFirst().dropLast()) }
+        guard !text.isEmpty, text.utf8.count <= Self.maximumLength,
+            text.utf8.allSatisfy({ (0x21...0x7e).contains($0) && $0 != UInt8(ascii: "\"") })
+        else {
+            throw APIError(
+                .badRequest,
+                "Idempotency-Key must be 1 to \(Self.maximumLength) visible ASCII characters without spaces or quotes inside, such as a UUID"
+            )
+        }
+        value = text
     }
 }

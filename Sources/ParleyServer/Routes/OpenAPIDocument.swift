@@ -33,6 +33,9 @@ enum OpenAPIDocument {
               "Approval": {"type": "object", "properties": {"id": {"type": "string"}, "text": {"type": "string"}, "status": {"type": "string"}}},
               "AuditEntry": {"type": "object", "properties": {"seq": {"type": "integer"}, "kind": {"type": "string"}, "hash": {"type": "string"}}}
             },
+            "parameters": {
+              "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "description": "1 to 255 visible ASCII characters, such as a UUID; the same key from the same user is the same request", "schema": {"type": "string", "maxLength": 255}}
+            },
             "responses": {
               "Error": {"description": "An error with its reason", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             }
@@ -44,6 +47,8 @@ enum OpenAPIDocument {
             "/messages": {
               "post": {
                 "summary": "Post a message as the token's user and get the reply (scope: commands)",
+                "description": "With an Idempotency-Key the request may be retried, on any replica: the command runs once, and a retry is answered with what became of its run (header Idempotent-Replayed: true).",
+                "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}},
                 "responses": {
                   "200": {"description": "Ran (outcome succeeded or failed)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}},
@@ -51,9 +56,9 @@ enum OpenAPIDocument {
                   "400": {"$ref": "#/components/responses/Error"},
                   "401": {"$ref": "#/components/responses/Error"},
                   "403": {"description": "Denied, or the token lacks the scope", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}},
-                  "409": {"description": "Its run was taken over by another replica while this one was too slow; read the run for its outcome", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                  "409": {"description": "Its run was taken over by another replica while this one was too slow, or a retry with the same Idempotency-Key came while the run was still running (Retry-After); read the run for its outcome", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                   "413": {"$ref": "#/components/responses/Error"},
-                  "422": {"description": "Unknown command or invalid arguments", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}},
+                  "422": {"description": "Unknown command or invalid arguments, or an Idempotency-Key used before for another command", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}},
                   "503": {"description": "The database did not answer within its deadline; nothing ran. Try again after Retry-After seconds", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
                 }
               }
@@ -83,14 +88,14 @@ enum OpenAPIDocument {
             "/approvals/{id}/approve": {
               "post": {
                 "summary": "Approve as the token's user (scope: approvals)",
-                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/IdempotencyKey"}],
                 "responses": {"200": {"description": "The answer", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}}, "403": {"$ref": "#/components/responses/Error"}}
               }
             },
             "/approvals/{id}/deny": {
               "post": {
                 "summary": "Deny as the token's user (scope: approvals)",
-                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/IdempotencyKey"}],
                 "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"reason": {"type": "string"}}}}}},
                 "responses": {"200": {"description": "The answer", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}}, "403": {"$ref": "#/components/responses/Error"}}
               }

@@ -147,6 +147,8 @@ enum PostgresMigrations {
                 "CREATE TABLE run_slot (name text NOT NULL, run_id bigint NOT NULL, PRIMARY KEY (name, run_id))",
             ]
         ),
+        // The run a message made, so that a retried API request (same Idempotency-Key) is told of it.
+        ("2026-12-04 seen event run", ["ALTER TABLE seen_event ADD COLUMN run_id bigint"]),
     ]
 
     /// Applies the migrations not yet applied, in one transaction.

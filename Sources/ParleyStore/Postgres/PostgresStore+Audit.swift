@@ -50,6 +50,10 @@ extension PostgresStore {
                 let alerts = try await PostgresAlerts.record(commit.alerts, at: date, transaction)
                 var run = commit.insertingRun
                 if let inserting = run { run = try await PostgresRuns.insert(inserting, transaction) }
+                if let key = commit.eventKey, commit.insertingRun != nil, let id = run?.id {
+                    try await transaction.execute(
+                        "UPDATE seen_event SET run_id = \(id) WHERE key = \(StoredText.clean(key))")
+                }
                 if let updating = commit.updatingRun {
                     try await PostgresRuns.update(updating, transaction)
                     if run == nil { run = updating }

@@ -314,6 +314,12 @@ public final class PostgresStore: ParleyStorage {
             """
         ).isEmpty
     }
+
+    public func sighting(of key: String) async throws -> EventSighting? {
+        try await rows("SELECT seen_at, run_id FROM seen_event WHERE key = \(StoredText.clean(key))").first.map {
+            EventSighting(seenAt: try $0.value("seen_at"), runID: try $0.value("run_id"))
+        }
+    }
 }
 
 extension PostgresRandomAccessRow {

@@ -267,6 +267,10 @@ enum SQLiteMigrations {
                 table.primaryKey(["name", "runID"])
             }
         }
+        migrator.registerMigration("2026-12-04 seen event run") { db in
+            // The run a message made, so that a retried API request (same Idempotency-Key) is told of it.
+            try db.alter(table: "seenEvent") { table in table.add(column: "runID", .integer) }
+        }
         return migrator
     }
 }

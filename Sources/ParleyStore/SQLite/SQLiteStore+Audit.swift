@@ -45,6 +45,10 @@ extension SQLiteStore {
                 let alerts = try SQLiteStore.recordAlerts(commit.alerts, at: date, db)
                 var run = commit.insertingRun
                 if let inserting = run { run = try RunRow.insert(inserting, db) }
+                if let key = commit.eventKey, commit.insertingRun != nil, let id = run?.id {
+                    try db.cachedStatement(sql: "UPDATE seenEvent SET runID = ? WHERE key = ?")
+                        .execute(arguments: [id, key])
+                }
                 if let updating = commit.updatingRun {
                     try RunRow(updating).update(db)
                     if run == nil { run = updating }

@@ -136,6 +136,14 @@ public final class SQLiteStore: ParleyStorage {
             return db.changesCount == 1
         }
     }
+
+    public func sighting(of key: String) async throws -> EventSighting? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT seenAt, runID FROM seenEvent WHERE key = ?", arguments: [key]).map {
+                EventSighting(seenAt: $0["seenAt"], runID: $0["runID"])
+            }
+        }
+    }
 }
 
 /// Counts commits, for metrics and for tests that hold the engine to its number of syncs.
