@@ -14,6 +14,11 @@ public protocol MessageHandler: Sendable {
     /// How gate `id` (an approval request or a confirmation) ended, once it has; nil while it waits.
     /// A gate whose time is up is expired first. For adapters that update the message that asked.
     func settledGate(_ id: String) async -> SettledGate?
+    /// A small value an adapter keeps across restarts and takeovers (Matrix's sync position), from
+    /// the store every replica shares; nil when none was kept.
+    func adapterState(_ key: String) async throws -> String?
+    /// Keeps `value` for `adapterState(key)`.
+    func setAdapterState(_ key: String, _ value: String) async throws
 }
 
 extension MessageHandler {
@@ -24,6 +29,14 @@ extension MessageHandler {
 }
 
 extension Engine: MessageHandler {
+    public func adapterState(_ key: String) async throws -> String? {
+        try await store.metadata("adapter:" + key)
+    }
+
+    public func setAdapterState(_ key: String, _ value: String) async throws {
+        try await store.setMetadata("adapter:" + key, value)
+    }
+
     public func settledGate(_ id: String) async -> SettledGate? {
         do {
             return try await gates.settlement(of: id)

@@ -145,9 +145,8 @@ import Testing
         try await alice.say("!echo while-stopped", in: room)
         // A second engine with its own store (so its dedupe cannot hide a replay) and the saved position.
         let second = try makeEngine(alice: alice)
-        let saved = MatrixSyncPosition(dataDirectory: first.config.dataDirectory, userID: bot.userID).path
-        let moved = MatrixSyncPosition(dataDirectory: second.config.dataDirectory, userID: bot.userID).path
-        try FileManager.default.copyItem(atPath: saved, toPath: moved)
+        let saved = try #require(try await MatrixSyncPosition(handler: first, userID: bot.userID).load())
+        try await MatrixSyncPosition(handler: second, userID: bot.userID).save(saved)
         let (restartedAdapter, restarted) = try await startSynced(bot, on: server, second)
         defer { restarted.cancel() }
         #expect(try await watcher.wait { $0.text == "while-stopped" } != nil, "a message said while stopped was lost")

@@ -1,5 +1,7 @@
 import Foundation
 import ParleyCore
+import ParleyEngine
+import ParleyStore
 import Testing
 
 @testable import ParleyAdapters
@@ -62,15 +64,26 @@ struct MatrixRenderingTests {
         #expect(pieces.map(\.plain).joined() == oneLine)
     }
 
-    @Test func theSyncPositionSurvivesARestart() throws {
+    @Test func theSyncPositionIsKeptInTheSharedStoreAndAnOldFileIsReadOnce() async throws {
         let directory = NSTemporaryDirectory() + "parley-matrix-position-" + UUID().uuidString
-        let position = MatrixSyncPosition(dataDirectory: directory, userID: "@parley:example.org")
-        #expect(position.load() == nil)
-        try position.save("s72594_4483_1934")
-        try position.save("s72595_4483_1934")
+        let config = try ConfigLoader(builtins: Builtins.declarations).load(
+            yaml: "", file: "test.yaml", baseDirectory: directory)
+        let store = try SQLiteStore(dataDirectory: config.dataDirectory)
+        let engine = Engine(config: config, store: store)
+        let position = MatrixSyncPosition(handler: engine, userID: "@parley:example.org")
+        #expect(try await position.load() == nil)
+        // What a Parley before 2026-12 left in the data folder is where an upgrade starts from.
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Data(#"{"next_batch":"s1_old"}"#.utf8).write(to: URL(fileURLWithPath: position.legacyPath))
+        #expect(position.legacyPath.hasPrefix(config.dataDirectory + "/matrix-sync-"))
+        #expect(try await position.load() == "s1_old")
+        try await position.save("s72594_4483_1934")
+        try await position.save("s72595_4483_1934")
+        // Another replica (another engine on the same database) reads the same position.
+        let other = Engine(config: config, store: try SQLiteStore(dataDirectory: config.dataDirectory))
         #expect(
-            MatrixSyncPosition(dataDirectory: directory, userID: "@parley:example.org").load() == "s72595_4483_1934")
-        #expect(MatrixSyncPosition(dataDirectory: directory, userID: "@other:example.org").load() == nil)
-        #expect(position.path.hasPrefix(directory + "/matrix-sync-") && position.path.hasSuffix(".json"))
+            try await MatrixSyncPosition(handler: other, userID: "@parley:example.org").load() == "s72595_4483_1934")
+        #expect(try await store.metadata("adapter:matrix-sync:@parley:example.org") == "s72595_4483_1934")
+        #expect(try await MatrixSyncPosition(handler: other, userID: "@other:example.org").load() == nil)
     }
 }

@@ -19,6 +19,8 @@ import Testing
         }
 
         func settledGate(_ id: String) async -> SettledGate? { nil }
+        func adapterState(_ key: String) async throws -> String? { nil }
+        func setAdapterState(_ key: String, _ value: String) async throws {}
     }
 
     @Test func theTerminalRunsOverAHandlerThatIsNotTheEngine() async throws {

@@ -5,8 +5,8 @@ import ParleyEngine
 
 /// One signed-in connection: the `/sync` loop, invitations, and the messages it hands the engine.
 ///
-/// Batches are handled one at a time and the position is saved after each, so a restart goes on
-/// from the last batch handled. Each message is answered in its own task: a long command never
+/// Batches are handled one at a time and the position is saved after each (in the shared store), so
+/// a restart or a takeover goes on from the last batch handled. Each message is answered in its own task: a long command never
 /// holds up the next message.
 actor MatrixSession {
     let client: MatrixClient
@@ -42,7 +42,7 @@ actor MatrixSession {
         self.gateNotices = adapter.gateNotices
         self.connection = adapter.connection
         self.work = adapter.work
-        self.position = MatrixSyncPosition(dataDirectory: engine.config.dataDirectory, userID: userID)
+        self.position = MatrixSyncPosition(handler: engine, userID: userID)
         self.mention = MatrixMention(
             userID: userID, displayName: nil, addressingName: engine.config.addressing.names.first ?? "parley")
     }
@@ -56,14 +56,14 @@ actor MatrixSession {
             addressingName: engine.config.addressing.names.first ?? "parley")
         for room in settings.rooms { await join(room, reason: "configured") }
         var since: String
-        if let saved = position.load() {
+        if let saved = try await position.load() {
             since = saved
         } else {
             // The very first start: what was said before Parley existed is not for it.
             let first = try await sync(since: nil)
             await decideInvitations(in: first)
             since = try nextBatch(of: first)
-            try position.save(since)
+            try await position.save(since)
             logger.info("first Matrix sync: earlier messages are not handled")
         }
         state.set(true)
@@ -76,7 +76,7 @@ actor MatrixSession {
                 try await handle(joined, in: room, since: since, of: batch)
             }
             since = try nextBatch(of: batch)
-            try position.save(since)
+            try await position.save(since)
         }
     }
 
