@@ -117,7 +117,8 @@ let package = Package(
         .target(
             name: "ParleyConformance",
             dependencies: [
-                "ParleyCore", "ParleyStore", "ParleyEngine",
+                "ParleyCore", "ParleyStore", "ParleyEngine", "ParleyAdapters",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

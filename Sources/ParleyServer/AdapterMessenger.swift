@@ -71,6 +71,19 @@ struct AdapterMessenger: RoomMessenger {
         }
     }
 
+    /// Queues `reply` in the outbox when one replica holds `room`'s connection — whichever holds it,
+    /// this one included — so that the message outlives this process. False when that connection
+    /// does not go through the outbox (every replica has it, or nothing is led here): send it.
+    func queueDurably(_ reply: Reply, to room: String, thread: String?) async throws -> Bool {
+        let (adapter, id) = try adapter(for: room)
+        // Whatever the standing says yet: at start the leases are not decided, and the connection
+        // still has exactly one holder, which posts what is queued.
+        guard let outbox, board != nil, adapter.needsLeader else { return false }
+        _ = try await queue(
+            .send, reply, adapter: adapter, room: id, thread: thread, reference: nil, outbox, waiting: false)
+        return true
+    }
+
     /// The outbox to queue a message for `adapter` in: when another replica holds its connection
     /// (`always`), or when this one does but it is down for a moment. Nil where leadership is not
     /// managed here (an adapter every replica runs, or a router without `run`).

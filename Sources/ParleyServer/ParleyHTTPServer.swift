@@ -278,17 +278,21 @@ struct ApprovalSweeper: Service {
 /// while this one runs, or still be dying when this one starts).
 ///
 /// Each run marked interrupted is told of in its room, when this replica has an adapter for it:
-/// whoever asked learns that it did not finish.
+/// whoever asked learns that it did not finish. Where one replica holds the room's connection (IRC,
+/// Matrix) the notice goes through the outbox at once, so it is posted by whoever holds it, even if
+/// this replica dies a moment later.
 struct RecoveryService: Service {
     let engine: Engine
     let interval: Duration
     let messenger: AdapterMessenger
-    /// Runs interrupted at start, told of after the first interval (the adapters run by then).
+    /// Runs interrupted at start: queued at once where the outbox carries them, the others told of
+    /// after the first interval (the adapters run by then).
     let atStart: [RunRecord]
     let logger: Logger
 
     func run() async throws {
-        var untold = atStart
+        var untold: [RunRecord] = []
+        for run in atStart where !(await tell(run, durablyOnly: true)) { untold.append(run) }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await sleepUntilStopping(for: interval)
             guard !Task.isCancelled && !Task.isShuttingDownGracefully else { return }
@@ -302,18 +306,26 @@ struct RecoveryService: Service {
         }
     }
 
-    private func tell(_ run: RunRecord) async {
+    /// Tells the run's room it was interrupted: through the outbox where its connection is held by
+    /// one replica, else directly unless `durablyOnly`. True when told or queued (or there is no
+    /// adapter for the room, so nobody can be told).
+    @discardableResult
+    private func tell(_ run: RunRecord, durablyOnly: Bool = false) async -> Bool {
         guard let platform = run.identity.split(separator: ":").first.map(String.init),
             messenger.adapters[platform] != nil
-        else { return }
+        else { return true }
         let text = engine.vault.masker.mask(
             "⚠️ Run #\(run.id ?? 0) (`\(run.text)`) was interrupted: the Parley process running it stopped before it finished. Check what it did before running it again."
         )
+        let room = "\(platform):\(run.room)"
         do {
-            _ = try await messenger.send(.text(text), to: "\(platform):\(run.room)", thread: run.thread)
+            if try await messenger.queueDurably(.text(text), to: room, thread: run.thread) { return true }
+            guard !durablyOnly else { return false }
+            _ = try await messenger.send(.text(text), to: room, thread: run.thread)
         } catch {
-            logger.warning("cannot tell \(platform):\(run.room) that run #\(run.id ?? 0) was interrupted: \(error)")
+            logger.warning("cannot tell \(room) that run #\(run.id ?? 0) was interrupted: \(error)")
         }
+        return true
     }
 }
 

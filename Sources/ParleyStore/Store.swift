@@ -154,6 +154,11 @@ public protocol ApprovalStore: Sendable {
     func votes(approvalID: String) async throws -> [ApprovalVote]
     /// Moves a pending request to `status`; false when it was no longer pending (someone else won).
     func settleApproval(id: String, status: GateStatus, reason: String, at date: Date) async throws -> Bool
+    /// Approves a pending request and, in the same transaction, makes its waiting run `running` under
+    /// `owner` (its epoch moves on): if the approving process dies before the command starts, the
+    /// survivors find a running run whose owner is gone and settle it, instead of a run approved but
+    /// waiting forever. Nil when the request was no longer pending (someone else won).
+    func releaseApproval(id: String, reason: String, at date: Date, owner: String) async throws -> RunRecord?
     /// Pending requests, oldest first.
     func pendingApprovals() async throws -> [ApprovalRequest]
 }

@@ -204,16 +204,23 @@ func httpGet(_ path: String, port: Int) async throws -> (status: Int, body: Stri
 }
 
 /// One HTTP/1.1 request on 127.0.0.1:`port`, read to the end: the status code and the body.
-func httpRequest(_ method: String, _ path: String, port: Int, token: String? = nil, json: String? = nil)
-    async throws -> (status: Int, body: String)
-{
+/// Gives up on an answer that does not come within `timeout` (a paused server).
+func httpRequest(
+    _ method: String, _ path: String, port: Int, token: String? = nil, json: String? = nil,
+    headers: [String: String] = [:], timeout: Int = 0
+) async throws -> (status: Int, body: String) {
     try await offThread {
         var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         if let token { request += "Authorization: Bearer \(token)\r\n" }
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
         if let json { request += "Content-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n" }
         request += "\r\n" + (json ?? "")
         let socket = try connectedSocket(port: port)
         defer { close(socket) }
+        if timeout > 0 {
+            var limit = timeval(tv_sec: timeout, tv_usec: 0)
+            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        }
         let bytes = Array(request.utf8)
         guard bytes.withUnsafeBytes({ send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count
         else { throw POSIXError(.EIO) }

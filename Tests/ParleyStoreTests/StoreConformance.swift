@@ -275,6 +275,37 @@ enum StoreConformance {
             #expect(try await store.decidedApprovals(limit: 10).map(\.id) == ["g2", "g1"])
             #expect(try await store.decidedApprovals(limit: 1).map(\.id) == ["g2"])
         },
+        StoreCheck(name: "approving releases the waiting run to its approver, once, in one transaction") { open in
+            let store = try await open()
+            let waiting = try await store.insertRun(run("deploy api", status: .awaitingApproval))
+            let runID = try #require(waiting.id)
+            try await store.insertApproval(gate("g3", runID: runID, at: 1))
+            let second = try await open()
+            let claims = try await withThrowingTaskGroup(of: RunRecord?.self) { group in
+                for (index, handle) in [store, second].enumerated() {
+                    group.addTask {
+                        try await handle.releaseApproval(
+                            id: "g3", reason: "quorum", at: at(2), owner: "host/\(index)/x")
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += [$1].compactMap { $0 } }
+            }
+            let claimed = try #require(claims.count == 1 ? claims.first : nil, "\(claims.count) claims")
+            #expect(claimed.id == runID)
+            #expect(claimed.status == .running)
+            #expect(claimed.epoch == waiting.epoch + 1)
+            #expect(claimed.owner?.hasPrefix("host/") == true)
+            #expect(try await store.run(id: runID) == claimed)
+            #expect(try await store.approval(id: "g3")?.status == .approved)
+            #expect(try await store.approval(id: "g3")?.reason == "quorum")
+            // A run no longer waiting (cancelled meanwhile) is left as it is.
+            var cancelled = try await store.insertRun(run("deploy web", status: .awaitingApproval))
+            cancelled.status = .cancelled
+            try await store.updateRun(cancelled)
+            try await store.insertApproval(gate("g4", runID: try #require(cancelled.id), at: 3))
+            let left = try await store.releaseApproval(id: "g4", reason: "quorum", at: at(4), owner: "host/1/x")
+            #expect(left?.status == .cancelled && left?.owner == cancelled.owner && left?.epoch == cancelled.epoch)
+        },
         StoreCheck(name: "metadata is set and replaced") { open in
             let store = try await open()
             #expect(try await store.metadata("policy") == nil)

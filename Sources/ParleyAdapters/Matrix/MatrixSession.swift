@@ -23,6 +23,13 @@ actor MatrixSession {
     let work: InFlightWork
     let position: MatrixSyncPosition
     private var mention: MatrixMention
+    /// Batches whose position is not saved yet, oldest first: a position is saved once its batch and
+    /// every batch before it has been handled (each message's run recorded), so a replica that dies
+    /// mid-way leaves the position where the next holder handles again what it had not recorded;
+    /// what it had recorded is dropped as a duplicate by its event key.
+    private var unsaved: [BatchProgress] = []
+    private var saving = false
+    private var saveAgain = false
     private var memberCounts: [String: Int] = [:]
     private var recent: [String] = []
     private var recentSet: Set<String> = []
@@ -72,12 +79,33 @@ actor MatrixSession {
             let batch = try await sync(since: since)
             state.set(true)
             await decideInvitations(in: batch)
+            let progress = BatchProgress(position: try nextBatch(of: batch))
             for (room, joined) in batch.joinedRooms {
-                try await handle(joined, in: room, since: since, of: batch)
+                try await handle(joined, in: room, since: since, of: batch, progress: progress)
             }
-            since = try nextBatch(of: batch)
-            try await position.save(since)
+            since = progress.position
+            unsaved.append(progress)
+            try await saveHandled()
         }
+    }
+
+    /// Saves the position of the newest batch that, with every batch before it, has been handled.
+    /// Called after each sync and whenever a message's handling ends.
+    /// One save at a time, so an older position can never be written after a newer one.
+    private func saveHandled() async throws {
+        guard !saving else {
+            saveAgain = true
+            return
+        }
+        saving = true
+        defer { saving = false }
+        repeat {
+            saveAgain = false
+            let handled = unsaved.prefix { $0.isDone }
+            guard let newest = handled.last else { return }
+            unsaved.removeFirst(handled.count)
+            try await position.save(newest.position)
+        } while saveAgain
     }
 
     private func nextBatch(of batch: MatrixSyncBatch) throws -> String {
@@ -109,13 +137,15 @@ actor MatrixSession {
 
     // MARK: rooms
 
-    private func handle(_ joined: JSON, in room: String, since: String, of batch: MatrixSyncBatch) async throws {
+    private func handle(
+        _ joined: JSON, in room: String, since: String, of batch: MatrixSyncBatch, progress: BatchProgress
+    ) async throws {
         var events = joined["timeline"]["events"].array ?? []
         if MatrixSyncBatch.changesMembers(joined) { memberCounts[room] = nil }
         if joined["timeline"]["limited"].bool == true, let gapEnd = joined["timeline"]["prev_batch"].string {
             events = try await history(of: room, from: gapEnd, to: since) + events
         }
-        for event in batch.sinceOwnJoin(events) { await consider(event, in: room) }
+        for event in batch.sinceOwnJoin(events) { await consider(event, in: room, progress: progress) }
     }
 
     /// The events a limited timeline left out, oldest first: from `from` back to the previous
@@ -193,7 +223,7 @@ actor MatrixSession {
         return true
     }
 
-    private func consider(_ event: JSON, in room: String) async {
+    private func consider(_ event: JSON, in room: String, progress: BatchProgress) async {
         guard let message = MatrixMessage(event, userID: userID), remember(message.eventID),
             let body = message.text,
             // An edit of a command is not a new command.
@@ -205,7 +235,12 @@ actor MatrixSession {
             text: mention.rewrite(MatrixMention.withoutReplyFallback(body)),
             isDirect: await joinedMembers(of: room) == 2)
         let reply = thread.map { MatrixThread(root: $0, inReplyTo: eventID) }
+        progress.begin()
         work.start { [engine, outbox, logger, gateNotices, connection] in
+            defer {
+                progress.end()
+                Task { try? await self.saveHandled() }
+            }
             let live = MatrixLiveNotice(outbox: outbox, room: room, thread: reply)
             let response = await engine.handle(inbound, onOutput: { live.receive($0) })
             let gates = MatrixGateNotices(notices: gateNotices, connection: connection, logger: logger)

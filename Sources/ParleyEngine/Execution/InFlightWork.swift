@@ -29,3 +29,20 @@ public final class InFlightWork: Sendable {
         while let task = state.withLock({ $0.tasks.values.first }) { await task.value }
     }
 }
+
+/// Counts the messages of one batch still being handled: an adapter that resumes a stream from a
+/// saved position saves a batch's position only once all of it (and all before it) was handled, so a
+/// process that dies mid-way leaves the position before the messages it had not recorded yet.
+public final class BatchProgress: Sendable {
+    public let position: String
+    private let remaining = Atomic<Int>(0)
+
+    public init(position: String) { self.position = position }
+
+    /// One more message of the batch is being handled.
+    public func begin() { remaining.add(1, ordering: .relaxed) }
+    /// One message of the batch has been handled.
+    public func end() { remaining.subtract(1, ordering: .releasing) }
+    /// True once every message begun has ended.
+    public var isDone: Bool { remaining.load(ordering: .acquiring) == 0 }
+}

@@ -117,7 +117,10 @@ struct GateAnswers: Sendable {
         guard request.status == .pending else {
             return .refused("confirmation \(code) was already \(request.status.rawValue)")
         }
-        guard try await store.settleApproval(id: code, status: .approved, reason: "confirmed", at: Date()) else {
+        guard
+            try await store.releaseApproval(id: code, reason: "confirmed", at: Date(), owner: ProcessOwner.current)
+                != nil
+        else {
             return .refused("confirmation \(code) was already answered")
         }
         try await audit.append(
@@ -181,7 +184,9 @@ struct GateAnswers: Sendable {
             return GateAnswer(accepted: true, reply: .text(text), summary: text)
         }
         // Only the answer that moves the request out of pending releases the command: exactly once.
-        guard try await store.settleApproval(id: code, status: .approved, reason: "quorum", at: Date()) else {
+        guard
+            try await store.releaseApproval(id: code, reason: "quorum", at: Date(), owner: ProcessOwner.current) != nil
+        else {
             return GateAnswer(
                 accepted: true, reply: .text("Approved; \(code) was already released."), summary: "late approval")
         }

@@ -73,14 +73,15 @@ struct APIRoutes {
             let auth = try requireWrite(request, context, scope: "approvals", json: false)
             let id = context.parameters.get("id") ?? ""
             let key = try IdempotencyKey(request.headers[IdempotencyKey.header])
-            return try await send("approve \(id)", room: "api", as: auth, idempotencyKey: key)
+            return try await send("approve \(id)", room: "api", as: auth, idempotencyKey: key, answering: id)
         }
         api.post("approvals/{id}/deny") { request, context in
             let auth = try requireWrite(request, context, scope: "approvals", json: true)
             let id = context.parameters.get("id") ?? ""
             let body = try await JSONBody.decode(DenyRequest.self, from: request, limit: config.server.maxBodyBytes)
             let key = try IdempotencyKey(request.headers[IdempotencyKey.header])
-            return try await send("deny \(id) \(body.reason ?? "")", room: "api", as: auth, idempotencyKey: key)
+            return try await send(
+                "deny \(id) \(body.reason ?? "")", room: "api", as: auth, idempotencyKey: key, answering: id)
         }
         api.get("audit") { request, context in
             _ = try require(context, scope: "read")
@@ -144,9 +145,12 @@ struct APIRoutes {
         engine.authorization(for: Identity(platform: "api", id: user), command: "audit").isAllowed
     }
 
-    private func send(_ text: String, room: String, as auth: Authenticated, idempotencyKey: IdempotencyKey? = nil)
-        async throws -> Response
-    {
+    /// `answering` names the approval request an approve or deny answers: a retried answer is told
+    /// what became of the command it answered.
+    private func send(
+        _ text: String, room: String, as auth: Authenticated, idempotencyKey: IdempotencyKey? = nil,
+        answering approvalID: String? = nil
+    ) async throws -> Response {
         let started = ContinuousClock.now
         // A key is the user's own: another user's request with the same key is a different request.
         let eventID = idempotencyKey.map { "\(auth.userName):\($0.value)" }
@@ -157,7 +161,7 @@ struct APIRoutes {
         switch await engine.handleGivingReason(inbound) {
         case .answered(let answered): response = answered
         case .duplicate where idempotencyKey != nil:
-            return try await replay(inbound)
+            return try await replay(inbound, answering: approvalID, as: auth)
         case .notForParley, .duplicate:
             throw APIError(.badRequest, "nothing to answer: the message was not a command, or was handled before")
         case .takenOver(let runID):
@@ -181,23 +185,37 @@ struct APIRoutes {
     /// The answer to a request whose Idempotency-Key was seen before: what became of the run it
     /// made, never a second run. 409 while that run is still running, 422 when the key was used for
     /// another command.
-    private func replay(_ inbound: Inbound) async throws -> Response {
+    private func replay(_ inbound: Inbound, answering approvalID: String?, as auth: Authenticated) async throws
+        -> Response
+    {
         let key = "\(inbound.sender.platform):\(inbound.eventID ?? "")"
-        guard let sighting = try await store.sighting(of: key), let runID = sighting.runID,
-            let run = try await store.run(id: runID)
-        else {
+        let sighting = try await store.sighting(of: key)
+        let run: RunRecord
+        let answered = try await approvalID.asyncMap { try await store.approval(id: $0) } ?? nil
+        if answered?.status == .pending {
+            // Received, but its replica died before the vote was kept: answer it again. A vote counts
+            // once per voter, so this cannot approve twice.
+            return try await send(inbound.text, room: inbound.room, as: auth)
+        }
+        if let answered, let released = try await store.run(id: answered.runID) {
+            // An answer to an approval request: what became of the command it answered.
+            run = released
+        } else if let runID = sighting?.runID, let made = try await store.run(id: runID) {
+            let text = engine.config.addressing.commandText(in: inbound.text, isDirect: true) ?? inbound.text
+            guard made.text == engine.vault.masker.mask(text) else {
+                throw APIError(
+                    .unprocessableContent,
+                    "this Idempotency-Key was used for another command (run #\(runID): '\(made.text)'); use a new key for a new request"
+                )
+            }
+            run = made
+        } else {
             throw APIError(
                 .conflict,
                 "a request with this Idempotency-Key was answered before and made no run, so there is nothing to replay; send a new key to ask again"
             )
         }
-        let text = engine.config.addressing.commandText(in: inbound.text, isDirect: true) ?? inbound.text
-        guard run.text == engine.vault.masker.mask(text) else {
-            throw APIError(
-                .unprocessableContent,
-                "this Idempotency-Key was used for another command (run #\(runID): '\(run.text)'); use a new key for a new request"
-            )
-        }
+        let runID = run.id ?? 0
         guard run.status != .running else {
             var error = APIError(
                 .conflict,
@@ -225,6 +243,13 @@ struct APIRoutes {
             text: "already received as run #\(runID) (\(run.status.rawValue.replacingOccurrences(of: "_", with: " ")))"
                 + (run.output.isEmpty ? "" : "\n" + run.output))
         return JSONBody.response(replayed, status: status, headers: [IdempotencyKey.replayed: "true"])
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
     }
 }
 

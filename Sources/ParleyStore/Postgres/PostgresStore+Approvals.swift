@@ -77,6 +77,26 @@ extension PostgresStore {
         ).isEmpty
     }
 
+    public func releaseApproval(id: String, reason: String, at date: Date, owner: String) async throws -> RunRecord? {
+        try await transaction { transaction in
+            let settled = try await transaction.rows(
+                """
+                UPDATE approval SET status = 'approved', reason = \(StoredText.clean(reason)), decided_at = \(date) \
+                WHERE id = \(id) AND status = 'pending' RETURNING run_id
+                """)
+            guard let runID = try settled.first?.value("run_id", as: Int64.self) else { return nil }
+            return try await transaction.rows(
+                """
+                UPDATE run SET status = CASE WHEN status IN ('awaiting_approval', 'awaiting_confirmation') \
+                THEN 'running' ELSE status END, \
+                owner = CASE WHEN status IN ('awaiting_approval', 'awaiting_confirmation') THEN \(owner) ELSE owner END, \
+                epoch = CASE WHEN status IN ('awaiting_approval', 'awaiting_confirmation') THEN epoch + 1 ELSE epoch END \
+                WHERE id = \(runID) RETURNING \(unescaped: PostgresRuns.columns)
+                """
+            ).first.map(PostgresRuns.record)
+        }
+    }
+
     public func pendingApprovals() async throws -> [ApprovalRequest] {
         try await rows(
             "SELECT \(unescaped: Self.approvalColumns) FROM approval WHERE status = 'pending' ORDER BY created_at, id"

@@ -41,6 +41,25 @@ extension SQLiteStore {
         }
     }
 
+    public func releaseApproval(id: String, reason: String, at date: Date, owner: String) async throws -> RunRecord? {
+        try await pool.write { db in
+            try db.execute(
+                sql:
+                    "UPDATE approval SET status = 'approved', reason = ?, decidedAt = ? WHERE id = ? AND status = 'pending'",
+                arguments: [reason, date, id])
+            guard db.changesCount == 1,
+                let runID = try Int64.fetchOne(db, sql: "SELECT runID FROM approval WHERE id = ?", arguments: [id])
+            else { return nil }
+            try db.execute(
+                sql: """
+                    UPDATE run SET status = 'running', owner = ?, epoch = epoch + 1
+                    WHERE id = ? AND status IN ('awaiting_approval', 'awaiting_confirmation')
+                    """,
+                arguments: [owner, runID])
+            return try RunRow.fetchOne(db, key: runID)?.record
+        }
+    }
+
     public func pendingApprovals() async throws -> [ApprovalRequest] {
         try await pool.read { db in
             try ApprovalRequest.filter(Column("status") == GateStatus.pending.rawValue).order(Column("createdAt"))

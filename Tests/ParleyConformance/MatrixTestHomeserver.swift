@@ -1,18 +1,17 @@
 import Crypto
 import Foundation
 import ParleyAdapters
-import ParleyConformance
 import ParleyCore
 import Synchronization
 import Testing
 
 /// The Synapse `scripts/test` started: its URL and the shared secret that registers accounts.
-struct MatrixTestHomeserver: Sendable {
-    let url: String
-    let secret: String
+public struct MatrixTestHomeserver: Sendable {
+    public let url: String
+    public let secret: String
 
     /// The homeserver from `PARLEY_TEST_MATRIX_URL` and `PARLEY_TEST_MATRIX_SECRET`; nil without them.
-    static func fromEnvironment() -> MatrixTestHomeserver? {
+    public static func fromEnvironment() -> MatrixTestHomeserver? {
         let environment = ProcessInfo.processInfo.environment
         guard let url = environment["PARLEY_TEST_MATRIX_URL"], let secret = environment["PARLEY_TEST_MATRIX_SECRET"]
         else { return nil }
@@ -20,7 +19,7 @@ struct MatrixTestHomeserver: Sendable {
     }
 
     /// A new account, registered through Synapse's shared-secret admin API; its name starts with `prefix`.
-    func register(_ prefix: String, admin: Bool = false) async throws -> MatrixPerson {
+    public func register(_ prefix: String, admin: Bool = false) async throws -> MatrixPerson {
         let name = "\(prefix)\(UInt32.random(in: 100_000...999_999))"
         let password = "pw-\(UUID().uuidString)"
         let anonymous = MatrixClient(homeserver: url)
@@ -42,15 +41,15 @@ struct MatrixTestHomeserver: Sendable {
 }
 
 /// A test account: speaks in rooms through the client-server API.
-struct MatrixPerson: Sendable {
-    let userID: String
-    let name: String
-    let password: String
-    let token: String
-    let client: MatrixClient
+public struct MatrixPerson: Sendable {
+    public let userID: String
+    public let name: String
+    public let password: String
+    public let token: String
+    public let client: MatrixClient
 
     /// Creates a room, inviting `invite`; a direct chat when `direct`.
-    func createRoom(invite: [MatrixPerson], direct: Bool = false, alias: String? = nil) async throws -> String {
+    public func createRoom(invite: [MatrixPerson], direct: Bool = false, alias: String? = nil) async throws -> String {
         var body: JSON = [
             "invite": .array(invite.map { .string($0.userID) }), "is_direct": .bool(direct),
             "preset": direct ? "trusted_private_chat" : "public_chat",
@@ -64,13 +63,13 @@ struct MatrixPerson: Sendable {
     }
 
     /// Joins a room (an id or an alias).
-    func join(_ room: String) async throws {
+    public func join(_ room: String) async throws {
         try await client.request(.POST, "/_matrix/client/v3/join/\(MatrixClient.encode(room))", body: [:])
     }
 
     /// Says `text` in `room`, in `thread` when given; returns the event id.
     @discardableResult
-    func say(_ text: String, in room: String, thread: String? = nil) async throws -> String {
+    public func say(_ text: String, in room: String, thread: String? = nil) async throws -> String {
         var content: [String: JSON] = ["msgtype": "m.text", "body": .string(text)]
         if let thread {
             content["m.relates_to"] = [
@@ -85,14 +84,14 @@ struct MatrixPerson: Sendable {
     }
 
     /// The user ids joined to `room`.
-    func members(of room: String) async throws -> Set<String> {
+    public func members(of room: String) async throws -> Set<String> {
         let answer = try await client.request(
             .GET, "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/joined_members")
         return Set((answer["joined"].object ?? [:]).keys)
     }
 
     /// Waits until `user` has joined `room`; false after `seconds`.
-    func waitUntil(_ user: String, joins room: String, seconds: Int = 20) async throws -> Bool {
+    public func waitUntil(_ user: String, joins room: String, seconds: Int = 20) async throws -> Bool {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             if try await members(of: room).contains(user) { return true }
@@ -103,22 +102,22 @@ struct MatrixPerson: Sendable {
 }
 
 /// One message someone posted, as a person's client shows it: edits applied in place.
-struct MatrixSeenMessage: Sendable {
-    var room: String
-    var eventID: String
-    var sender: String
-    var thread: String?
-    var msgtype: String
-    var text: String
-    var html: String?
+public struct MatrixSeenMessage: Sendable {
+    public var room: String
+    public var eventID: String
+    public var sender: String
+    public var thread: String?
+    public var msgtype: String
+    public var text: String
+    public var html: String?
     /// The largest event content (in JSON bytes) that carried this message or one of its edits.
-    var size: Int
+    public var size: Int
     /// How many times it was edited (`m.replace`).
-    var edits = 0
+    public var edits = 0
 }
 
 /// Follows `/sync` as a person and keeps every message posted by `sender`, edits applied in place.
-final class MatrixWatcher: Sendable {
+public final class MatrixWatcher: Sendable {
     private final class Seen: Sendable {
         let messages = Mutex<[MatrixSeenMessage]>([])
     }
@@ -126,7 +125,7 @@ final class MatrixWatcher: Sendable {
     private let seen: Seen
     private let task: Task<Void, Never>
 
-    init(as person: MatrixPerson, watching sender: String) {
+    public init(as person: MatrixPerson, watching sender: String) {
         let seen = Seen()
         self.seen = seen
         task = Task {
@@ -178,10 +177,10 @@ final class MatrixWatcher: Sendable {
     }
 
     /// Everything seen so far, in order.
-    var messages: [MatrixSeenMessage] { seen.messages.withLock { $0 } }
+    public var messages: [MatrixSeenMessage] { seen.messages.withLock { $0 } }
 
     /// Waits for a message matching `test`, up to `seconds`.
-    func wait(seconds: Int = 20, for test: (MatrixSeenMessage) -> Bool) async throws -> MatrixSeenMessage? {
+    public func wait(seconds: Int = 20, for test: (MatrixSeenMessage) -> Bool) async throws -> MatrixSeenMessage? {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             if let found = messages.first(where: test) { return found }
@@ -190,12 +189,12 @@ final class MatrixWatcher: Sendable {
         return messages.first(where: test)
     }
 
-    func stop() { task.cancel() }
+    public func stop() { task.cancel() }
 }
 
 extension TestService {
     /// The Synapse `scripts/test` starts.
-    static let synapse = TestService.environment(
+    public static let synapse = TestService.environment(
         "Synapse", variables: ["PARLEY_TEST_MATRIX_URL", "PARLEY_TEST_MATRIX_SECRET"],
         hint: "scripts/test starts it and sets PARLEY_TEST_MATRIX_URL and PARLEY_TEST_MATRIX_SECRET")
 }
