@@ -19,6 +19,7 @@ struct DashboardRoutes {
         router.post("approvals/{id}/{answer}") { request, context in try await answer(request, context) }
         router.get("audit") { request, context in try await audit(request, context) }
         router.get("users") { _, context in page(context, .users, title: "Users and roles") { _ in users() } }
+        router.get("cluster") { _, context in try await cluster(context) }
     }
 
     /// A page for the signed-in person; the sign-in page for anyone else.
@@ -219,5 +220,52 @@ struct DashboardRoutes {
         return UsersContent(
             users: TextTable(["user", "roles", "groups", "identities"], users),
             roles: TextTable(["role", "allows", "denies"], roles))
+    }
+
+    struct ClusterContent {
+        let this: String
+        let at: String
+        // Nil when empty: templates see stored properties only (Mirror), so emptiness is a nil.
+        let replicas: TextTable?
+        let leases: TextTable?
+        let runs: TextTable?
+    }
+
+    /// `/cluster`: the replicas sharing the store, which one holds each connection, and the runs
+    /// each has in flight — what `parley cluster` prints.
+    private func cluster(_ context: ParleyRequestContext) async throws -> Response {
+        guard context.auth?.method == .session else { return HTML.redirect("/login") }
+        let replicas = try await store.replicas()
+        let leases = try await store.leases()
+        let running = try await store.runs(RunQuery(limit: 1000, status: .running))
+        let now = Date()
+        let replicaRows = replicas.map { replica -> [String] in
+            let seen = max(0, Int(now.timeIntervalSince(replica.seenAt).rounded()))
+            return [
+                replica.id, replica.host, replica.version, AuditClock.format(replica.startedAt), "\(seen) s ago",
+                replica.isAlive ? "alive" : "gone (its heartbeat ran out)",
+                "\(running.filter { $0.owner == replica.id }.count)",
+            ]
+        }
+        let leaseRows = leases.map { lease -> [String] in
+            let left = lease.expiresAt.timeIntervalSince(now)
+            let name = lease.name.hasPrefix("adapter:") ? String(lease.name.dropFirst(8)) : lease.name
+            return [
+                name, lease.holder, "\(lease.epoch)",
+                left > 0 ? "held, expires in \(Int(left.rounded(.up))) s" : "free (expired or released)",
+            ]
+        }
+        let runRows = running.map { run -> [String] in
+            ["#\(run.id ?? 0)", run.text, run.userName ?? run.identity, run.owner ?? "(no owner)", "\(run.epoch)"]
+        }
+        let content = ClusterContent(
+            this: ProcessOwner.current, at: AuditClock.format(now),
+            replicas: replicaRows.isEmpty
+                ? nil
+                : TextTable(
+                    ["replica", "host", "version", "started", "last heartbeat", "state", "runs in flight"], replicaRows),
+            leases: leaseRows.isEmpty ? nil : TextTable(["connection", "held by", "epoch", "state"], leaseRows),
+            runs: runRows.isEmpty ? nil : TextTable(["run", "command", "who", "replica", "epoch"], runRows))
+        return page(context, .cluster, title: "Cluster") { _ in content }
     }
 }

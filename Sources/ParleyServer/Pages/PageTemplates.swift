@@ -14,6 +14,7 @@ struct PageTemplates: Sendable {
         case auditDenied = "audit-denied"
         case users, alerts
         case alertsDenied = "alerts-denied"
+        case cluster
     }
 
     /// Templates the pages include: the layout, and tables (`table` for plain text cells).
