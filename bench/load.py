@@ -2,7 +2,7 @@
 the next. Prints one JSON line of results.
 
     load.py irc   --server H:P --bot NICK --clients 8 --n 1000 --pid PID
-    load.py http  --url URL [--token T] --body message|alert --clients 8 --n 1000 --pid PID
+    load.py http  --url URL[,URL…] [--token T] --body message|alert --clients 8 --n 1000 --pid PID[,PID…] [--db-parent PID]
     load.py ws    --url http://H:P/connector/websocket --clients 8 --n 1000 --pid PID   (opsdroid)
     load.py ready --server H:P --bot NICK --started-file F  (seconds from the bot's start to its first answer)
 
@@ -22,14 +22,39 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid):
+    """One process's CPU, or the sum over a comma-separated list (the replicas of one run)."""
     if not pid:
         return 0.0
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    if isinstance(pid, str):
+        return sum(cpu_seconds(int(p)) for p in pid.split(",") if p)
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # a database backend that ended
+        return 0.0
     return sum(int(x) for x in fields[11:15]) / TICK  # utime stime cutime cstime
 
 
+def children_cpu(parent):
+    """CPU of each child of `parent` (PostgreSQL's postmaster: one backend per connection), by pid."""
+    if not parent:
+        return {}
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(fields[1]) == parent:
+                found[int(entry)] = sum(int(x) for x in fields[11:13]) / TICK  # utime stime
+    return found
+
+
 def rss_kib(pid):
+    if isinstance(pid, str):
+        return sum(rss_kib(int(p)) for p in pid.split(",") if p)
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
@@ -106,6 +131,10 @@ def summary(args, latencies, lost, seconds, cpu, extra=None):
     }
     if args.pid:
         result["rss_kib"] = rss_kib(args.pid)
+    if args.db_parent and done:
+        result["db_cpu_ms_per_op"] = round(args.db_cpu * 1000 / done, 3)
+    if "," in (args.url or ""):
+        result["replicas"] = len(args.url.split(","))
     result.update(extra or {})
     print(json.dumps(result), flush=True)
 
@@ -134,11 +163,14 @@ async def run_closed_loop(args, open_client, one):
                 lost[0] += 1
 
     cpu0 = cpu_seconds(args.pid)
+    db0 = children_cpu(args.db_parent)
     budget.start()
     t0 = time.perf_counter()
     await asyncio.gather(*(worker(i, c) for i, c in enumerate(clients)))
     seconds = time.perf_counter() - t0
     cpu = cpu_seconds(args.pid) - cpu0
+    # The database's share: what its backends spent meanwhile (one that started during the run from 0).
+    args.db_cpu = sum(now - db0.get(p, 0.0) for p, now in children_cpu(args.db_parent).items())
     return latencies, lost[0], seconds, cpu, clients
 
 
@@ -183,20 +215,23 @@ async def http_main(args):
 
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.clients), headers=headers)
+    # Several URLs (replicas): client i sends to URL i mod their number, as a round-robin balancer would.
+    urls = args.url.split(",")
 
     async def open_client(i):
-        return session
+        return session, urls[i % len(urls)]
 
     async def one(client, token):
+        client, url = client
         if args.body == "alert":
             body = alert_payload(token, args.alerts_per_payload)
         else:
             body = {"text": f"{args.prefix}{args.command} {token} bench"}
-        async with client.post(args.url, json=body) as response:
+        async with client.post(url, json=body) as response:
             text = await response.text()
             if response.status >= 300:
                 if not one.reported:
-                    print(f"load.py: {args.url} answered {response.status}: {text[:200]}", file=sys.stderr)
+                    print(f"load.py: {url} answered {response.status}: {text[:200]}", file=sys.stderr)
                     one.reported = True
                 return False
             return args.body == "alert" or token in text
@@ -283,7 +318,8 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--max-seconds", type=float, default=30)
     parser.add_argument("--timeout", type=float, default=10)
-    parser.add_argument("--pid", type=int)
+    parser.add_argument("--pid", help="the bot's pid, or several comma-separated (replicas): their CPU is summed")
+    parser.add_argument("--db-parent", type=int, help="PostgreSQL's postmaster: its backends' CPU is reported apart")
     parser.add_argument("--started-file")
     parser.add_argument("--label", default="")
     parser.add_argument("--workload", default="")

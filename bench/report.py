@@ -248,9 +248,67 @@ def main():
     w("\n".join(lines))
     w("")
 
+    replicas = replicas_section(rows)
+    if replicas:
+        w(replicas)
     w(targets(rows))
     w("")
     print("\n".join(out))
+
+
+def replicas_section(rows):
+    """Parley on PostgreSQL with 1, 2 and 3 replicas beside SQLite, and the failover time."""
+    api = [r for r in rows if r.get("workload") == "replicas-api"]
+    hook = [r for r in rows if r.get("workload") == "replicas-hook"]
+    failovers = [r for r in rows if r.get("label") == "replicas" and r.get("workload") == "failover"]
+    if not api and not failovers:
+        return ""
+    pg = find(rows, "replicas", "postgres") or {}
+    out = ["## Replicas on PostgreSQL", ""]
+    clients = api[0]["clients"] if api else "?"
+    out.append(
+        f"{pg.get('version', 'PostgreSQL')} from Debian on 127.0.0.1 (as shipped: `fsync` and `synchronous_commit` on), one "
+        f"fresh database per run; {clients} closed-loop clients spread round-robin over the replicas (as a round-robin "
+        "load balancer would), each replica with `pool: 10`. The same `greet` through `POST /api/v1/messages`, and "
+        "Alertmanager webhooks with one distinct alert each; one Parley on SQLite under the same load beside them. "
+        "Parley CPU is summed over the replicas; PostgreSQL's is its backends' over the same time. On this 2-core machine "
+        "the replicas, PostgreSQL and the load client share the same two cores, so more replicas cannot add CPU: what "
+        "the figures show is what the shared database costs and whether anything is lost.")
+    out.append("")
+    for title, subset, unit in (("Message API", api, "commands"), ("Alert webhooks", hook, "alerts")):
+        if not subset:
+            continue
+        base = next((r for r in subset if r["label"] == "postgres-1"), None)
+        out.append(f"{title}:")
+        out.append("")
+        out.append(f"| store | replicas | {unit}/s | vs 1 replica on PostgreSQL | p50 ms | p99 ms | max ms "
+                   f"| Parley CPU ms/op | PostgreSQL CPU ms/op | lost |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in subset:
+            kind, count = r["label"].split("-")
+            out.append(
+                f"| {'SQLite' if kind == 'sqlite' else 'PostgreSQL'} | {count} | {fmt(r['per_second'])} "
+                f"| {ratio(r['per_second'], base['per_second']) if base else '—'} | {fmt(r['p50_ms'], 2)} "
+                f"| {fmt(r['p99_ms'], 2)} | {fmt(r['max_ms'], 2)} | {fmt(r['cpu_ms_per_op'], 3)} "
+                f"| {fmt(r.get('db_cpu_ms_per_op'), 3) if kind == 'postgres' else '—'} | {r['lost']} |")
+        out.append("")
+    if failovers:
+        times = [r["ready_s"] for r in failovers if r.get("ready_s") is not None]
+        out.append(
+            "Failover: two replicas with the IRC adapter; the one holding the nick (its `/readyz` lists `adapter:irc`) "
+            "is killed with SIGKILL, and a client polling the nick over IRC from that moment times the first answer from "
+            "the survivor; the killed replica is then started again and the next round waits for the nick to be held. "
+            "Aim: ≤ 15 s.")
+        out.append("")
+        out.append("| round | leader killed → first answer from the new leader, s |")
+        out.append("|---:|---:|")
+        for r in failovers:
+            out.append(f"| {r.get('round', '?')} | {fmt(r.get('ready_s'), 2) if r.get('ready_s') is not None else 'no answer in 60 s'} |")
+        if times:
+            out.append("")
+            out.append(f"Longest: {max(times):.2f} s ({'within' if max(times) <= 15 and len(times) == len(failovers) else '**not** within'} 15 s).")
+        out.append("")
+    return "\n".join(out)
 
 
 def targets(rows):
@@ -417,6 +475,19 @@ def readme(rows):
         f"start to answering Parley {fmt(get('parley', 'ready', None, 'ready_s'), 2)} s, Errbot {fmt(get('errbot', 'ready', None, 'ready_s'), 2)} s, "
         f"opsdroid {fmt(get('opsdroid', 'ready', None, 'ready_s'), 2)} s.",
         f"- Alert webhooks (Alertmanager): Parley {hook_text}.",
+    ]
+    api = {r["label"]: r for r in rows if r.get("workload") == "replicas-api"}
+    failovers = [r.get("ready_s") for r in rows if r.get("label") == "replicas" and r.get("workload") == "failover"]
+    if api:
+        lines.append(
+            "- Replicas on PostgreSQL (message API, commands/s): "
+            + ", ".join(f"{label.split('-')[1]} replica{'s' if label.split('-')[1] != '1' else ''} {rate(api[label]['per_second'])}"
+                        for label in ("postgres-1", "postgres-2", "postgres-3") if label in api)
+            + (f"; one on SQLite {rate(api['sqlite-1']['per_second'])}" if "sqlite-1" in api else "")
+            + (f"; failover (leader killed → first answer from the new leader) at most {max(t for t in failovers if t is not None):.1f} s"
+               f" over {len(failovers)} kills" if failovers and all(t is not None for t in failovers) else "")
+            + ".")
+    lines += [
         "",
         "Which of issue 8's targets are met, which are not and what limits them is at the end of `bench/RESULTS.md`. "
         "Rerun with `bench/run` (it builds Parley in release mode — 10–15 minutes cold — installs Errbot and opsdroid "
