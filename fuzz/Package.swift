@@ -44,6 +44,7 @@ let package = Package(
                 .product(name: "ParleyCore", package: parley), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        fuzzTarget("address", ["ParleyCore"]),
         fuzzTarget("command", ["ParleyCore"]),
         fuzzTarget("condition", ["ParleyCore"]),
         fuzzTarget("config", ["ParleyCore", "Yams"]),

@@ -40,10 +40,17 @@ public struct StepRecord: Sendable, Equatable, Codable {
     }
 }
 
+extension StepStore {
+    /// Inserts or replaces a step's record, whoever holds its run.
+    public func saveStep(_ step: StepRecord) async throws { _ = try await saveStep(step, epoch: nil) }
+}
+
 /// Runbook step state.
 public protocol StepStore: Sendable {
-    /// Inserts or replaces a step's record.
-    func saveStep(_ step: StepRecord) async throws
+    /// Inserts or replaces a step's record while its run is still at `epoch` (nil: whatever its
+    /// epoch); false, writing nothing, when another process took the run over meanwhile. The run's
+    /// row is locked against a take-over for the write, so none slips in between.
+    func saveStep(_ step: StepRecord, epoch: Int64?) async throws -> Bool
     /// A run's steps, in order of their paths.
     func steps(runID: Int64) async throws -> [StepRecord]
     /// Takes over a run left running by the dead owner `previous`, for resuming; false when it is no

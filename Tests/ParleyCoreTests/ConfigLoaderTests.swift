@@ -116,6 +116,11 @@ import Testing
         ),
         ("commands:\n  x: { usage: \"x\", action: { exec: [\"y\"] }\n", 3, "YAML syntax"),
         ("limits: { reply_lines: 0 }", 1, "reply_lines must be positive"),
+        (
+            "server:\n  trusted_proxies:\n    - 10.0.0.0/8\n    - nginx.internal", 4,
+            "'nginx.internal' is not an IP address or range"
+        ),
+        ("server: { trusted_proxies: [\"10.0.0.0/33\"] }", 1, "write 127.0.0.1 or 10.0.0.0/8"),
         // A reply-only command runs nothing, so it has no output to show.
         ("commands:\n  x:\n    usage: x {a}\n    reply: \"{{a}}: {{output}}\"", 4, "uses 'output'"),
         ("commands:\n  x:\n    usage: x", 3, "an action (action: { exec"),

@@ -134,3 +134,48 @@ import Testing
         #expect(try await store.requireRun(id).owner == "first/1")
     }
 }
+
+/// A replica that was slow, not dead, while another took its runbook over: its next step never
+/// starts, and what it would record of the step it was in is refused.
+@Suite struct TakenOverRunbookTests {
+    @Test func aRunbookTakenOverMidStepStartsNothingMoreAndRecordsNothingMore() async throws {
+        let directory = temporaryDirectory()
+        let side = directory + "/side.log"
+        let gate = directory + "/gate"
+        let (engine, store) = try makeEngine(
+            commands(
+                """
+                  release:
+                    usage: release
+                    runbook:
+                      steps:
+                        - name: build
+                          action: { exec: ["sh", "-c", "echo build >> \(side); while [ ! -e \(gate) ]; do sleep 0.05; done"] }
+                        - name: ship
+                          action: { exec: ["sh", "-c", "echo ship >> \(side)"] }
+                """), directory: directory)
+        _ = try await engine.start()
+        let answer = Task { await engine.handle(say("release")) }
+        // The build step runs; then a survivor takes the run over (this replica was cut off).
+        var running: RunRecord?
+        for _ in 0..<500 where running == nil {
+            running = try await store.runs(RunQuery(limit: 1, status: .running)).first
+            if running != nil, try await store.steps(runID: running?.id ?? 0).first?.status != .running {
+                running = nil
+            }
+            if running == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let run = try #require(running, "the runbook started")
+        let id = try #require(run.id)
+        #expect(try await store.adoptRun(id: id, owner: "survivor/2", from: ProcessOwner.current))
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
+        _ = await answer.value
+        // Nothing more started here; the step record is the survivor's to write.
+        #expect(try String(contentsOfFile: side, encoding: .utf8) == "build\n")
+        let steps = try await store.steps(runID: id)
+        #expect(steps.map(\.name) == ["build"])
+        #expect(steps.first?.status == .running, "the slow replica's 'succeeded' was refused")
+        let after = try await store.requireRun(id)
+        #expect(after.owner == "survivor/2" && after.status == .running && after.epoch == run.epoch + 1)
+    }
+}

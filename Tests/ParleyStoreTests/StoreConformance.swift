@@ -423,6 +423,19 @@ enum StoreConformance {
             #expect(results[1].entries.count == 1)
             #expect(try await store.auditEntries(AuditQuery(kind: "finished")).count == 1)
             #expect(try await store.run(id: id)?.status == .running)
+            // Its runbook steps are refused too: the survivor's record of a step stays.
+            let resumed = StepRecord(
+                runID: id, path: "1", name: "ship", status: .running, attempts: 1, startedAt: at(6))
+            #expect(try await store.saveStep(resumed, epoch: adopted.epoch))
+            var stale = resumed
+            stale.status = .succeeded
+            stale.output = "shipped by the slow one"
+            #expect(try await !store.saveStep(stale, epoch: slow.epoch))
+            #expect(
+                try await !store.saveStep(StepRecord(runID: id, path: "2", name: "verify", status: .running), epoch: 0))
+            #expect(try await store.steps(runID: id) == [resumed])
+            let unknown = StepRecord(runID: id + 1000, path: "1", name: "ship", status: .running)
+            #expect(try await !store.saveStep(unknown, epoch: 0), "an unknown run is nobody's")
             // The new owner's own changes go through, under the new epoch.
             var done = adopted
             done.status = .succeeded

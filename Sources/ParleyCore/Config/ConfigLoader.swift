@@ -264,8 +264,22 @@ public struct ConfigLoader: Sendable {
 
     private func readServer(_ node: Node, _ reader: YAMLReader) -> ServerSettings {
         var settings = ServerSettings()
-        let keys = ["listen", "public_url", "session", "secure_cookies", "shutdown_grace", "max_body"]
+        let keys = [
+            "listen", "public_url", "session", "secure_cookies", "shutdown_grace", "max_body", "trusted_proxies",
+        ]
         for entry in reader.mapping(node, "server", allowed: keys) {
+            if entry.key == "trusted_proxies" {
+                for (text, item) in reader.strings(entry.value, "trusted_proxies") {
+                    guard let range = IPRange(text) else {
+                        reader.report(
+                            item,
+                            "trusted_proxies: '\(text)' is not an IP address or range; write 127.0.0.1 or 10.0.0.0/8")
+                        continue
+                    }
+                    settings.trustedProxies.append(range)
+                }
+                continue
+            }
             guard let text = reader.string(entry.value, entry.key) else { continue }
             switch entry.key {
             case "listen":

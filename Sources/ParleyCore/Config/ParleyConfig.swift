@@ -115,6 +115,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var shutdownGraceSeconds = 30
     /// The largest request body accepted, in bytes.
     public var maxBodyBytes = 1 << 20
+    /// Proxies and load balancers whose `X-Forwarded-For` is believed (none by default: the client
+    /// is the connection's peer).
+    public var trustedProxies: [IPRange] = []
 
     /// Creates settings.
     public init() {}

@@ -23,6 +23,9 @@ public struct ActionRequest: Sendable {
     public var platform: String
     /// The run's number.
     public var runID: Int64
+    /// The run's lease epoch when the action started: what it records is written only while the run
+    /// is still at it (nil: unfenced, for a run that is not recorded).
+    public var epoch: Int64?
     /// Who approved the run, when it needed approvals.
     public var approvers: [String]
     /// Secret values the action may put in its environment, by name.

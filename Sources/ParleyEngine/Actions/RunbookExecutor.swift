@@ -38,7 +38,7 @@ struct RunbookExecutor: ActionExecutor {
                     await save(
                         StepRecord(
                             runID: request.runID, path: path, name: step.name, status: .approved, finishedAt: Date(),
-                            message: "approved by \(request.approvers.joined(separator: ", "))"))
+                            message: "approved by \(request.approvers.joined(separator: ", "))"), epoch: request.epoch)
                     done[step.name] = StepSummary(status: StepStatus.approved.rawValue)
                     log.append(line(step.name, "approved by \(request.approvers.joined(separator: ", "))"))
                     continue
@@ -47,10 +47,12 @@ struct RunbookExecutor: ActionExecutor {
                     await skip(step, path: path, request: request, into: &done, log: &log)
                     continue
                 }
-                await save(
-                    StepRecord(
-                        runID: request.runID, path: path, name: step.name, status: .awaitingApproval, startedAt: Date())
-                )
+                guard
+                    await save(
+                        StepRecord(
+                            runID: request.runID, path: path, name: step.name, status: .awaitingApproval,
+                            startedAt: Date()), epoch: request.epoch)
+                else { return takenOver(step, log) }
                 var context = request
                 context.steps = done
                 var result = ActionResult(status: .awaitingApproval, output: log.joined(separator: "\n"))
@@ -78,6 +80,13 @@ struct RunbookExecutor: ActionExecutor {
     }
 
     private func line(_ name: String, _ status: String) -> String { "[\(name)] \(status)" }
+
+    /// What a runbook ends with here when another replica took its run over: nothing more starts.
+    private func takenOver(_ step: RunbookStep, _ log: [String]) -> ActionResult {
+        ActionResult(
+            status: .interrupted, output: log.joined(separator: "\n"),
+            message: "another replica took this run over; step \(step.name) was not started here")
+    }
 
     /// Runs one step (an action with retries, or a parallel group), saving its state.
     private func run(
@@ -145,10 +154,12 @@ struct RunbookExecutor: ActionExecutor {
             if Task.isCancelled {
                 return ActionResult(status: .interrupted, message: "stopped before step \(step.name)")
             }
-            await save(
-                StepRecord(
-                    runID: request.runID, path: path, name: step.name, status: .running, attempts: attempt,
-                    startedAt: started))
+            guard
+                await save(
+                    StepRecord(
+                        runID: request.runID, path: path, name: step.name, status: .running, attempts: attempt,
+                        startedAt: started), epoch: request.epoch)
+            else { return takenOver(step, []) }
             _ = try? await audit.append(
                 draft(request, .started, step: step.name, outcome: attempt > 1 ? "attempt \(attempt)" : ""))
             result = await executor.execute(action, stepRequest)
@@ -161,7 +172,7 @@ struct RunbookExecutor: ActionExecutor {
                     startedAt: started,
                     finishedAt: Date(), output: String(masker.mask(result.output).suffix(64 * 1024)),
                     outputs: result.outputs,
-                    message: result.message ?? ""))
+                    message: result.message ?? ""), epoch: request.epoch)
             _ = try? await audit.append(draft(request, .finished, step: step.name, outcome: result.status.rawValue))
             if result.status == .succeeded || result.status == .interrupted { break }
         }
@@ -175,7 +186,7 @@ struct RunbookExecutor: ActionExecutor {
         await save(
             StepRecord(
                 runID: request.runID, path: path, name: step.name, status: .skipped, finishedAt: Date(),
-                message: "condition false"))
+                message: "condition false"), epoch: request.epoch)
         done[step.name] = StepSummary(status: StepStatus.skipped.rawValue)
         log.append(line(step.name, "skipped (\(step.when?.description ?? "condition") is false)"))
     }
@@ -218,12 +229,16 @@ struct RunbookExecutor: ActionExecutor {
         return (["step", "status"], rows(book.steps) + failureRows)
     }
 
-    private func save(_ record: StepRecord) async {
+    /// Saves a step's state while the run is still this process's; false when another replica took
+    /// it over (this one was paused or cut off past its heartbeat): nothing more may start here.
+    /// A store that cannot be reached does not stop the runbook (the run's own record is fenced too).
+    @discardableResult
+    private func save(_ record: StepRecord, epoch: Int64?) async -> Bool {
         var masked = record
         masked.output = masker.mask(record.output)
         masked.outputs = record.outputs.mapValues(masker.mask)
         masked.message = masker.mask(record.message)
-        try? await steps.saveStep(masked)
+        return (try? await steps.saveStep(masked, epoch: epoch)) ?? true
     }
 
     private func draft(_ request: ActionRequest, _ kind: AuditKind, step: String, outcome: String) -> AuditDraft {

@@ -64,7 +64,7 @@ struct Executor: Sendable {
             }
         }
         let started = Date()
-        var result = await perform(job, runID: run.id ?? 0, room: run.room, tracked: !recordOnce)
+        var result = await perform(job, run: run, tracked: !recordOnce)
         await admission.release(held, runID: run.id ?? 0)
         result = mask(result)
         if let gate = result.pendingGate {
@@ -124,15 +124,17 @@ struct Executor: Sendable {
 
     /// Runs the action. A `tracked` one can be cancelled and is stopped by a shutdown; cancelling
     /// the caller (a dropped connection, a stop) stops the action and its processes.
-    private func perform(_ job: Job, runID: Int64, room: String, tracked: Bool) async -> ActionResult {
+    private func perform(_ job: Job, run: RunRecord, tracked: Bool) async -> ActionResult {
+        let runID = run.id ?? 0
         let action = job.parsed.command.action
         guard let executor = actions.first(where: { $0.canRun(action) }) else {
             return ActionResult(status: .failed, message: "no executor can run \(job.parsed.command.id)")
         }
         var request = ActionRequest(
-            parsed: job.parsed, principal: job.principal, room: room, platform: job.principal.identity.platform,
+            parsed: job.parsed, principal: job.principal, room: run.room, platform: job.principal.identity.platform,
             runID: runID, approvers: job.approvers, secrets: vault.secrets(for: job.principal.userName),
             onOutput: job.onOutput)
+        request.epoch = run.id == nil ? nil : run.epoch
         request.resumeStep = job.resumeStep
         request.masker = vault.masker
         let store = self.store

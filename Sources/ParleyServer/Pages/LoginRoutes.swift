@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import ParleyCore
 import ParleyEngine
@@ -15,7 +16,13 @@ struct LoginRoutes {
 
     func register(on router: Router<ParleyRequestContext>) {
         router.get("login") { _, _ in loginPage(message: nil) }
-        router.post("login") { request, context in try await login(request, from: context.clientAddress) }
+        router.post("login") { request, context in
+            // Behind a trusted proxy the client is who the proxy says (failed sign-ins count per address).
+            let address = ClientAddress.resolve(
+                peer: context.clientAddress, forwardedFor: request.headers[values: Self.forwardedFor],
+                trusted: settings.trustedProxies)
+            return try await login(request, from: address)
+        }
         router.post("logout") { request, context in
             let form = try await HTMLForm.decode(HTMLForm.CSRFOnly.self, from: request, limit: settings.maxBodyBytes)
             guard let auth = context.auth, let hash = auth.sessionHash else { return HTML.redirect("/login") }
@@ -27,6 +34,8 @@ struct LoginRoutes {
             return response
         }
     }
+
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 
     /// What `login.mustache` shows.
     struct LoginContent {

@@ -246,17 +246,22 @@ extension PostgresStore {
         ).count
     }
 
-    public func saveStep(_ step: StepRecord) async throws {
-        _ = try await rows(
+    public func saveStep(_ step: StepRecord, epoch: Int64?) async throws -> Bool {
+        // Fenced: the run's row, still at this epoch, is share-locked for the write, so a take-over
+        // (which moves the epoch on) waits for it or, committed first, makes it write nothing. Both
+        // numbers are integers, written into the text as such.
+        let fence = epoch.map { " FROM run WHERE id = \(step.runID) AND epoch = \($0) FOR SHARE" } ?? ""
+        return try await !rows(
             """
             INSERT INTO run_step (run_id, path, name, status, attempts, started_at, finished_at, output, outputs, \
-            message) VALUES (\(step.runID), \(step.path), \(StoredText.clean(step.name)), \(step.status.rawValue), \
+            message) SELECT \(step.runID), \(step.path), \(StoredText.clean(step.name)), \(step.status.rawValue), \
             \(step.attempts), \(step.startedAt), \(step.finishedAt), \(StoredText.clean(step.output)), \
-            \(JSONText.object(step.outputs.mapValues(StoredText.clean))), \(StoredText.clean(step.message))) \
+            \(JSONText.object(step.outputs.mapValues(StoredText.clean))), \(StoredText.clean(step.message))\(unescaped: fence) \
             ON CONFLICT (run_id, path) DO UPDATE SET name = excluded.name, status = excluded.status, \
             attempts = excluded.attempts, started_at = excluded.started_at, finished_at = excluded.finished_at, \
-            output = excluded.output, outputs = excluded.outputs, message = excluded.message
-            """)
+            output = excluded.output, outputs = excluded.outputs, message = excluded.message RETURNING run_id
+            """
+        ).isEmpty
     }
 
     public func steps(runID: Int64) async throws -> [StepRecord] {

@@ -6,8 +6,16 @@ extension StepRecord: FetchableRecord, PersistableRecord {
 }
 
 extension SQLiteStore {
-    public func saveStep(_ step: StepRecord) async throws {
-        try await pool.write { db in try step.save(db) }
+    public func saveStep(_ step: StepRecord, epoch: Int64?) async throws -> Bool {
+        try await pool.write { db in
+            // One writer at a time: a take-over cannot come between the check and the write.
+            if let epoch {
+                let stored = try Int64.fetchOne(db, sql: "SELECT epoch FROM run WHERE id = ?", arguments: [step.runID])
+                guard stored == epoch else { return false }
+            }
+            try step.save(db)
+            return true
+        }
     }
 
     public func steps(runID: Int64) async throws -> [StepRecord] {
