@@ -91,6 +91,28 @@ public struct AlertMessageRecord: Sendable, Equatable, Codable {
     }
 }
 
+/// One room's summary of an alert storm, shared by the replicas: the alerts folded into it since it
+/// began (when the room's budget of messages was spent), and its message.
+public struct AlertStorm: Sendable, Equatable {
+    public var room: String
+    public var since: Date
+    /// The folded alerts' names, by fingerprint.
+    public var folded: [String: String]
+    /// Whether some replica posted (or is posting) its message.
+    public var posted: Bool
+    /// The platform's id for that message, to edit it; nil where there is none (yet).
+    public var messageRef: String?
+
+    /// Creates a storm record.
+    public init(room: String, since: Date, folded: [String: String], posted: Bool, messageRef: String?) {
+        self.room = room
+        self.since = since
+        self.folded = folded
+        self.posted = posted
+        self.messageRef = messageRef
+    }
+}
+
 /// Alerts, their notifications and the schedule's claims.
 public protocol AlertStore: Sendable {
     /// Stores every alert of a delivery in one transaction, each as an event and as its fingerprint's
@@ -108,6 +130,29 @@ public protocol AlertStore: Sendable {
     func alertMessage(fingerprint: String, room: String) async throws -> AlertMessageRecord?
     /// Records (or replaces) the message showing an alert in a room.
     func saveAlertMessage(_ record: AlertMessageRecord) async throws
+    /// Claims posting an alert's message in a room: records `record` (its message not posted yet)
+    /// unless the room has one of that alert posted within `window` before `record.postedAt`. True for
+    /// one caller only, however many replicas ask at once; the others count the alert instead.
+    func claimAlertMessage(_ record: AlertMessageRecord, window: Duration) async throws -> Bool
+    /// Takes back a claim that posted nothing (the alert was folded into the room's summary instead).
+    func releaseAlertMessage(fingerprint: String, room: String, postedAt: Date) async throws
+    /// Records the platform's id of the message a claim posted.
+    func setAlertMessageReference(fingerprint: String, room: String, postedAt: Date, messageRef: String?)
+        async throws
+    /// Adds `count` notifications to the message showing an alert in a room and sets its status, as
+    /// one change (replicas counting the same alert add up); the record as it stands, nil without one.
+    func countAlertMessage(fingerprint: String, room: String, adding count: Int, status: AlertStatus)
+        async throws -> AlertMessageRecord?
+    /// Folds an alert into its room's storm: the one begun within `window` before `now`, or else a
+    /// new one begun now (an older one's alerts are forgotten). Returns the storm as it stands.
+    func foldAlert(room: String, fingerprint: String, name: String, at now: Date, window: Duration) async throws
+        -> AlertStorm
+    /// The room's storm, when one was recorded.
+    func alertStorm(room: String) async throws -> AlertStorm?
+    /// Claims posting the message of the room's storm begun at `since`: true for one caller only.
+    func claimAlertStormPost(room: String, since: Date) async throws -> Bool
+    /// Records the message posted for the room's storm begun at `since`.
+    func setAlertStormMessage(room: String, since: Date, messageRef: String?) async throws
     /// Claims one firing of a schedule; true for exactly one caller, however many replicas ask.
     func claimScheduledRun(name: String, at fireTime: Date, by owner: String) async throws -> Bool
     /// The newest firing of a schedule that was claimed.

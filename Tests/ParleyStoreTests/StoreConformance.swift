@@ -507,6 +507,74 @@ enum StoreConformance {
             #expect(try await store.alerts(AlertQuery()).count == 2)
             #expect(try await store.alerts(AlertQuery(limit: 1)).count == 1)
         },
+        StoreCheck(name: "an alert's message is claimed by one replica and counted by all") { open in
+            let store = try await open()
+            let other = try await open()
+            let record = AlertMessageRecord(
+                fingerprint: "fp1", room: "slack:C1", messageRef: nil, postedAt: at(10), count: 1, status: .firing)
+            let claims = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for handle in [store, other] {
+                    group.addTask { try await handle.claimAlertMessage(record, window: .seconds(600)) }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(claims == 1)
+            try await store.setAlertMessageReference(
+                fingerprint: "fp1", room: "slack:C1", postedAt: at(10), messageRef: "1700.01")
+            // Each replica adds what it counted; the totals add up, whoever writes last.
+            async let a = store.countAlertMessage(fingerprint: "fp1", room: "slack:C1", adding: 3, status: .firing)
+            async let b = other.countAlertMessage(fingerprint: "fp1", room: "slack:C1", adding: 5, status: .firing)
+            _ = try await (a, b)
+            let counted = try #require(
+                try await store.countAlertMessage(fingerprint: "fp1", room: "slack:C1", adding: 1, status: .resolved))
+            #expect(counted.count == 10 && counted.status == .resolved && counted.messageRef == "1700.01")
+            #expect(try await other.alertMessage(fingerprint: "fp1", room: "slack:C1") == counted)
+            #expect(
+                try await store.countAlertMessage(fingerprint: "fp2", room: "slack:C1", adding: 1, status: .firing)
+                    == nil)
+            // Within the window the message stands; after it, a new one is claimed, counting afresh.
+            var later = record
+            later.postedAt = at(300)
+            #expect(try await !store.claimAlertMessage(later, window: .seconds(600)))
+            later.postedAt = at(700)
+            #expect(try await other.claimAlertMessage(later, window: .seconds(600)))
+            let fresh = try #require(try await store.alertMessage(fingerprint: "fp1", room: "slack:C1"))
+            #expect(fresh.count == 1 && fresh.messageRef == nil && fresh.postedAt == at(700))
+            // A claim that posted nothing is taken back, and the alert can be claimed again.
+            try await store.releaseAlertMessage(fingerprint: "fp1", room: "slack:C1", postedAt: at(700))
+            #expect(try await other.alertMessage(fingerprint: "fp1", room: "slack:C1") == nil)
+            later.postedAt = at(701)
+            #expect(try await store.claimAlertMessage(later, window: .seconds(600)))
+        },
+        StoreCheck(name: "a room's alert storm is shared: folded once, posted by one replica") { open in
+            let store = try await open()
+            let other = try await open()
+            #expect(try await store.alertStorm(room: "irc:#ops") == nil)
+            let first = try await store.foldAlert(
+                room: "irc:#ops", fingerprint: "a", name: "HighCPU", at: at(10), window: .seconds(60))
+            #expect(first.since == at(10) && first.folded == ["a": "HighCPU"] && !first.posted)
+            let second = try await other.foldAlert(
+                room: "irc:#ops", fingerprint: "b", name: "DiskFull", at: at(20), window: .seconds(60))
+            #expect(second.since == at(10) && second.folded == ["a": "HighCPU", "b": "DiskFull"])
+            _ = try await other.foldAlert(
+                room: "irc:#ops", fingerprint: "a", name: "HighCPU", at: at(25), window: .seconds(60))
+            let claims = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for handle in [store, other] {
+                    group.addTask { try await handle.claimAlertStormPost(room: "irc:#ops", since: at(10)) }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(claims == 1)
+            try await store.setAlertStormMessage(room: "irc:#ops", since: at(10), messageRef: "m7")
+            let stored = try #require(try await other.alertStorm(room: "irc:#ops"))
+            #expect(stored.posted && stored.messageRef == "m7" && stored.folded.count == 2)
+            // Rooms are apart; an old storm gives way to a new one that starts empty.
+            #expect(try await store.alertStorm(room: "irc:#dev") == nil)
+            let next = try await other.foldAlert(
+                room: "irc:#ops", fingerprint: "c", name: "Latency", at: at(100), window: .seconds(60))
+            #expect(next.since == at(100) && next.folded == ["c": "Latency"] && !next.posted && next.messageRef == nil)
+            #expect(try await !store.claimAlertStormPost(room: "irc:#ops", since: at(10)), "the old storm is over")
+        },
         StoreCheck(name: "a commit records its alerts with its entries") { open in
             let store = try await open()
             let alert = Alert(source: "grafana", status: .firing, labels: ["alertname": "Down"])

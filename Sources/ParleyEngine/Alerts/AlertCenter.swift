@@ -9,7 +9,9 @@ import ParleyStore
 /// Noise control: notifications of one alert within the group window update its message with a count
 /// instead of posting again; each room gets at most `room_rate` new alert messages a minute, and the
 /// alerts beyond that are folded into one summary message per room ("+57 more firing: HighCPU ×40 …").
-/// Nothing is dropped from the store.
+/// Nothing is dropped from the store. The budgets and the summaries are kept in the store, so
+/// replicas behind a load balancer share them: a room gets `room_rate` messages a minute however the
+/// webhooks are spread, and one summary, which every replica's folded alerts update.
 public final class AlertCenter: Sendable {
     let engine: Engine
     let settings: AlertSettings
@@ -79,10 +81,14 @@ actor AlertNotifier {
         var template: TextTemplate?
         var dirty = false
         var statusChanged = false
+        /// Notifications counted here and not yet added to the store's count (every replica adds its own).
+        var uncounted = 0
     }
 
+    /// What this replica knows of a room's summary (the store's `AlertStorm` is the shared one).
     struct Summary {
         var reference: String?
+        /// This replica posted it.
         var posted = false
         var since: Date
         /// Alerts folded into the summary, by fingerprint, with their names.
@@ -91,7 +97,6 @@ actor AlertNotifier {
     }
 
     private var shown: [String: Shown] = [:]
-    private var budget: [String: [Date]] = [:]
     private var summaries: [String: Summary] = [:]
     private var pending: [AlertRecord] = []
     private var working = false
@@ -162,6 +167,7 @@ actor AlertNotifier {
             {
                 existing.statusChanged = existing.statusChanged || existing.record.status != alert.status
                 existing.record.count += 1
+                existing.uncounted += 1
                 existing.record.status = alert.status
                 existing.alert = alert
                 existing.dirty = true
@@ -173,12 +179,40 @@ actor AlertNotifier {
                 summaries[room] = summary
                 continue
             }
-            if spend(room, now: now) {
-                await post(alert, room: room, template: template, key: key, now: now)
+            // Another replica may have this alert this moment: the one whose claim holds decides
+            // whether it is posted or folded, the other counts it.
+            let record = AlertMessageRecord(
+                fingerprint: alert.fingerprint, room: room, messageRef: nil, postedAt: now, count: 1,
+                status: alert.status)
+            let window = Duration.seconds(settings.groupWindowSeconds)
+            if (try? await store.claimAlertMessage(record, window: window)) == false,
+                var posted = await loadShown(room: room, alert: alert, template: template)
+            {
+                posted.statusChanged = posted.record.status != alert.status
+                posted.record.count += 1
+                posted.record.status = alert.status
+                posted.uncounted = 1
+                posted.dirty = true
+                shown[key] = posted
+                continue
+            }
+            if await spend(room, now: now) {
+                await post(record, alert, template: template, key: key)
             } else {
+                // Not shown on its own after all: the claim goes, the summary takes it.
+                try? await store.releaseAlertMessage(
+                    fingerprint: alert.fingerprint, room: room, postedAt: now)
                 var summary = summaries[room] ?? Summary(since: now)
                 summary.folded[alert.fingerprint] = alert.name
                 summary.dirty = true
+                // Folded where every replica folds; the local copy stands in when the store fails.
+                let stormWindow = Duration.seconds(max(settings.groupWindowSeconds, 60))
+                if let storm = try? await store.foldAlert(
+                    room: room, fingerprint: alert.fingerprint, name: alert.name, at: now, window: stormWindow)
+                {
+                    if storm.since != summary.since { summary = Summary(since: storm.since, dirty: true) }
+                    summary.folded.merge(storm.folded) { _, shared in shared }
+                }
                 summaries[room] = summary
             }
         }
@@ -189,35 +223,54 @@ actor AlertNotifier {
         return Shown(record: record, alert: alert, template: template)
     }
 
-    /// Takes one message from the room's budget for the last minute; false when it is spent.
-    private func spend(_ room: String, now: Date) -> Bool {
-        var times = budget[room, default: []].filter { now.timeIntervalSince($0) < 60 }
-        guard times.count < settings.roomMessagesPerMinute else {
-            budget[room] = times
-            return false
-        }
-        times.append(now)
-        budget[room] = times
-        return true
+    /// Takes one message from the room's budget for the last minute, counted in the store across
+    /// replicas; false when it is spent. A store that cannot count lets the message through: an
+    /// alert shown twice is better than one not shown.
+    private func spend(_ room: String, now: Date) async -> Bool {
+        let wait = try? await store.admitHit(
+            key: "alert-room:" + room, limit: settings.roomMessagesPerMinute, window: .seconds(60), at: now)
+        return wait == nil
     }
 
-    private func post(_ alert: Alert, room: String, template: TextTemplate?, key: String, now: Date) async {
-        var record = AlertMessageRecord(
-            fingerprint: alert.fingerprint, room: room, messageRef: nil, postedAt: now, count: 1, status: alert.status)
+    /// Posts an alert's first message in a room (its record claimed in the store) and records its id.
+    private func post(_ claimed: AlertMessageRecord, _ alert: Alert, template: TextTemplate?, key: String) async {
+        var record = claimed
         do {
             record.messageRef = try await messenger.send(
-                Self.reply(alert, count: 1, template: template), to: room, thread: nil)
+                Self.reply(alert, count: 1, template: template), to: record.room, thread: nil)
         } catch {
-            logger.warning("cannot post alert \(alert.name) to \(room): \(error)")
+            logger.warning("cannot post alert \(alert.name) to \(record.room): \(error)")
         }
+        // Counted meanwhile here are kept; the store has the claim's count, and now the message's id.
+        let counted = shown[key]
         shown[key] = Shown(record: record, alert: alert, template: template)
-        try? await store.saveAlertMessage(record)
+        if let counted, counted.uncounted > 0 {
+            shown[key]?.uncounted = counted.uncounted
+            shown[key]?.record.count += counted.uncounted
+            shown[key]?.dirty = true
+        }
+        try? await store.setAlertMessageReference(
+            fingerprint: record.fingerprint, room: record.room, postedAt: record.postedAt,
+            messageRef: record.messageRef)
     }
 
     private func publishEdits() async {
-        for (key, item) in shown where item.dirty {
+        for (key, var item) in shown where item.dirty {
             shown[key]?.dirty = false
             shown[key]?.statusChanged = false
+            shown[key]?.uncounted = 0
+            // Added to the store's count, which every replica adds its own to; shown as it stands there.
+            if let stored = try? await store.countAlertMessage(
+                fingerprint: item.record.fingerprint, room: item.record.room, adding: item.uncounted,
+                status: item.record.status)
+            {
+                item.record = stored
+                let since = shown[key]?.uncounted ?? 0
+                shown[key]?.record.count = stored.count + since
+                shown[key]?.record.messageRef = stored.messageRef
+            } else {
+                shown[key]?.uncounted += item.uncounted
+            }
             let reply = Self.reply(item.alert, count: item.record.count, template: item.template)
             var edited = false
             if let reference = item.record.messageRef {
@@ -227,20 +280,41 @@ actor AlertNotifier {
             if !edited, item.statusChanged {
                 _ = try? await messenger.send(reply, to: item.record.room, thread: item.record.messageRef)
             }
-            try? await store.saveAlertMessage(item.record)
         }
-        for (room, summary) in summaries where summary.dirty {
+        for (room, local) in summaries where local.dirty {
             summaries[room]?.dirty = false
-            let reply = Self.summaryReply(summary.folded)
-            if let reference = summary.reference,
+            // The shared storm holds every replica's folded alerts and the one message showing them.
+            let stored = try? await store.alertStorm(room: room)
+            let storm = stored.flatMap { $0.since == local.since ? $0 : nil }
+            let reply = Self.summaryReply(storm?.folded ?? local.folded)
+            if let reference = storm?.messageRef ?? local.reference,
                 (try? await messenger.edit(reference, in: room, with: reply)) == true
             {
                 continue
             }
-            if !summary.posted || summary.reference == nil {
-                summaries[room]?.posted = true
-                summaries[room]?.reference = try? await messenger.send(reply, to: room, thread: nil)
+            guard let storm else {
+                // The store did not answer: this replica's own summary, as a single process keeps it.
+                if !local.posted || local.reference == nil {
+                    summaries[room]?.posted = true
+                    summaries[room]?.reference = try? await messenger.send(reply, to: room, thread: nil)
+                }
+                continue
             }
+            if !storm.posted {
+                guard (try? await store.claimAlertStormPost(room: room, since: storm.since)) == true else {
+                    // Another replica is posting it: once its id is known, this one's alerts edit it in.
+                    summaries[room]?.dirty = true
+                    continue
+                }
+            } else if storm.messageRef != nil || !local.posted {
+                // Its message could not be edited, or another replica posts it where nothing can be.
+                continue
+            }
+            // Posted here, where messages cannot be edited: the news is a new line, as before.
+            let reference = try? await messenger.send(reply, to: room, thread: nil)
+            summaries[room]?.posted = true
+            summaries[room]?.reference = reference
+            try? await store.setAlertStormMessage(room: room, since: storm.since, messageRef: reference)
         }
         // A summary covers one storm: after a quiet group window, a room starts afresh.
         let now = Date()

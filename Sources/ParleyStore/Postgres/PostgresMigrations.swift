@@ -149,6 +149,20 @@ enum PostgresMigrations {
         ),
         // The run a message made, so that a retried API request (same Idempotency-Key) is told of it.
         ("2026-12-04 seen event run", ["ALTER TABLE seen_event ADD COLUMN run_id bigint"]),
+        // A room's summary of the alerts beyond its budget, shared by the replicas.
+        (
+            "2026-12-07 alert storms",
+            [
+                """
+                CREATE TABLE alert_storm (room text PRIMARY KEY, since timestamptz NOT NULL, posted boolean NOT NULL, \
+                message_ref text)
+                """,
+                """
+                CREATE TABLE alert_fold (room text NOT NULL, fingerprint text NOT NULL, name text NOT NULL, \
+                PRIMARY KEY (room, fingerprint))
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, in one transaction.

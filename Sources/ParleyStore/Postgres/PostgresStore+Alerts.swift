@@ -139,3 +139,124 @@ extension PostgresStore {
         try await rows("SELECT max(fire_time) AS last FROM scheduled_run WHERE name = \(name)").first?.value("last")
     }
 }
+
+extension PostgresStore {
+    public func foldAlert(room: String, fingerprint: String, name: String, at now: Date, window: Duration)
+        async throws -> AlertStorm
+    {
+        let room = StoredText.clean(room)
+        let name = StoredText.clean(name)
+        let fingerprint = StoredText.clean(fingerprint)
+        let started = now.addingTimeInterval(-window.seconds)
+        return try await transaction { transaction in
+            // Replicas folding into one room take turns; other rooms do not wait.
+            try await transaction.execute("SELECT pg_advisory_xact_lock(hashtextextended(\("storm:" + room), 0))")
+            let since = try await transaction.rows("SELECT since FROM alert_storm WHERE room = \(room)").first
+                .map { try $0.value("since", as: Date.self) }
+            if since.map({ $0 < started }) ?? true {
+                try await transaction.execute("DELETE FROM alert_fold WHERE room = \(room)")
+                try await transaction.execute(
+                    """
+                    INSERT INTO alert_storm (room, since, posted, message_ref) VALUES (\(room), \(now), false, NULL) \
+                    ON CONFLICT (room) DO UPDATE SET since = excluded.since, posted = false, message_ref = NULL
+                    """)
+            }
+            try await transaction.execute(
+                """
+                INSERT INTO alert_fold (room, fingerprint, name) VALUES (\(room), \(fingerprint), \(name)) \
+                ON CONFLICT (room, fingerprint) DO UPDATE SET name = excluded.name
+                """)
+            guard let storm = try await Self.storm(room, transaction) else {
+                throw StoreError.missingTable("alert_storm")
+            }
+            return storm
+        }
+    }
+
+    public func alertStorm(room: String) async throws -> AlertStorm? {
+        try await transaction { transaction in try await Self.storm(StoredText.clean(room), transaction) }
+    }
+
+    public func claimAlertStormPost(room: String, since: Date) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE alert_storm SET posted = true WHERE room = \(StoredText.clean(room)) AND since = \(since) \
+            AND NOT posted RETURNING room
+            """
+        ).isEmpty
+    }
+
+    public func setAlertStormMessage(room: String, since: Date, messageRef: String?) async throws {
+        _ = try await rows(
+            """
+            UPDATE alert_storm SET posted = true, message_ref = \(messageRef.map(StoredText.clean)) \
+            WHERE room = \(StoredText.clean(room)) AND since = \(since)
+            """)
+    }
+
+    private static func storm(_ room: String, _ transaction: Transaction) async throws -> AlertStorm? {
+        guard
+            let row = try await transaction.rows(
+                "SELECT since, posted, message_ref FROM alert_storm WHERE room = \(room)"
+            ).first
+        else { return nil }
+        var folded: [String: String] = [:]
+        for fold in try await transaction.rows("SELECT fingerprint, name FROM alert_fold WHERE room = \(room)") {
+            folded[try fold.value("fingerprint", as: String.self)] = try fold.value("name", as: String.self)
+        }
+        return AlertStorm(
+            room: room, since: try row.value("since"), folded: folded, posted: try row.value("posted"),
+            messageRef: try row.value("message_ref"))
+    }
+}
+
+extension PostgresStore {
+    public func claimAlertMessage(_ record: AlertMessageRecord, window: Duration) async throws -> Bool {
+        try await !rows(
+            """
+            INSERT INTO alert_message (fingerprint, room, message_ref, posted_at, count, status) VALUES \
+            (\(StoredText.clean(record.fingerprint)), \(StoredText.clean(record.room)), NULL, \(record.postedAt), \
+            \(record.count), \(record.status.rawValue)) ON CONFLICT (fingerprint, room) DO UPDATE \
+            SET message_ref = NULL, posted_at = excluded.posted_at, count = excluded.count, status = excluded.status \
+            WHERE alert_message.posted_at < \(record.postedAt.addingTimeInterval(-window.seconds)) RETURNING room
+            """
+        ).isEmpty
+    }
+
+    public func releaseAlertMessage(fingerprint: String, room: String, postedAt: Date) async throws {
+        _ = try await rows(
+            """
+            DELETE FROM alert_message WHERE fingerprint = \(StoredText.clean(fingerprint)) \
+            AND room = \(StoredText.clean(room)) AND posted_at = \(postedAt) AND message_ref IS NULL
+            """)
+    }
+
+    public func setAlertMessageReference(fingerprint: String, room: String, postedAt: Date, messageRef: String?)
+        async throws
+    {
+        _ = try await rows(
+            """
+            UPDATE alert_message SET message_ref = \(messageRef.map(StoredText.clean)) \
+            WHERE fingerprint = \(StoredText.clean(fingerprint)) AND room = \(StoredText.clean(room)) \
+            AND posted_at = \(postedAt)
+            """)
+    }
+
+    public func countAlertMessage(fingerprint: String, room: String, adding count: Int, status: AlertStatus)
+        async throws -> AlertMessageRecord?
+    {
+        try await rows(
+            """
+            UPDATE alert_message SET count = count + \(count), status = \(status.rawValue) \
+            WHERE fingerprint = \(StoredText.clean(fingerprint)) AND room = \(StoredText.clean(room)) \
+            RETURNING fingerprint, room, message_ref, posted_at, count, status
+            """
+        ).first.map { row in
+            AlertMessageRecord(
+                fingerprint: try row.value("fingerprint"), room: try row.value("room"),
+                messageRef: try row.value("message_ref"), postedAt: try row.value("posted_at"),
+                count: try row.value("count", as: Int.self),
+                status: AlertStatus(rawValue: try row.value("status")) ?? .firing)
+        }
+    }
+}

@@ -271,6 +271,21 @@ enum SQLiteMigrations {
             // The run a message made, so that a retried API request (same Idempotency-Key) is told of it.
             try db.alter(table: "seenEvent") { table in table.add(column: "runID", .integer) }
         }
+        migrator.registerMigration("2026-12-07 alert storms") { db in
+            // A room's summary of the alerts beyond its budget, shared by the replicas.
+            try db.create(table: "alertStorm") { table in
+                table.column("room", .text).primaryKey()
+                table.column("since", .datetime).notNull()
+                table.column("posted", .boolean).notNull()
+                table.column("messageRef", .text)
+            }
+            try db.create(table: "alertFold") { table in
+                table.column("room", .text).notNull()
+                table.column("fingerprint", .text).notNull()
+                table.column("name", .text).notNull()
+                table.primaryKey(["room", "fingerprint"])
+            }
+        }
         return migrator
     }
 }

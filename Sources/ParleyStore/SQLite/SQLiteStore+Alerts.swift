@@ -189,3 +189,113 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    public func foldAlert(room: String, fingerprint: String, name: String, at now: Date, window: Duration)
+        async throws -> AlertStorm
+    {
+        try await pool.write { db in
+            let since = try Date.fetchOne(db, sql: "SELECT since FROM alertStorm WHERE room = ?", arguments: [room])
+            if since.map({ now.timeIntervalSince($0) > window.seconds }) ?? true {
+                try db.execute(sql: "DELETE FROM alertFold WHERE room = ?", arguments: [room])
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO alertStorm (room, since, posted, messageRef) VALUES (?, ?, 0, NULL)",
+                    arguments: [room, now])
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO alertFold (room, fingerprint, name) VALUES (?, ?, ?)
+                    ON CONFLICT (room, fingerprint) DO UPDATE SET name = excluded.name
+                    """,
+                arguments: [room, fingerprint, name])
+            guard let storm = try Self.storm(room, db) else { throw StoreError.missingTable("alertStorm") }
+            return storm
+        }
+    }
+
+    public func alertStorm(room: String) async throws -> AlertStorm? {
+        try await pool.read { db in try Self.storm(room, db) }
+    }
+
+    public func claimAlertStormPost(room: String, since: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE alertStorm SET posted = 1 WHERE room = ? AND since = ? AND posted = 0",
+                arguments: [room, since])
+            return db.changesCount == 1
+        }
+    }
+
+    public func setAlertStormMessage(room: String, since: Date, messageRef: String?) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE alertStorm SET posted = 1, messageRef = ? WHERE room = ? AND since = ?",
+                arguments: [messageRef, room, since])
+        }
+    }
+
+    private static func storm(_ room: String, _ db: Database) throws -> AlertStorm? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM alertStorm WHERE room = ?", arguments: [room])
+        else { return nil }
+        let folded = try Row.fetchAll(
+            db, sql: "SELECT fingerprint, name FROM alertFold WHERE room = ?", arguments: [room])
+        return AlertStorm(
+            room: room, since: row["since"],
+            folded: Dictionary(folded.map { ($0["fingerprint"], $0["name"]) }, uniquingKeysWith: { a, _ in a }),
+            posted: row["posted"], messageRef: row["messageRef"])
+    }
+}
+
+extension SQLiteStore {
+    public func claimAlertMessage(_ record: AlertMessageRecord, window: Duration) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO alertMessage (fingerprint, room, messageRef, postedAt, count, status)
+                    VALUES (?, ?, NULL, ?, ?, ?)
+                    ON CONFLICT (fingerprint, room) DO UPDATE SET messageRef = NULL, postedAt = excluded.postedAt,
+                      count = excluded.count, status = excluded.status
+                    WHERE alertMessage.postedAt < ?
+                    """,
+                arguments: [
+                    record.fingerprint, record.room, record.postedAt, record.count, record.status.rawValue,
+                    record.postedAt.addingTimeInterval(-window.seconds),
+                ])
+            return db.changesCount == 1
+        }
+    }
+
+    public func releaseAlertMessage(fingerprint: String, room: String, postedAt: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql:
+                    "DELETE FROM alertMessage WHERE fingerprint = ? AND room = ? AND postedAt = ? AND messageRef IS NULL",
+                arguments: [fingerprint, room, postedAt])
+        }
+    }
+
+    public func setAlertMessageReference(fingerprint: String, room: String, postedAt: Date, messageRef: String?)
+        async throws
+    {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE alertMessage SET messageRef = ? WHERE fingerprint = ? AND room = ? AND postedAt = ?",
+                arguments: [messageRef, fingerprint, room, postedAt])
+        }
+    }
+
+    public func countAlertMessage(fingerprint: String, room: String, adding count: Int, status: AlertStatus)
+        async throws -> AlertMessageRecord?
+    {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE alertMessage SET count = count + ?, status = ? WHERE fingerprint = ? AND room = ?",
+                arguments: [count, status.rawValue, fingerprint, room])
+            return try AlertMessageRow.fetchOne(db, key: ["fingerprint": fingerprint, "room": room]).map {
+                AlertMessageRecord(
+                    fingerprint: $0.fingerprint, room: $0.room, messageRef: $0.messageRef, postedAt: $0.postedAt,
+                    count: $0.count, status: AlertStatus(rawValue: $0.status) ?? .firing)
+            }
+        }
+    }
+}

@@ -100,16 +100,17 @@ struct AlertFixture {
         """
     }
 
-    init(extra: String = "") async throws {
-        let directory = temporaryDirectory()
+    /// A fixture of its own, or another replica of one: the same database (`directory`) and the same
+    /// chat server (`room`, as both replicas would post to one Mattermost).
+    init(extra: String = "", directory: String = temporaryDirectory(), room: RecordingAdapter? = nil) async throws {
         let config = try ConfigLoader(builtins: Builtins.declarations).load(
             yaml: Self.yaml(extra: extra), file: "test.yaml", baseDirectory: directory)
         store = try SQLiteStore(dataDirectory: config.dataDirectory)
         engine = Engine(config: config, store: store)
         _ = try await engine.start()
-        room = RecordingAdapter(platform: "mattermost")
+        self.room = room ?? RecordingAdapter(platform: "mattermost")
         server = ParleyHTTPServer(
-            engine: engine, store: store, adapters: [room],
+            engine: engine, store: store, adapters: [self.room],
             logger: Logger(label: "test.alerts") { _ in SwiftLogNoOpLogHandler() })
     }
 

@@ -164,6 +164,44 @@ import Testing
         }
     }
 
+    @Test func twoReplicasShareTheRoomsBudgetItsSummaryAndEachAlertsCount() async throws {
+        let directory = temporaryDirectory()
+        let first = try await AlertFixture(directory: directory)
+        let second = try await AlertFixture(directory: directory, room: first.room)
+        let names = ["HighCPU", "DiskFull", "Latency", "Errors5xx", "QueueBacklog"]
+        let auth: HTTPFields = [.authorization: "Bearer \(AlertFixture.token)"]
+        // The storm of the single-replica test, its webhooks spread over two replicas in turn.
+        try await first.server.application().test(.router) { one in
+            try await second.server.application().test(.router) { two in
+                for batch in 0..<100 {
+                    let alerts = (0..<100).map { index -> ([String: String], String) in
+                        let alert = (batch * 100 + index) % 50
+                        return (["alertname": names[alert % 5], "instance": "host\(alert / 5)"], "firing")
+                    }
+                    let body = AlertFixture.alertmanagerBody(alerts)
+                    let response =
+                        batch % 2 == 0
+                        ? try await post(one, "/hooks/alertmanager", body: body, headers: auth)
+                        : try await post(two, "/hooks/alertmanager", body: body, headers: auth)
+                    #expect(response.status == .ok)
+                }
+            }
+        }
+        await first.server.alerts.settle()
+        await second.server.alerts.settle()
+        #expect(try await first.store.alertEventCount() == 10_000)
+        let messages = first.room.messages(in: "ops")
+        // As from one replica: 20 alerts get their own message in the minute, the 30 others one summary.
+        #expect(messages.count == 21, "\(messages.map(\.text))")
+        let own = messages.filter { !$0.text.hasPrefix("+") }
+        #expect(own.count == 20)
+        #expect(Set(own.map { $0.text.split(separator: "\n")[0] }).count == 20, "no alert posted twice")
+        #expect(own.allSatisfy { $0.text.contains("(×200)") }, "\(own.map(\.text))")
+        let summaries = messages.filter { $0.text.hasPrefix("+") }
+        #expect(summaries.count == 1)
+        #expect(summaries.first?.text.hasPrefix("+30 more firing: ") == true, "\(summaries.map(\.text))")
+    }
+
     @Test func aStormIsStoredWholeAndFoldedIntoABoundedNumberOfMessagesWithTheRightCounts() async throws {
         let fixture = try await AlertFixture()
         let names = ["HighCPU", "DiskFull", "Latency", "Errors5xx", "QueueBacklog"]
