@@ -36,6 +36,24 @@ public enum TestPostgres {
         try await execute("DROP DATABASE IF EXISTS \(url.database) WITH (FORCE)", on: try serverURL())
     }
 
+    /// The integer in the first column of the first row a query (no parameters) returns.
+    public static func integer(_ sql: String, on url: PostgresURL) async throws -> Int {
+        let logger = Logger(label: "parley.test.postgres")
+        let connection = try await PostgresConnection.connect(
+            configuration: PostgresConnection.Configuration(
+                host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
+                tls: .disable),
+            id: 1, logger: logger)
+        do {
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
+            try await connection.close()
+            return try rows.first?.decode(Int.self) ?? 0
+        } catch {
+            try? await connection.close()
+            throw TestPostgresError(message: "\(sql): \(String(reflecting: error))")
+        }
+    }
+
     /// Runs one statement (no parameters) on the database at `url`.
     public static func execute(_ sql: String, on url: PostgresURL) async throws {
         let logger = Logger(label: "parley.test.postgres")

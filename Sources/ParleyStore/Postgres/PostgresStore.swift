@@ -47,7 +47,8 @@ public final class PostgresStore: ParleyStorage {
             }
             try await connection.close()
         } catch {
-            throw StoreError.cannotOpen(path: settings.url.redacted, reason: PostgresStore.describe(error))
+            throw StoreError.cannotOpen(
+                path: settings.url.redacted, reason: PostgresStore.describe(error) + Self.tlsHint(error, settings))
         }
         let (started, starting) = AsyncStream<Void>.makeStream()
         let store = PostgresStore(settings, tls: tls, logger: logger, started: starting)
@@ -225,6 +226,21 @@ public final class PostgresStore: ParleyStorage {
     }
 
     /// What PostgreSQL said, for a person: its message, detail and SQLSTATE, never the statement's values.
+    /// What to change when a connection failed over TLS, for the error people read.
+    static func tlsHint(_ error: any Error, _ settings: PostgresSettings) -> String {
+        let text = String(reflecting: error)
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            let trusted = settings.caFile.map { "the CA in \($0)" } ?? "the system's certificate authorities"
+            return
+                "; the server's certificate is not signed by \(trusted) or not issued for \(settings.url.host) "
+                + "(tls: verify-full): set `ca:` to the CA that signed it and connect by a name or address in it"
+        }
+        if let error = error as? PSQLError, error.code == .sslUnsupported {
+            return "; the server does not offer TLS: turn `ssl` on in its postgresql.conf, or set `tls: prefer`"
+        }
+        return ""
+    }
+
     static func describe(_ error: any Error) -> String {
         if let error = error as? PostgresTransactionError {
             return describe(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error)
