@@ -119,3 +119,35 @@ func withFreshDatabase(_ body: (PostgresURL, OpenedStores) async throws -> Void)
         }
     }
 }
+
+extension TestService {
+    /// PgBouncer in session mode and in transaction mode in front of the test PostgreSQL.
+    static let pgbouncer = TestService.environment(
+        "PgBouncer",
+        variables: ["PARLEY_TEST_POSTGRES_URL", "PARLEY_TEST_PGBOUNCER_URL", "PARLEY_TEST_PGBOUNCER_TRANSACTION_URL"],
+        hint: "scripts/test starts Debian's pgbouncer twice (session and transaction mode) and sets "
+            + "PARLEY_TEST_PGBOUNCER_URL and PARLEY_TEST_PGBOUNCER_TRANSACTION_URL")
+}
+
+/// The whole conformance suite again, every connection through PgBouncer, as an organisation that
+/// pools its database connections runs Parley — in session mode, and in transaction mode too:
+/// nothing in the store keeps state in a session (its advisory locks and settings are
+/// transaction-scoped, statements are unnamed, nothing listens for notifications).
+@Suite(.requires(.pgbouncer)) struct PgBouncerConformanceTests {
+    static let modes = ["PARLEY_TEST_PGBOUNCER_URL", "PARLEY_TEST_PGBOUNCER_TRANSACTION_URL"]
+
+    @Test(arguments: StoreConformance.checks, Self.modes)
+    func check(_ check: StoreCheck, through variable: String) async throws {
+        let text = try TestService.pgbouncer.require(ProcessInfo.processInfo.environment[variable])
+        guard case .success(let bouncer) = PostgresURL.parse(text) else {
+            Issue.record("\(variable) is not a postgres:// URL: \(text)")
+            return
+        }
+        try await withFreshDatabase { url, stores in
+            var through = bouncer
+            through.database = url.database
+            let pooled = through
+            try await check.body { try await stores.open(pooled) }
+        }
+    }
+}
