@@ -38,6 +38,16 @@ public enum TestPostgres {
 
     /// The integer in the first column of the first row a query (no parameters) returns.
     public static func integer(_ sql: String, on url: PostgresURL) async throws -> Int {
+        try await query(sql, on: url).first?.decode(Int.self) ?? 0
+    }
+
+    /// Runs one statement (no parameters) on the database at `url`.
+    public static func execute(_ sql: String, on url: PostgresURL) async throws {
+        _ = try await query(sql, on: url)
+    }
+
+    /// The rows of one statement (no parameters), on a connection of its own to `url`.
+    private static func query(_ sql: String, on url: PostgresURL) async throws -> [PostgresRow] {
         let logger = Logger(label: "parley.test.postgres")
         let connection = try await PostgresConnection.connect(
             configuration: PostgresConnection.Configuration(
@@ -47,28 +57,11 @@ public enum TestPostgres {
         do {
             let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
             try await connection.close()
-            return try rows.first?.decode(Int.self) ?? 0
+            return rows
         } catch {
             try? await connection.close()
             throw TestPostgresError(message: "\(sql): \(String(reflecting: error))")
         }
-    }
-
-    /// Runs one statement (no parameters) on the database at `url`.
-    public static func execute(_ sql: String, on url: PostgresURL) async throws {
-        let logger = Logger(label: "parley.test.postgres")
-        let connection = try await PostgresConnection.connect(
-            configuration: PostgresConnection.Configuration(
-                host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
-                tls: .disable),
-            id: 1, logger: logger)
-        do {
-            _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
-        } catch {
-            try? await connection.close()
-            throw TestPostgresError(message: "\(sql): \(String(reflecting: error))")
-        }
-        try await connection.close()
     }
 }
 

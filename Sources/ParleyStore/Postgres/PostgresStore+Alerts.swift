@@ -106,13 +106,16 @@ extension PostgresStore {
             SELECT fingerprint, room, message_ref, posted_at, count, status FROM alert_message \
             WHERE fingerprint = \(StoredText.clean(fingerprint)) AND room = \(StoredText.clean(room))
             """
-        ).first.map { row in
-            AlertMessageRecord(
-                fingerprint: try row.value("fingerprint"), room: try row.value("room"),
-                messageRef: try row.value("message_ref"), postedAt: try row.value("posted_at"),
-                count: try row.value("count", as: Int.self),
-                status: AlertStatus(rawValue: try row.value("status")) ?? .firing)
-        }
+        ).first.map(Self.alertMessage)
+    }
+
+    /// A row of `alert_message` as its record.
+    static func alertMessage(_ row: PostgresRandomAccessRow) throws -> AlertMessageRecord {
+        AlertMessageRecord(
+            fingerprint: try row.value("fingerprint"), room: try row.value("room"),
+            messageRef: try row.value("message_ref"), postedAt: try row.value("posted_at"),
+            count: try row.value("count", as: Int.self),
+            status: AlertStatus(rawValue: try row.value("status")) ?? .firing)
     }
 
     public func saveAlertMessage(_ record: AlertMessageRecord) async throws {
@@ -251,12 +254,6 @@ extension PostgresStore {
             WHERE fingerprint = \(StoredText.clean(fingerprint)) AND room = \(StoredText.clean(room)) \
             RETURNING fingerprint, room, message_ref, posted_at, count, status
             """
-        ).first.map { row in
-            AlertMessageRecord(
-                fingerprint: try row.value("fingerprint"), room: try row.value("room"),
-                messageRef: try row.value("message_ref"), postedAt: try row.value("posted_at"),
-                count: try row.value("count", as: Int.self),
-                status: AlertStatus(rawValue: try row.value("status")) ?? .firing)
-        }
+        ).first.map(Self.alertMessage)
     }
 }

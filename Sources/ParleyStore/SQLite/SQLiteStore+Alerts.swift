@@ -55,6 +55,12 @@ struct AlertMessageRow: Codable, FetchableRecord, PersistableRecord {
     var postedAt: Date
     var count: Int
     var status: String
+
+    var record: AlertMessageRecord {
+        AlertMessageRecord(
+            fingerprint: fingerprint, room: room, messageRef: messageRef, postedAt: postedAt, count: count,
+            status: AlertStatus(rawValue: status) ?? .firing)
+    }
 }
 
 extension SQLiteStore {
@@ -157,11 +163,7 @@ extension SQLiteStore {
 
     public func alertMessage(fingerprint: String, room: String) async throws -> AlertMessageRecord? {
         try await pool.read { db in
-            try AlertMessageRow.fetchOne(db, key: ["fingerprint": fingerprint, "room": room]).map {
-                AlertMessageRecord(
-                    fingerprint: $0.fingerprint, room: $0.room, messageRef: $0.messageRef, postedAt: $0.postedAt,
-                    count: $0.count, status: AlertStatus(rawValue: $0.status) ?? .firing)
-            }
+            try AlertMessageRow.fetchOne(db, key: ["fingerprint": fingerprint, "room": room]).map(\.record)
         }
     }
 
@@ -291,11 +293,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: "UPDATE alertMessage SET count = count + ?, status = ? WHERE fingerprint = ? AND room = ?",
                 arguments: [count, status.rawValue, fingerprint, room])
-            return try AlertMessageRow.fetchOne(db, key: ["fingerprint": fingerprint, "room": room]).map {
-                AlertMessageRecord(
-                    fingerprint: $0.fingerprint, room: $0.room, messageRef: $0.messageRef, postedAt: $0.postedAt,
-                    count: $0.count, status: AlertStatus(rawValue: $0.status) ?? .firing)
-            }
+            return try AlertMessageRow.fetchOne(db, key: ["fingerprint": fingerprint, "room": room]).map(\.record)
         }
     }
 }
