@@ -15,7 +15,97 @@ extension PostgresStore {
         for commit in commits where commit.updatingRun.map({ $0.id == nil }) == true {
             throw StoreError.unknownRun(nil)
         }
-        return try await transaction { transaction in
+        // Replicas writing the same rows in another order can deadlock now that those writes come
+        // before the chain's lock; PostgreSQL then rolls one transaction back whole, and it is tried again.
+        var attempt = 1
+        while true {
+            do {
+                return try await transaction { transaction in
+                    try await Self.commitAudit(commits, at: date, transaction)
+                }
+            } catch let error where attempt < 3 && Self.isDeadlock(error) {
+                attempt += 1
+            }
+        }
+    }
+
+    /// True for PostgreSQL's `deadlock_detected` (40P01), also when wrapped in a transaction error.
+    static func isDeadlock(_ error: any Error) -> Bool {
+        if let error = error as? PostgresTransactionError {
+            return [error.closureError, error.beginError, error.commitError].contains { $0.map(isDeadlock) ?? false }
+        }
+        return (error as? PSQLError)?.serverInfo?[.sqlState] == "40P01"
+    }
+
+    /// A commit's rows other than its audit entries, written; its drafts wait for the chain.
+    private struct Prepared {
+        var run: RunRecord?
+        var alerts: [AlertRecord]
+        var drafts: [AuditDraft]
+    }
+
+    /// What became of a commit before the chain: settled already (a duplicate, a run taken over), or
+    /// waiting to append its entries.
+    private enum Step {
+        case settled(AuditCommitResult)
+        case appending(Prepared)
+
+        var drafts: Int {
+            if case .appending(let prepared) = self { return prepared.drafts.count }
+            return 0
+        }
+    }
+
+    private static func commitAudit(_ commits: [AuditCommit], at date: Date, _ transaction: Transaction)
+        async throws -> [AuditCommitResult]
+    {
+        // First what does not touch the chain — fencing, dedupe, alerts, runs — before its lock, so
+        // that the lock, which every replica's appends wait on until this commit is on disk, is held
+        // for the entries alone.
+        var prepared: [Step] = []
+        prepared.reserveCapacity(commits.count)
+        for commit in commits {
+            if let updating = commit.updatingRun {
+                // A run taken over by another process is not changed, nor told of, by this one.
+                do {
+                    try await PostgresRuns.checkEpoch(of: updating, transaction)
+                } catch StoreError.runTakenOver(let id) {
+                    prepared.append(.settled(.takenOver(id)))
+                    continue
+                }
+            }
+            if let key = commit.eventKey {
+                let fresh = try await transaction.rows(
+                    """
+                    INSERT INTO seen_event (key, seen_at) VALUES (\(StoredText.clean(key)), \(date)) \
+                    ON CONFLICT DO NOTHING RETURNING key
+                    """)
+                guard !fresh.isEmpty else {
+                    prepared.append(.settled(.duplicate))
+                    continue
+                }
+            }
+            let alerts = try await PostgresAlerts.record(commit.alerts, at: date, transaction)
+            var run = commit.insertingRun
+            if let inserting = run { run = try await PostgresRuns.insert(inserting, transaction) }
+            if let key = commit.eventKey, commit.insertingRun != nil, let id = run?.id {
+                try await transaction.execute(
+                    "UPDATE seen_event SET run_id = \(id) WHERE key = \(StoredText.clean(key))")
+            }
+            if let updating = commit.updatingRun {
+                try await PostgresRuns.update(updating, transaction)
+                if run == nil { run = updating }
+            }
+            let drafts = commit.drafts.map { draft -> AuditDraft in
+                var draft = draft
+                if draft.runID == nil, commit.insertingRun != nil { draft.runID = run?.id }
+                return draft
+            }
+            prepared.append(.appending(Prepared(run: run, alerts: alerts, drafts: drafts)))
+        }
+        let count = prepared.reduce(0) { $0 + $1.drafts }
+        var entries: [AuditEntry] = []
+        if count > 0 {
             // Every replica appends after the same head: the lock is held until this transaction
             // commits, so the next appender reads the head this one wrote (read committed reads anew
             // at every statement).
@@ -24,61 +114,54 @@ extension PostgresStore {
             var seq: Int64 = try head?.value("seq") ?? 0
             var previous: String = try head?.value("hash") ?? AuditEntry.genesisHash
             let at = AuditClock.format(date)
-            var results: [AuditCommitResult] = []
-            results.reserveCapacity(commits.count)
-            for commit in commits {
-                if let updating = commit.updatingRun {
-                    // A run taken over by another process is not changed, nor told of, by this one.
-                    do {
-                        try await PostgresRuns.checkEpoch(of: updating, transaction)
-                    } catch StoreError.runTakenOver(let id) {
-                        results.append(.takenOver(id))
-                        continue
-                    }
-                }
-                if let key = commit.eventKey {
-                    let fresh = try await transaction.rows(
-                        """
-                        INSERT INTO seen_event (key, seen_at) VALUES (\(StoredText.clean(key)), \(date)) \
-                        ON CONFLICT DO NOTHING RETURNING key
-                        """)
-                    guard !fresh.isEmpty else {
-                        results.append(.duplicate)
-                        continue
-                    }
-                }
-                let alerts = try await PostgresAlerts.record(commit.alerts, at: date, transaction)
-                var run = commit.insertingRun
-                if let inserting = run { run = try await PostgresRuns.insert(inserting, transaction) }
-                if let key = commit.eventKey, commit.insertingRun != nil, let id = run?.id {
-                    try await transaction.execute(
-                        "UPDATE seen_event SET run_id = \(id) WHERE key = \(StoredText.clean(key))")
-                }
-                if let updating = commit.updatingRun {
-                    try await PostgresRuns.update(updating, transaction)
-                    if run == nil { run = updating }
-                }
-                var entries: [AuditEntry] = []
-                entries.reserveCapacity(commit.drafts.count)
-                for var draft in commit.drafts {
-                    if draft.runID == nil, commit.insertingRun != nil { draft.runID = run?.id }
+            entries.reserveCapacity(count)
+            for case .appending(let commit) in prepared {
+                for draft in commit.drafts {
                     seq += 1
                     let entry = AuditEntry.make(draft, seq: seq, at: at, previousHash: previous)
-                    try await transaction.execute(
-                        """
-                        INSERT INTO audit (seq, at, kind, actor, identity, room, command, arguments, decision, outcome, \
-                        run_id, detail, previous_hash, hash) VALUES (\(entry.seq), \(entry.at), \(entry.kind), \
-                        \(entry.actor), \(entry.identity), \(entry.room), \(entry.command), \(entry.arguments), \
-                        \(entry.decision), \(entry.outcome), \(entry.runID), \(entry.detail), \(entry.previousHash), \
-                        \(entry.hash))
-                        """)
                     previous = entry.hash
                     entries.append(entry)
                 }
-                results.append(AuditCommitResult(entries: entries, run: run, alerts: alerts))
             }
-            return results
+            // Many rows a statement (14 parameters each, well under PostgreSQL's 65,535).
+            for start in stride(from: 0, to: entries.count, by: 500) {
+                try await transaction.execute(insertion(entries[start..<min(start + 500, entries.count)]))
+            }
         }
+        var results: [AuditCommitResult] = []
+        results.reserveCapacity(commits.count)
+        var next = 0
+        for item in prepared {
+            switch item {
+            case .settled(let result): results.append(result)
+            case .appending(let commit):
+                results.append(
+                    AuditCommitResult(
+                        entries: Array(entries[next..<next + commit.drafts.count]), run: commit.run,
+                        alerts: commit.alerts))
+                next += commit.drafts.count
+            }
+        }
+        return results
+    }
+
+    /// One INSERT of these entries, every value bound as a parameter.
+    static func insertion(_ entries: ArraySlice<AuditEntry>) -> PostgresQuery {
+        var query = FilteredSelect("INSERT INTO audit (\(auditColumns)) VALUES ")
+        var rows: [String] = []
+        rows.reserveCapacity(entries.count)
+        for entry in entries {
+            let values = [
+                query.bind(entry.seq), query.bind(entry.at), query.bind(entry.kind), query.bind(entry.actor),
+                query.bind(entry.identity), query.bind(entry.room), query.bind(entry.command),
+                query.bind(entry.arguments), query.bind(entry.decision), query.bind(entry.outcome),
+                query.bind(optional: entry.runID), query.bind(entry.detail), query.bind(entry.previousHash),
+                query.bind(entry.hash),
+            ]
+            rows.append("(" + values.joined(separator: ", ") + ")")
+        }
+        query.sql += rows.joined(separator: ", ")
+        return query.query
     }
 
     static func entry(_ row: PostgresRandomAccessRow) throws -> AuditEntry {

@@ -452,6 +452,12 @@ struct FilteredSelect {
         return "$\(binds.count)"
     }
 
+    /// Binds `value` or NULL and returns its placeholder.
+    mutating func bind<Value: PostgresDynamicTypeEncodable>(optional value: Value?) -> String {
+        binds.append(value)
+        return "$\(binds.count)"
+    }
+
     var query: PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: binds) }
 }
 
