@@ -269,7 +269,9 @@ actor AlertNotifier {
                 shown[key]?.record.count = stored.count + since
                 shown[key]?.record.messageRef = stored.messageRef
             } else {
+                // The store did not take the count: kept, and tried again at the next edit.
                 shown[key]?.uncounted += item.uncounted
+                shown[key]?.dirty = true
             }
             let reply = Self.reply(item.alert, count: item.record.count, template: item.template)
             var edited = false
@@ -310,7 +312,8 @@ actor AlertNotifier {
                 // Its message could not be edited, or another replica posts it where nothing can be.
                 continue
             }
-            // Posted here, where messages cannot be edited: the news is a new line, as before.
+            // Posted by this replica: the first time, or again where messages cannot be edited (the
+            // news is then a new line, as a single process does it).
             let reference = try? await messenger.send(reply, to: room, thread: nil)
             summaries[room]?.posted = true
             summaries[room]?.reference = reference
