@@ -86,9 +86,11 @@ import Testing
     func serversWithoutCAPStillRegister() async throws {
         let server = try await ScriptedIRCServer.start()
         defer { server.stop() }
-        let bot = IRCAdapter(settings: Self.settings(port: server.port, sasl: false), environment: [:])
+        var bot = IRCAdapter(settings: Self.settings(port: server.port, sasl: false), environment: [:])
+        // Asking for the nick back is the next test's; here it would come between the script's lines.
+        bot.nickRegainInterval = .seconds(3600)
         let engine = try Self.engine()
-        let running = Task { try await bot.run(engine: engine) }
+        let running = Task { [bot] in try await bot.run(engine: engine) }
         defer { running.cancel() }
 
         // An old server answers CAP with 421; the nick is taken, so Parley takes the next one.
@@ -116,6 +118,43 @@ import Testing
         second.send(":irc.test 001 parley :Welcome")
         #expect(try await second.next() == "JOIN #ops")
         #expect(try await eventually { bot.isConnected })
+    }
+
+    /// A replica that took the connection over while the old leader's connection still holds the nick
+    /// (it was paused, not dead, and the server has not dropped it yet) registers as `parley_` and
+    /// asks for `parley` back until the server gives it; then it answers as `parley` again.
+    @Test(.timeLimit(.minutes(4)))
+    func aTakenNickIsAskedBackUntilTheServerGivesIt() async throws {
+        let server = try await ScriptedIRCServer.start()
+        defer { server.stop() }
+        var bot = IRCAdapter(settings: Self.settings(port: server.port, sasl: false), environment: [:])
+        bot.nickRegainInterval = .milliseconds(100)
+        let engine = try Self.engine()
+        let running = Task { [bot] in try await bot.run(engine: engine) }
+        defer { running.cancel() }
+        let client = try #require(await server.connection(0))
+        #expect(try await client.next() == "CAP LS 302")
+        #expect(try await client.next() == "NICK parley")
+        #expect(try await client.next() == "USER parley 0 * :Parley ChatOps")
+        client.send(":irc.test 421 parley CAP :Unknown command")
+        client.send(":irc.test 433 * parley :Nickname already in use")
+        #expect(try await client.next() == "NICK parley_")
+        client.send(":irc.test 001 parley_ :Welcome")
+        #expect(try await client.next() == "JOIN #ops")
+        // Still taken: asked again.
+        #expect(try await client.next() == "NICK parley")
+        client.send(":irc.test 433 parley_ parley :Nickname already in use")
+        #expect(try await client.next() == "NICK parley")
+        // Free now: the server renames Parley, and messages to `parley` are Parley's.
+        client.send(":parley_!p@h NICK :parley")
+        #expect(try await eventually { bot.link.current?.nick == "parley" })
+        client.send(":alice!a@h PRIVMSG parley :echo mine again")
+        // One NICK may have been sent before the rename arrived; then it stops asking.
+        var line = try await client.next()
+        if line == "NICK parley" { line = try await client.next() }
+        #expect(line == "PRIVMSG alice :mine again")
+        client.send(":alice!a@h PRIVMSG parley :echo still")
+        #expect(try await client.next() == "PRIVMSG alice still", "no more NICK lines once the nick is back")
     }
 
     @Test(.timeLimit(.minutes(4)))

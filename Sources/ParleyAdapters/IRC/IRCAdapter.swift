@@ -17,6 +17,9 @@ public struct IRCAdapter: ChatAdapter {
     var backoff = IRCBackoff()
     /// A server that has not welcomed Parley this long after connecting is given up on.
     var registrationTimeout = Duration.seconds(60)
+    /// Registered under another nick (the configured one was taken: a replica that stopped answering
+    /// still holds it until the server drops it), Parley asks for its own nick back this often.
+    var nickRegainInterval = Duration.seconds(10)
 
     /// True between the server's welcome and the connection's end.
     public var isConnected: Bool { state.isConnected }
@@ -93,6 +96,8 @@ public struct IRCAdapter: ChatAdapter {
             if !state.isConnected { try? await connection.channel.close() }
         }
         defer { watchdog.cancel() }
+        var regain: Task<Void, Never>?
+        defer { regain?.cancel() }
         var historyBefore = Date.distantPast
         try await connection.executeThenClose { inbound, outbound in
             let writer = IRCWriter(outbound, flood: settings.flood)
@@ -136,6 +141,23 @@ public struct IRCAdapter: ChatAdapter {
                     "connected to IRC \(settings.host):\(settings.port) as \(registration.nick)\(settings.tls ? " over TLS" : "")\(capabilities.isEmpty ? "" : " with \(capabilities)")\(sasl.map { ", logged in as \($0.account)" } ?? "")"
                 )
                 for channel in settings.channels { await writer.send(IRCMessage("JOIN", [channel])) }
+                if registration.nick.caseInsensitiveCompare(settings.nick) != .orderedSame {
+                    logger.warning(
+                        "the nick \(settings.nick) is taken; connected as \(registration.nick) and asking for \(settings.nick) back every \(nickRegainInterval)"
+                    )
+                    regain = Task { [link, settings, nickRegainInterval] in
+                        // The server answers 433 while it is taken, and NICK (handled below) once it is ours.
+                        func taken() -> Bool {
+                            guard let nick = link.current?.nick else { return false }
+                            return nick.caseInsensitiveCompare(settings.nick) != .orderedSame
+                        }
+                        while !Task.isCancelled, taken() {
+                            try? await Task.sleep(for: nickRegainInterval)
+                            guard !Task.isCancelled, taken() else { break }
+                            await writer.send(IRCMessage("NICK", [settings.nick]))
+                        }
+                    }
+                }
             }
         }
     }
@@ -166,6 +188,7 @@ public struct IRCAdapter: ChatAdapter {
                 $0.nick = renamed
                 $0.source = nil
             }
+            logger.info("IRC nick is now \(renamed)")
         case "PRIVMSG":
             guard message.params.count == 2, let sender = message.nick, !fromSelf else { return }
             // CTCP (ACTION, VERSION …) is not for Parley.
