@@ -505,7 +505,9 @@ def readme(rows):
             + (f"; one on SQLite {rate(api['sqlite-1']['per_second'])}" if "sqlite-1" in api else "")
             + (f"; failover (leader killed → first answer from the new leader) at most {max(t for t in failovers if t is not None):.1f} s"
                f" over {len(failovers)} kills" if failovers and all(t is not None for t in failovers) else "")
-            + (f", {paused_rows(rows)[0]['ready_s']:.1f} s for a leader paused past its lease"
+            + (f"; {paused_rows(rows)[0]['ready_s']:.0f} s for private messages to the IRC nick when the leader is "
+               "paused instead (the server keeps its nick until its ping timeout; channels are answered after the "
+               "lease's 10 s)"
                if paused_rows(rows) and paused_rows(rows)[0].get("ready_s") is not None else "")
             + ".")
     lines += [
