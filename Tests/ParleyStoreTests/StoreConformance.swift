@@ -122,6 +122,29 @@ enum StoreConformance {
             }
             #expect(racers == 1)
         },
+        StoreCheck(name: "two replicas committing the same events in opposite orders each record every event once") {
+            open in
+            // A platform redelivering a burst to two replicas: each batches the same event keys in
+            // another order. Their rows are taken before the chain's lock, so on PostgreSQL the two
+            // transactions can deadlock; the one rolled back is tried again and finds the events seen.
+            let stores = [try await open(), try await open()]
+            let keys = (0..<6).map { "slack:burst-\($0)" }
+            func batch(_ keys: [String], _ who: String) -> [AuditCommit] {
+                keys.map {
+                    AuditCommit(drafts: [AuditDraft(kind: .received, actor: who, detail: $0)], eventKey: $0)
+                }
+            }
+            let results = try await withThrowingTaskGroup(of: [AuditCommitResult].self) { group in
+                group.addTask { try await stores[0].commitAudit(batch(keys, "a"), at: at(1)) }
+                group.addTask { try await stores[1].commitAudit(batch(keys.reversed(), "b"), at: at(1)) }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(results.filter { !$0.isDuplicate }.count == keys.count, "each event recorded once")
+            #expect(results.filter(\.isDuplicate).count == keys.count)
+            let entries = try await stores[0].auditEntries(AuditQuery(limit: 100))
+            #expect(Set(entries.map(\.detail)) == Set(keys) && entries.count == keys.count)
+            #expect(try await stores[1].feedAuditChain(to: AuditVerifier(fromGenesis: true)).problem == nil)
+        },
         StoreCheck(name: "replicas appending at once make one unbroken chain") { open in
             let stores = [try await open(), try await open()]
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -23,8 +23,10 @@ extension PostgresStore {
                 return try await transaction { transaction in
                     try await Self.commitAudit(commits, at: date, transaction)
                 }
-            } catch let error where attempt < 3 && Self.isDeadlock(error) {
+            } catch let error where attempt < 5 && Self.isDeadlock(error) {
+                // A moment apart, so that the two do not take their rows in step again.
                 attempt += 1
+                try await Task.sleep(for: .milliseconds(Int.random(in: 5...50)))
             }
         }
     }
@@ -62,6 +64,23 @@ extension PostgresStore {
         // First what does not touch the chain — fencing, dedupe, alerts, runs — before its lock, so
         // that the lock, which every replica's appends wait on until this commit is on disk, is held
         // for the entries alone.
+        // The batch's event keys first, in one statement and in sorted order: two replicas holding the
+        // same burst in other orders then take its keys in the same order, and never wait on each other
+        // in a circle over them.
+        // (A commit that also changes a run records its key only once its epoch is checked, below.)
+        let keys = Array(
+            Set(commits.filter { $0.updatingRun == nil }.compactMap { $0.eventKey.map(StoredText.clean) })
+        ).sorted()
+        var fresh = Set<String>()
+        if !keys.isEmpty {
+            fresh = Set(
+                try await transaction.rows(
+                    """
+                    INSERT INTO seen_event (key, seen_at) SELECT key, \(date) FROM unnest(\(keys)::text[]) AS key \
+                    ORDER BY key ON CONFLICT DO NOTHING RETURNING key
+                    """
+                ).map { try $0.value("key", as: String.self) })
+        }
         var prepared: [Step] = []
         prepared.reserveCapacity(commits.count)
         for commit in commits {
@@ -74,13 +93,19 @@ extension PostgresStore {
                     continue
                 }
             }
-            if let key = commit.eventKey {
-                let fresh = try await transaction.rows(
-                    """
-                    INSERT INTO seen_event (key, seen_at) VALUES (\(StoredText.clean(key)), \(date)) \
-                    ON CONFLICT DO NOTHING RETURNING key
-                    """)
-                guard !fresh.isEmpty else {
+            // New once: the first commit of the batch with a key this batch saw first; later ones, and
+            // keys seen before, are duplicates.
+            if let key = commit.eventKey.map(StoredText.clean) {
+                let new =
+                    commit.updatingRun == nil
+                    ? fresh.remove(key) != nil
+                    : try await !transaction.rows(
+                        """
+                        INSERT INTO seen_event (key, seen_at) VALUES (\(key), \(date)) \
+                        ON CONFLICT DO NOTHING RETURNING key
+                        """
+                    ).isEmpty
+                guard new else {
                     prepared.append(.settled(.duplicate))
                     continue
                 }
