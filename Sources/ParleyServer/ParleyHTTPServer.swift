@@ -65,6 +65,7 @@ public struct ParleyHTTPServer: Sendable {
         let messenger = AdapterMessenger(
             adapters: adapters, board: leadershipBoard, outbox: store, metrics: metrics, logger: logger)
         self.messenger = messenger
+        engine.attach(messenger: messenger)
         loginThrottle = LoginThrottle(store: store)
         alerts = AlertCenter(engine: engine, messenger: messenger, logger: logger)
         scheduler = Scheduler(engine: engine, messenger: messenger, logger: logger)

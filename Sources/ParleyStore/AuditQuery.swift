@@ -9,6 +9,9 @@ public struct AuditQuery: Sendable, Equatable {
     public var kind: String?
     /// Only the entries of this run (a run page shows its steps).
     public var runID: Int64?
+    /// Only entries made in this room (its name on its platform, as entries record it), for an
+    /// incident's timeline.
+    public var room: String?
     public var since: Date?
     public var until: Date?
     /// Only entries after this number, oldest first (for tailing and exports).
@@ -36,5 +39,5 @@ public struct AuditQuery: Sendable, Equatable {
     }
 
     /// True when the query picks a contiguous stretch of the chain (no per-entry filters).
-    public var isContiguous: Bool { actor == nil && command == nil && kind == nil && runID == nil }
+    public var isContiguous: Bool { actor == nil && command == nil && kind == nil && runID == nil && room == nil }
 }

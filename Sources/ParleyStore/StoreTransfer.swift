@@ -14,12 +14,16 @@ public enum StoreTransfer {
         ("approval", "approval"), ("approvalVote", "approval_vote"), ("metadata", "metadata"),
         ("credential", "credential"), ("session", "session"), ("apiToken", "api_token"), ("runLock", "run_lock"),
         ("runStep", "run_step"), ("alert", "alert"), ("alertEvent", "alert_event"),
-        ("alertMessage", "alert_message"), ("scheduledRun", "scheduled_run"),
+        ("alertMessage", "alert_message"), ("scheduledRun", "scheduled_run"), ("incident", "incident"),
+        ("incidentEvent", "incident_event"), ("incidentTask", "incident_task"), ("incidentAlert", "incident_alert"),
     ]
     /// PostgreSQL columns whose SQLite names are not the same words.
     static let renamed = ["run.duration_ms": "durationMilliseconds"]
     /// Tables whose ids PostgreSQL generates: their sequences continue after the copied ids.
-    static let identities = ["run", "alert", "alert_event"]
+    static let identities = [
+        ("run", "id"), ("alert", "id"), ("alert_event", "id"), ("incident", "number"), ("incident_event", "id"),
+        ("incident_task", "id"),
+    ]
     /// Rows read and written at a time.
     static let batch = 500
 
@@ -49,12 +53,12 @@ public enum StoreTransfer {
                         table: table.postgres,
                         rows: try await copy(table.sqlite, to: table.postgres, from: source, transaction)))
             }
-            for table in identities {
+            for (table, column) in identities {
                 try await transaction.execute(
                     PostgresQuery(
                         unsafeSQL: """
-                            SELECT setval(pg_get_serial_sequence('\(table)', 'id'),
-                              COALESCE((SELECT MAX(id) FROM \(table)), 0) + 1, false)
+                            SELECT setval(pg_get_serial_sequence('\(table)', '\(column)'),
+                              COALESCE((SELECT MAX(\(column)) FROM \(table)), 0) + 1, false)
                             """))
             }
             try await verifyChain(transaction, against: sourceChain)

@@ -42,6 +42,8 @@ public struct ParleyConfig: Sendable {
     public var alerts = AlertSettings()
     /// Commands that run on a schedule.
     public var schedules: [Schedule] = []
+    /// Severities, roles and rooms of incidents.
+    public var incidents = IncidentSettings()
 
     /// Every credential the adapters use, so that they are masked like declared secrets.
     public var adapterSecrets: [SecretSource] {

@@ -22,7 +22,11 @@ struct RuleReader {
     static let ruleKeys = ["name", "when", "rooms", "platforms", "hours", "timezone", "deny", "require"]
     static let requireKeys = ["roles", "approvals", "approvers", "confirm"]
     /// Names a condition may use besides the command's arguments.
-    static let conditionNames: Set<String> = ["room", "platform", "user", "roles", "groups", "command"]
+    static let conditionNames: Set<String> = [
+        "room", "platform", "user", "roles", "groups", "command",
+        // The incident a command is about (the one it names, or the one open in its room).
+        "incident", "incident.role", "incident.severity", "incident.status",
+    ]
 
     func readRules(
         _ node: Node, command: String, arguments: Set<String>, roles: inout [RoleReference],

@@ -33,6 +33,10 @@ public struct PolicyRequest: Sendable {
     public var platform: String
     /// When.
     public var now: Date
+    /// Grants that hold for this request only: the asker's incident roles inside that incident.
+    public var grants: [RoleGrant] = []
+    /// Further names a rule's condition can use (`incident.role`, `incident.severity` …).
+    public var values: [String: ConditionValue] = [:]
 
     /// Creates a request.
     public init(
@@ -67,6 +71,7 @@ public struct PolicyRequest: Sendable {
         values["roles"] = .list(principal.roles.map { .string($0) })
         values["groups"] = .list(principal.groups.map { .string($0) })
         values["command"] = .string(command.id)
+        for (name, value) in self.values { values[name] = value }
         return values
     }
 }
@@ -138,9 +143,18 @@ public struct Policy: Sendable {
             reason: "\(command.id) needs role \(ParameterType.list(granting)); you have \(have)", decidedBy: "no grant")
     }
 
-    /// Decides a full request: roles, then every rule of the command that applies.
+    /// Decides a full request: roles (and the request's own grants), then every rule of the command
+    /// that applies.
     public func evaluate(_ request: PolicyRequest) -> Decision {
-        let base = decide(request.principal, command: request.command)
+        var base = decide(request.principal, command: request.command)
+        if !base.isAllowed, !Self.denies(request.principal, command: request.command, roles: roles),
+            let grant = request.grants.first(where: { grant in
+                grant.allow.contains { Self.matches(pattern: $0, command: request.command) }
+                    && !grant.deny.contains { Self.matches(pattern: $0, command: request.command) }
+            })
+        {
+            base = .allowed(by: grant.name, requirements: Requirements(), rules: [])
+        }
         guard case .allowed(let grant, _, _) = base else { return base }
         let values = request.conditionValues
         var requirements = Requirements()
@@ -178,6 +192,13 @@ public struct Policy: Sendable {
                 decidedBy: decidedBy)
         }
         return nil
+    }
+
+    /// True when one of the principal's roles denies the command outright (a deny no grant overrides).
+    static func denies(_ principal: Principal, command: CommandDeclaration, roles: [String: RoleGrant]) -> Bool {
+        principal.roles.contains { name in
+            roles[name]?.deny.contains { matches(pattern: $0, command: command) } ?? false
+        }
     }
 
     static func describe(_ roles: [String]) -> String {

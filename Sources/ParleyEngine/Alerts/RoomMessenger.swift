@@ -8,9 +8,16 @@ public protocol RoomMessenger: Sendable {
     func send(_ reply: Reply, to room: String, thread: String?) async throws -> String?
     /// Replaces a message posted earlier; false when the platform cannot edit messages.
     func edit(_ reference: String, in room: String, with reply: Reply) async throws -> Bool
+    /// Makes a room on `platform` named `name` with a topic, inviting people by their platform ids;
+    /// returns the new room's id there, or nil when the platform cannot make rooms.
+    func createRoom(platform: String, name: String, topic: String, inviting: [String]) async throws -> String?
 }
 
 extension RoomMessenger {
+    public func createRoom(platform: String, name: String, topic: String, inviting: [String]) async throws -> String? {
+        nil
+    }
+
     /// Runs `command` as a service identity (an automation, a schedule), under the same policy, gates
     /// and audit as a person's command, and posts the answer under `header` to `room`, when there is one.
     func runAsService(

@@ -1,5 +1,6 @@
 import ParleyCore
 import ParleyStore
+import Synchronization
 
 /// A command built into Parley: its declaration is its help text and its argument spec.
 public struct BuiltinCommand: Sendable {
@@ -13,16 +14,18 @@ public struct BuiltinCommand: Sendable {
     let changesNothing: Bool
 
     /// Declares a built-in: `BuiltinCommand("echo {message:text}", help: "Repeat a message") { … }`.
+    /// Its id is its first word unless `id` names it (`incident.declare`); `also` are further usages
+    /// of the same command (another word order, a shorter form).
     init(
-        _ usage: String, help: String, examples: [String] = [], changesNothing: Bool = false,
-        body: (@Sendable (BuiltinCall) async throws -> Reply)?
+        _ usage: String, also: [String] = [], id: String? = nil, help: String, examples: [String] = [],
+        changesNothing: Bool = false, body: (@Sendable (BuiltinCall) async throws -> Reply)?
     ) {
         self.changesNothing = changesNothing
         // Built-in usages are constants checked by the test suite, not outside input.
-        let pattern = try! UsagePattern(usage)
-        let id = pattern.leadingWords.first ?? usage
+        let patterns = ([usage] + also).map { try! UsagePattern($0) }
+        let id = id ?? patterns[0].leadingWords.first ?? usage
         declaration = CommandDeclaration(
-            id: id, patterns: [pattern], help: help, examples: examples, action: .builtin(id))
+            id: id, patterns: patterns, help: help, examples: examples, action: .builtin(id))
         self.body = body
     }
 }
@@ -35,8 +38,15 @@ public struct BuiltinCall: Sendable {
     public let principal: Principal
     /// The run's number.
     public let runID: Int64
+    /// Where it was asked: the room's name on its platform.
+    public let room: String
+    /// The platform it was asked from.
+    public let platform: String
     /// The engine's read-only services.
     let services: BuiltinServices
+
+    /// Who asked, as records name them: the Parley user, else the platform identity.
+    var actor: String { principal.userName ?? principal.identity.description }
 
     /// The text of argument `name`, if given.
     public subscript(_ name: String) -> String? { parsed.arguments[name]?.text }
@@ -57,6 +67,20 @@ struct BuiltinServices: Sendable {
     let masker: SecretMasker
     /// Alertmanager's API, when `alerts.alertmanager_url` is configured.
     let alertmanager: AlertmanagerClient?
+    /// How incidents are run.
+    let incidents: IncidentSettings
+    /// Posts to other rooms (stakeholders, an incident's room), once the server has attached its adapters.
+    let messenger: MessengerSlot
+}
+
+/// The messenger the server attaches to the engine after both are made (the engine is made first);
+/// empty in `parley run` and `parley chat`, which post nowhere else.
+final class MessengerSlot: Sendable {
+    private let current = Mutex<(any RoomMessenger)?>(nil)
+
+    var messenger: (any RoomMessenger)? { current.withLock { $0 } }
+
+    func attach(_ messenger: any RoomMessenger) { current.withLock { $0 = messenger } }
 }
 
 /// Answers reply-only commands: nothing runs, the command's `reply:` template is the answer.
@@ -83,7 +107,8 @@ struct BuiltinExecutor: ActionExecutor {
             return ActionResult(status: .failed, message: "no built-in command \(action)")
         }
         let call = BuiltinCall(
-            parsed: request.parsed, principal: request.principal, runID: request.runID, services: services)
+            parsed: request.parsed, principal: request.principal, runID: request.runID, room: request.room,
+            platform: request.platform, services: services)
         do {
             let reply = try await body(call)
             return ActionResult(status: .succeeded, output: reply.plainText, reply: reply)

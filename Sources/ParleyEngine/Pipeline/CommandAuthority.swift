@@ -11,7 +11,13 @@ struct CommandAuthority: Sendable {
     let directory: Directory
 
     init(config: ParleyConfig) {
-        catalogue = CommandCatalogue(Builtins.declarations + config.commands)
+        let builtins = Builtins.declarations.map { declaration in
+            guard declaration.id == "incident.declare" else { return declaration }
+            var declare = declaration
+            declare.rules = config.incidents.declareRules
+            return declare
+        }
+        catalogue = CommandCatalogue(builtins + config.commands)
         policy = Policy(roles: config.roles)
         directory = Directory(users: config.users, groups: config.groups)
     }

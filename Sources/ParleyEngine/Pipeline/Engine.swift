@@ -35,6 +35,11 @@ public final class Engine: Sendable {
     let dryRun: DryRun
     let executor: Executor
     let recovery: StartupRecovery
+    /// Where built-ins post beyond their own room (incidents' stakeholders), once attached.
+    let messengerSlot: MessengerSlot
+
+    /// Lets built-ins post to other rooms through `messenger` (the server's adapters).
+    public func attach(messenger: any RoomMessenger) { messengerSlot.attach(messenger) }
 
     /// Built-ins and configured commands.
     public var catalogue: CommandCatalogue { authority.catalogue }
@@ -74,10 +79,12 @@ public final class Engine: Sendable {
             AlertmanagerClient(
                 baseURL: url, token: try? config.alerts.alertmanagerToken?.resolve(environment: environment).get())
         }
+        let slot = MessengerSlot()
+        messengerSlot = slot
         let services = BuiltinServices(
             catalogue: authority.catalogue, policy: authority.policy, directory: authority.directory, store: store,
             replyLimits: config.replyLimits, runPageURL: config.server.displayURL + "/runs/", masker: vault.masker,
-            alertmanager: alertmanager)
+            alertmanager: alertmanager, incidents: config.incidents, messenger: slot)
         var byName: [String: BuiltinCommand] = [:]
         for builtin in Builtins.all { byName[builtin.declaration.id] = builtin }
         let runbooks = RunbookExecutor(steps: store, actions: executors, audit: audit, masker: vault.masker)
@@ -300,9 +307,11 @@ public final class Engine: Sendable {
             try await audit.arrive(context)
             return try await answers.answer(parsed, context)
         }
-        let request = PolicyRequest(
+        var request = PolicyRequest(
             principal: context.principal, parsed: parsed, room: context.inbound.room,
             platform: context.inbound.sender.platform)
+        (request.grants, request.values) = try await incidentScope(
+            parsed, principal: context.principal, room: request.room, platform: request.platform)
         switch policy.evaluate(request) {
         case .denied(let reason, let decidedBy):
             let run = context.newRun(parsed, decision: .denied, reason: reason)

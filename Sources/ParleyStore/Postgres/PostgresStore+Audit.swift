@@ -204,6 +204,7 @@ extension PostgresStore {
         if let command = query.command { select.sql += " AND command = \(select.bind(command))" }
         if let kind = query.kind { select.sql += " AND kind = \(select.bind(kind))" }
         if let runID = query.runID { select.sql += " AND run_id = \(select.bind(runID))" }
+        if let room = query.room { select.sql += " AND room = \(select.bind(room))" }
         if let since = query.since { select.sql += " AND at >= \(select.bind(AuditClock.format(since)))" }
         if let until = query.until { select.sql += " AND at < \(select.bind(AuditClock.format(until)))" }
         if let after = query.afterSeq { select.sql += " AND seq > \(select.bind(after))" }

@@ -286,6 +286,54 @@ enum SQLiteMigrations {
                 table.primaryKey(["room", "fingerprint"])
             }
         }
+        migrator.registerMigration("2026-12-08 incidents") { db in
+            try db.create(table: "incident") { table in
+                table.autoIncrementedPrimaryKey("number")
+                table.column("severity", .text).notNull()
+                table.column("title", .text).notNull()
+                table.column("status", .text).notNull()
+                table.column("declaredAt", .datetime).notNull()
+                table.column("declaredBy", .text).notNull()
+                table.column("declaredIn", .text).notNull()
+                table.column("room", .text)
+                table.column("resolvedAt", .datetime)
+                table.column("closedAt", .datetime)
+                table.column("lastUpdateAt", .datetime).notNull()
+                table.column("reminders", .integer).notNull()
+                table.column("auditFromSeq", .integer).notNull()
+                table.column("summary", .text).notNull()
+                table.column("roles", .text).notNull()
+            }
+            try db.create(index: "incident_status", on: "incident", columns: ["status", "number"])
+            try db.create(table: "incidentEvent") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("incident", .integer).notNull()
+                table.column("at", .datetime).notNull()
+                table.column("actor", .text).notNull()
+                table.column("kind", .text).notNull()
+                table.column("text", .text).notNull()
+                table.column("runID", .integer)
+                table.column("auditSeq", .integer)
+            }
+            try db.create(index: "incidentEvent_incident", on: "incidentEvent", columns: ["incident", "id"])
+            try db.create(table: "incidentTask") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("incident", .integer).notNull()
+                table.column("text", .text).notNull()
+                table.column("owner", .text)
+                table.column("createdAt", .datetime).notNull()
+                table.column("createdBy", .text).notNull()
+                table.column("doneAt", .datetime)
+                table.column("doneBy", .text)
+            }
+            try db.create(index: "incidentTask_incident", on: "incidentTask", columns: ["incident", "id"])
+            try db.create(table: "incidentAlert") { table in
+                table.column("incident", .integer).notNull()
+                table.column("alertID", .integer).notNull()
+                table.column("attachedAt", .datetime).notNull()
+                table.primaryKey(["incident", "alertID"])
+            }
+        }
         return migrator
     }
 }

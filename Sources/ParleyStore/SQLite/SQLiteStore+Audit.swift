@@ -72,6 +72,7 @@ extension SQLiteStore {
             if let command = query.command { request = request.filter(Column("command") == command) }
             if let kind = query.kind { request = request.filter(Column("kind") == kind) }
             if let runID = query.runID { request = request.filter(Column("runID") == runID) }
+            if let room = query.room { request = request.filter(Column("room") == room) }
             if let since = query.since { request = request.filter(Column("at") >= AuditClock.format(since)) }
             if let until = query.until { request = request.filter(Column("at") < AuditClock.format(until)) }
             if let after = query.afterSeq { request = request.filter(Column("seq") > after) }
