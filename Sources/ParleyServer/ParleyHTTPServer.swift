@@ -257,7 +257,8 @@ struct AdapterService: Service {
     }
 }
 
-/// Settles expired approval requests every few seconds, so they do not wait to be touched.
+/// Settles expired approval requests every few seconds, so they do not wait to be touched, and
+/// reminds open incidents whose status update is due.
 struct ApprovalSweeper: Service {
     let engine: Engine
     let logger: Logger
@@ -268,6 +269,11 @@ struct ApprovalSweeper: Service {
                 try await engine.expireDueApprovals()
             } catch {
                 logger.error("cannot expire approval requests: \(error)")
+            }
+            do {
+                try await engine.remindIncidents()
+            } catch {
+                logger.error("cannot remind incidents of their status updates: \(error)")
             }
             await sleepUntilStopping(for: .seconds(5))
         }

@@ -26,6 +26,26 @@ struct OnCallReader {
     static let shortestRotation = 3600
     static let longestRotation = 366 * 86400
 
+    /// Reads the `oncall:` section of a YAML document, with every problem found in it (and only
+    /// those: other top-level keys are left alone). For tests and one-section checks.
+    static func read(
+        yaml: String, file: String, environment: [String: String] = [:], users: Set<String>? = nil,
+        platforms: Set<String>? = nil
+    ) -> (settings: OnCallSettings, issues: [ConfigIssue]) {
+        let reader = YAMLReader(file: file, environment: environment)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            reader.report(line: 0, column: 0, "not YAML: \(error)")
+            return (OnCallSettings(), reader.issues)
+        }
+        guard let section = root.flatMap({ $0.mapping?["oncall"] }) else { return (OnCallSettings(), []) }
+        let settings = OnCallReader(reader: reader, users: users, platforms: platforms).read(section)
+        return (settings, reader.issues.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
+    }
+
+    /// Reads the value of `oncall:`.
     func read(_ node: Node) -> OnCallSettings {
         var settings = OnCallSettings()
         for entry in reader.mapping(node, "oncall", allowed: ["schedules"]) {
