@@ -88,6 +88,7 @@ public struct ParleyHTTPServer: Sendable {
         DashboardRoutes(engine: engine, store: store, settings: settings, pages: pages).register(on: router)
         AlertsPage(engine: engine, store: store, settings: settings, pages: pages, alertmanager: alertmanager).register(
             on: router)
+        IncidentsPage(engine: engine, store: store, pages: pages).register(on: router)
         Assets.register(on: router)
         AdapterRoutes(engine: engine, adapters: adapters, maxBodyBytes: settings.maxBodyBytes).register(on: router)
         HookRoutes(engine: engine, center: alerts, environment: environment, logger: logger, metrics: metrics)

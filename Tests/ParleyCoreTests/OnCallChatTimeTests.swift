@@ -82,7 +82,8 @@ import Testing
         #expect(problem("tomorrow")?.contains("write a time as") == true)
         #expect(problem("")?.hasPrefix("no time given") == true)
         #expect(problem("+0h") == "'0h' is not a duration; write 2h, 30m or 1h30m")
-        #expect(problem("in 99999999999999999999d") == "'99999999999999999999d' is not a duration; write 2h, 30m or 1h30m")
+        #expect(
+            problem("in 99999999999999999999d") == "'99999999999999999999d' is not a duration; write 2h, 30m or 1h30m")
         #expect(problem("in 4000d") == "'4000d' is more than ten years ahead")
         #expect(problem(String(repeating: "9", count: 10000))?.hasPrefix("that is too long") == true)
         #expect(problem("١٨:٠٠") != nil)  // Arabic-Indic digits are numbers, but not ASCII ones
@@ -125,7 +126,8 @@ import Testing
         for _ in 0..<500 {
             let seconds = Int64.random(in: -12_212_553_600...253_402_300_799, using: &generator)
             let date = Date(timeIntervalSince1970: TimeInterval(seconds))
-            let expected = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
+            let expected = calendar.dateComponents(
+                [.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
             let wall = ZoneClock(zone: calendar.timeZone).wallTime(at: seconds)
             let c = wall.components
             #expect(

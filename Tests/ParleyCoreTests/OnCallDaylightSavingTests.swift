@@ -108,7 +108,8 @@ extension OnCallShift {
         #expect(found.first?.hasPrefix("\(saturday) 09:00 \(t.gapOffsets.before)") == true)
         #expect(found.last?.hasPrefix("\(t.gapSunday) 09:00 \(t.gapOffsets.after)") == true)
         // Saturday's shift is the short one: 23 hours of real time for a day of wall time.
-        let shifts = schedule.shifts(from: try OnCallFixture.instant(t.gapWeekend.from), to: try OnCallFixture.instant(t.gapWeekend.to))
+        let shifts = schedule.shifts(
+            from: try OnCallFixture.instant(t.gapWeekend.from), to: try OnCallFixture.instant(t.gapWeekend.to))
         #expect(shifts.count == 3)
         #expect(shifts[1].end.timeIntervalSince(shifts[1].start) == 23 * 3600)
         #expect(Set(shifts.map(\.person)).count == 3)
@@ -136,7 +137,8 @@ extension OnCallShift {
         let saturday = Self.day(t.gapSunday, -1)
         let monday = Self.day(t.gapSunday, 1)
         let found = try OnCallFixture.handoffs(
-            schedule, from: t.gapWeekend.from, to: OnCallFixture.instant(t.gapWeekend.to).addingTimeInterval(86400)
+            schedule, from: t.gapWeekend.from,
+            to: OnCallFixture.instant(t.gapWeekend.to).addingTimeInterval(86400)
                 .formatted(.iso8601))
         #expect(
             found.map { String($0.prefix(23)) } == [
@@ -176,7 +178,9 @@ extension OnCallShift {
         for (range, hours) in [(t.gapWeekend, 11.0), (t.repeatWeekend, 13.0)] {
             let shifts = schedule.shifts(
                 from: try OnCallFixture.instant(range.from), to: try OnCallFixture.instant(range.to))
-            let starts = shifts.dropFirst().map { OnCallFixture.local($0.start, schedule.timeZone).dropFirst(11).prefix(5) }
+            let starts = shifts.dropFirst().map {
+                OnCallFixture.local($0.start, schedule.timeZone).dropFirst(11).prefix(5)
+            }
             #expect(starts == ["09:00", "21:00", "09:00", "21:00"])
             let lengths = shifts.dropFirst().dropLast().map { $0.end.timeIntervalSince($0.start) / 3600 }
             #expect(lengths.sorted() == [12, 12, hours].sorted())
@@ -199,11 +203,13 @@ extension OnCallShift {
         let schedule = try OnCallFixture.schedule(
             "Europe/Paris", OnCallFixture.layer("days", .daily, "2027-01-01 00:00", ["ana", "ben"]))
         let whole = schedule.shifts(
-            from: try OnCallFixture.instant("2027-03-27T23:00:00Z"), to: try OnCallFixture.instant("2027-03-28T22:00:00Z"))
+            from: try OnCallFixture.instant("2027-03-27T23:00:00Z"),
+            to: try OnCallFixture.instant("2027-03-28T22:00:00Z"))
         #expect(whole.count == 1)
         #expect(whole.first?.hours == 23)
         let october = schedule.shifts(
-            from: try OnCallFixture.instant("2027-10-30T22:00:00Z"), to: try OnCallFixture.instant("2027-10-31T23:00:00Z"))
+            from: try OnCallFixture.instant("2027-10-30T22:00:00Z"),
+            to: try OnCallFixture.instant("2027-10-31T23:00:00Z"))
         #expect(october.count == 1)
         #expect(october.first?.hours == 25)
     }
@@ -224,9 +230,11 @@ extension OnCallShift {
 
     @Test func rotationsShorterThanTheGapNeverOverlap() throws {
         let schedule = try OnCallFixture.schedule(
-            "Europe/Paris", OnCallFixture.layer("fast", .every(seconds: 1800), "2027-03-27 00:00", ["a", "b", "c", "d"]))
+            "Europe/Paris",
+            OnCallFixture.layer("fast", .every(seconds: 1800), "2027-03-27 00:00", ["a", "b", "c", "d"]))
         let shifts = schedule.shifts(
-            from: try OnCallFixture.instant("2027-03-28T00:00:00Z"), to: try OnCallFixture.instant("2027-03-28T03:00:00Z"))
+            from: try OnCallFixture.instant("2027-03-28T00:00:00Z"),
+            to: try OnCallFixture.instant("2027-03-28T03:00:00Z"))
         #expect(zip(shifts, shifts.dropFirst()).allSatisfy { $0.end == $1.start && $0.person != $1.person })
         #expect(shifts.allSatisfy { $0.start < $0.end })
         // 02:00 and 02:30 do not exist; 03:00 and 03:30 do, so the 02:xx shifts have no time left.

@@ -73,7 +73,8 @@ import Testing
         #expect(schedule.onCall(at: try OnCallFixture.instant("2027-02-01T07:59:59Z")) == nil)
         #expect(schedule.onCall(at: try OnCallFixture.instant("2027-02-01T08:00:00Z")) == "ana")
         let first = schedule.shifts(
-            from: try OnCallFixture.instant("2027-01-31T00:00:00Z"), to: try OnCallFixture.instant("2027-02-02T00:00:00Z"))
+            from: try OnCallFixture.instant("2027-01-31T00:00:00Z"),
+            to: try OnCallFixture.instant("2027-02-02T00:00:00Z"))
         #expect(first.map(\.source) == [.nobody, .layer("late")])
     }
 
@@ -92,7 +93,8 @@ import Testing
                 end: try OnCallFixture.instant("2027-01-04T10:00:00+01:00"), madeBy: "ivy"),
         ]
         #expect(
-            try spans(schedule, from: "2027-01-04T09:00:00+01:00", to: "2027-01-05T00:00:00+01:00", overrides: overrides)
+            try spans(
+                schedule, from: "2027-01-04T09:00:00+01:00", to: "2027-01-05T00:00:00+01:00", overrides: overrides)
                 == [
                     "01-04 09:00–01-04 12:00 ivy (business)", "01-04 12:00–01-04 14:00 zoe (override)",
                     "01-04 14:00–01-04 15:00 yan (override)", "01-04 15:00–01-04 20:00 zoe (override)",
@@ -118,7 +120,8 @@ import Testing
         #expect(swapped.map(\.start) == week.map(\.start))
 
         #expect(throws: OnCallError.self) { try OnCallOverride.swap(week[0], week[0], madeBy: "ben") }
-        let empty = OnCallShift(person: nil, start: week[1].end, end: week[1].end.addingTimeInterval(60), source: .nobody)
+        let empty = OnCallShift(
+            person: nil, start: week[1].end, end: week[1].end.addingTimeInterval(60), source: .nobody)
         let error = #expect(throws: OnCallError.self) { try OnCallOverride.swap(week[0], empty, madeBy: "ben") }
         #expect(error?.message.contains("someone on call in both") == true)
     }
@@ -131,12 +134,16 @@ import Testing
         let to = try OnCallFixture.instant("2027-01-09T00:00:00Z")
         #expect(schedule.shifts(from: from, to: to).count == 1)
         let overrides = [
-            OnCallOverride(person: "ana", start: from.addingTimeInterval(3600), end: from.addingTimeInterval(7200), madeBy: "x"),
-            OnCallOverride(person: "ana", start: from.addingTimeInterval(7200), end: from.addingTimeInterval(9000), madeBy: "x"),
-            OnCallOverride(person: "ana", start: from.addingTimeInterval(9000), end: from.addingTimeInterval(9900), madeBy: "y"),
+            OnCallOverride(
+                person: "ana", start: from.addingTimeInterval(3600), end: from.addingTimeInterval(7200), madeBy: "x"),
+            OnCallOverride(
+                person: "ana", start: from.addingTimeInterval(7200), end: from.addingTimeInterval(9000), madeBy: "x"),
+            OnCallOverride(
+                person: "ana", start: from.addingTimeInterval(9000), end: from.addingTimeInterval(9900), madeBy: "y"),
         ]
         let spans = schedule.shifts(from: from, to: to, overrides: overrides)
-        #expect(spans.map(\.source) == [.layer("solo"), .override(madeBy: "x"), .override(madeBy: "y"), .layer("solo")])
+        #expect(
+            spans.map(\.source) == [.layer("solo"), .override(madeBy: "x"), .override(madeBy: "y"), .layer("solo")])
         #expect(spans[1].end == from.addingTimeInterval(9000))
         #expect(schedule.handoffs(from: from, to: to, overrides: overrides).isEmpty)
     }
@@ -158,7 +165,10 @@ import Testing
         let schedule = try businessHours()
         let start = try OnCallFixture.instant("2027-01-01T00:00:00Z")
         let spans = schedule.shifts(from: start, to: start.addingTimeInterval(60 * 86400))
-        #expect(zip(spans, spans.dropFirst()).allSatisfy { $0.end == $1.start && ($0.person, $0.source) != ($1.person, $1.source) })
+        #expect(
+            zip(spans, spans.dropFirst()).allSatisfy {
+                $0.end == $1.start && ($0.person, $0.source) != ($1.person, $1.source)
+            })
         for _ in 0..<300 {
             let instant = start.addingTimeInterval(TimeInterval(Int.random(in: 0..<(60 * 86400), using: &generator)))
             let span = try #require(spans.first { $0.start <= instant && instant < $0.end })

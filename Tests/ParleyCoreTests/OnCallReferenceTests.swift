@@ -72,7 +72,8 @@ enum OnCallReference {
             var restriction: OnCallRestriction?
             if restricted, days != nil || hours != nil {
                 let chosen = try days.map { try OnCallWeekday.days(parsing: $0) } ?? Set(OnCallWeekday.allCases)
-                restriction = try hours.map { try OnCallRestriction(days: chosen, hours: $0) }
+                restriction =
+                    try hours.map { try OnCallRestriction(days: chosen, hours: $0) }
                     ?? OnCallRestriction(days: chosen)
             }
             return try OnCallFixture.layer(name, rotation, start, people, restriction: restriction)

@@ -838,5 +838,74 @@ enum StoreConformance {
             let next = try #require(ids.first { !holders.contains($0) && $0 != waiting })
             #expect(try await stores[0].takeSlot(name: "deploy", max: 2, runID: next))
         },
+        StoreCheck(name: "incidents are numbered, changed with their timeline, and reminded once across replicas") {
+            open in
+            let store = try await open()
+            let other = try await open()
+            func declared(_ title: String, in room: String, at seconds: Int) -> Incident {
+                Incident(
+                    severity: "sev1", title: title, declaredAt: at(seconds), declaredBy: "alice", declaredIn: room,
+                    auditFromSeq: 7, roles: ["commander": "alice"])
+            }
+            let first = try await store.declareIncident(
+                declared("Checkout errors 'EU' ✓", in: "slack:C1", at: 0),
+                event: IncidentEvent(incident: 0, at: at(0), actor: "alice", kind: .declared, text: "declared", runID: 3))
+            let second = try await other.declareIncident(
+                declared("Search slow", in: "irc:#ops", at: 5),
+                event: IncidentEvent(incident: 0, at: at(5), actor: "bob", kind: .declared, text: "declared"))
+            #expect(first.number == 1)
+            #expect(second.number == 2)
+            #expect(try await other.incident(number: 1) == first)
+            #expect(try await store.openIncidents(inRoom: "slack:C1").map(\.number) == [1])
+            // A dedicated room replaces the declaring room as where the incident is worked on.
+            let moved = try #require(
+                try await other.changeIncident(
+                    number: 1, .room("slack:C9"),
+                    event: IncidentEvent(incident: 1, at: at(1), actor: "alice", kind: .status, text: "room")))
+            #expect(moved.room == "slack:C9")
+            #expect(try await store.openIncidents(inRoom: "slack:C1").isEmpty)
+            #expect(try await store.openIncidents(inRoom: "slack:C9").map(\.number) == [1])
+            _ = try await store.changeIncident(number: 1, .role("comms", holder: "bob"), event: nil)
+            _ = try await other.changeIncident(number: 1, .role("scribe", holder: "carol"), event: nil)
+            let updated = try #require(try await store.changeIncident(number: 1, .update(summary: "rolled back", at: at(60)), event: nil))
+            #expect(updated.roles == ["commander": "alice", "comms": "bob", "scribe": "carol"])
+            #expect(updated.summary == "rolled back")
+            #expect(updated.lastUpdateAt == at(60))
+            #expect(try await store.changeIncident(number: 99, .severity("sev2"), event: nil) == nil)
+            // Reminders: level 1 once, whichever replica asks first; level 2 only after level 1.
+            #expect(try await !store.claimIncidentReminder(number: 1, level: 1, updatedBefore: at(59)))
+            #expect(try await !store.claimIncidentReminder(number: 1, level: 2, updatedBefore: at(100)))
+            #expect(try await store.claimIncidentReminder(number: 1, level: 1, updatedBefore: at(100)))
+            #expect(try await !other.claimIncidentReminder(number: 1, level: 1, updatedBefore: at(100)))
+            #expect(try await other.claimIncidentReminder(number: 1, level: 2, updatedBefore: at(100)))
+            let reset = try #require(try await other.changeIncident(number: 1, .update(summary: "better", at: at(120)), event: nil))
+            #expect(reset.reminders == 0)
+            let resolved = try #require(
+                try await store.changeIncident(
+                    number: 1, .status(.resolved, at: at(300)),
+                    event: IncidentEvent(incident: 1, at: at(300), actor: "alice", kind: .resolved, text: "resolved", runID: 9, auditSeq: 42)))
+            #expect(resolved.resolvedAt == at(300))
+            #expect(try await !store.claimIncidentReminder(number: 1, level: 1, updatedBefore: at(1000)))
+            #expect(try await other.incidents(IncidentQuery(openOnly: true)).map(\.number) == [2])
+            #expect(try await other.incidents(IncidentQuery()).map(\.number) == [2, 1])
+            #expect(try await other.incidents(IncidentQuery(beforeNumber: 2)).map(\.number) == [1])
+            let reopened = try #require(try await other.changeIncident(number: 1, .status(.investigating, at: at(400)), event: nil))
+            #expect(reopened.resolvedAt == nil)
+            let events = try await other.incidentEvents(number: 1)
+            #expect(events.map(\.kind) == [.declared, .status, .resolved])
+            #expect(events.last?.auditSeq == 42)
+            #expect(events.last?.runID == 9)
+            #expect(events.first?.incident == 1)
+            // Tasks are closed once; alerts attached once.
+            let task = try await store.addIncidentTask(
+                IncidentTask(incident: 1, text: "Add a canary", owner: "bob", createdAt: at(310), createdBy: "alice"))
+            #expect(try await other.finishIncidentTask(id: try #require(task.id), by: "bob", at: at(320))?.doneBy == "bob")
+            #expect(try await store.finishIncidentTask(id: try #require(task.id), by: "carol", at: at(330)) == nil)
+            #expect(try await other.incidentTasks(number: 1).map(\.doneAt) == [at(320)])
+            #expect(try await store.attachAlert(incident: 1, alertID: 5, at: at(10)))
+            #expect(try await !other.attachAlert(incident: 1, alertID: 5, at: at(11)))
+            #expect(try await other.attachAlert(incident: 1, alertID: 3, at: at(12)))
+            #expect(try await store.incidentAlerts(number: 1) == [5, 3])
+        },
     ]
 }

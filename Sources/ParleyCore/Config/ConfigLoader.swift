@@ -16,7 +16,7 @@ public struct ConfigLoader: Sendable {
 
     static let topLevelKeys = [
         "data_dir", "prefix", "bot_name", "users", "groups", "roles", "secrets", "commands", "limits", "approvals",
-        "audit", "server", "adapters", "alerts", "schedules", "storage", "incidents",
+        "audit", "server", "adapters", "alerts", "schedules", "storage", "incidents", "oncall",
     ]
 
     /// The largest configuration file read: far more than thousands of commands need, and a bound on
@@ -162,6 +162,11 @@ public struct ConfigLoader: Sendable {
             reader: reader, adapters: AdapterReader(reader: reader, baseDirectory: baseDirectory), config: config)
         if let node = sections["alerts"]?.value { config.alerts = alerts.readAlerts(node) }
         if let node = sections["schedules"]?.value { config.schedules = alerts.readSchedules(node) }
+        if let node = sections["oncall"]?.value {
+            config.oncall = OnCallReader(
+                reader: reader, users: Set(config.users.map(\.name)), platforms: alerts.platforms
+            ).read(node)
+        }
         if let node = sections["incidents"]?.value {
             config.incidents = IncidentsReader(reader: reader, alerts: alerts, roleNames: roleNames).read(node)
         }

@@ -42,6 +42,8 @@ public struct ParleyConfig: Sendable {
     public var alerts = AlertSettings()
     /// Commands that run on a schedule.
     public var schedules: [Schedule] = []
+    /// On-call schedules (`oncall:`).
+    public var oncall = OnCallSettings()
     /// Severities, roles and rooms of incidents.
     public var incidents = IncidentSettings()
 

@@ -258,6 +258,7 @@ struct OnCallReader {
         var days = Set(OnCallWeekday.allCases)
         var hours: (String, Node)?
         var valid = true
+        let typos = reader.unknownKeys
         let fields = reader.mapping(node, "restrict", allowed: ["days", "hours"])
         for field in fields {
             if field.key == "hours" {
@@ -280,14 +281,16 @@ struct OnCallReader {
             }
             days = chosen
         }
-        guard case .mapping = node, valid else { return nil }
+        guard case .mapping = node else { return nil }
         if fields.isEmpty {
+            guard reader.unknownKeys == typos else { return nil }
             reader.report(node, "restrict needs days or hours, as in { days: mon-fri, hours: \"09:00-18:00\" }")
             return nil
         }
-        guard let (text, hoursNode) = hours else { return OnCallRestriction(days: days) }
+        guard let (text, hoursNode) = hours else { return valid ? OnCallRestriction(days: days) : nil }
         do {
-            return try OnCallRestriction(days: days, hours: text)
+            let restriction = try OnCallRestriction(days: days, hours: text)
+            return valid ? restriction : nil
         } catch {
             reader.report(hoursNode, "restrict \(error.message)")
             return nil

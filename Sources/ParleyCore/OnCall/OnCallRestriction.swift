@@ -2,7 +2,8 @@ import Foundation
 
 /// A day of the week, as a restriction names it.
 public enum OnCallWeekday: Int, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
-    case sunday = 0, monday, tuesday, wednesday, thursday, friday, saturday
+    case sunday = 0
+    case monday, tuesday, wednesday, thursday, friday, saturday
 
     /// Sunday first, as `rawValue` counts.
     static let week: [OnCallWeekday] = allCases
@@ -110,9 +111,24 @@ public struct OnCallRestriction: Sendable, Hashable, CustomStringConvertible {
             let minutes = "\(seconds / 60 % 60)"
             return (text.count < 2 ? "0" + text : text) + ":" + (minutes.count < 2 ? "0" + minutes : minutes)
         }
-        let sorted = days.sorted()
-        let dayText = sorted.count == 7 ? "every day" : sorted.map(\.description).joined(separator: ",")
-        return "\(dayText) \(clock(opens))-\(clock(closes))"
+        return "\(Self.describe(days)) \(clock(opens))-\(clock(closes))"
+    }
+
+    /// `mon-fri`, `sat,sun`, `mon,wed-fri`: Monday first, runs of three or more days as ranges.
+    static func describe(_ days: Set<OnCallWeekday>) -> String {
+        guard days.count < 7 else { return "every day" }
+        let order = (1...7).map { OnCallWeekday.week[$0 % 7] }.filter(days.contains)
+        var runs: [[OnCallWeekday]] = []
+        for day in order {
+            if let last = runs.last?.last, last.next == day {
+                runs[runs.count - 1].append(day)
+            } else {
+                runs.append([day])
+            }
+        }
+        return runs.map { run in
+            run.count >= 3 ? "\(run[0])-\(run[run.count - 1])" : run.map(\.description).joined(separator: ",")
+        }.joined(separator: ",")
     }
 
     /// The windows, as wall-time spans, that open on days from `first` through `last` (midnights).

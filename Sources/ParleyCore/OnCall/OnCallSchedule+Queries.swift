@@ -16,7 +16,8 @@ extension OnCallSchedule {
         return Self.combine(stacks, from: range.lowerBound, to: range.upperBound).map { segment in
             OnCallShift(
                 person: segment.person,
-                start: segment.start == range.lowerBound ? Self.date(segment.start, near: from) : Self.date(segment.start),
+                start: segment.start == range.lowerBound
+                    ? Self.date(segment.start, near: from) : Self.date(segment.start),
                 end: segment.end == range.upperBound ? Self.date(segment.end, near: to) : Self.date(segment.end),
                 source: segment.source)
         }

@@ -20,7 +20,8 @@ public struct WallClockTime: Sendable, Hashable, Comparable, CustomStringConvert
 
     /// A wall time, or nil when the fields do not name one (month 13, 30 February, 24:00, year 0).
     public init?(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) {
-        guard (1...9999).contains(year), (1...12).contains(month), (1...Self.days(inMonth: month, of: year)).contains(day),
+        guard (1...9999).contains(year), (1...12).contains(month),
+            (1...Self.days(inMonth: month, of: year)).contains(day),
             (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second)
         else { return nil }
         let days = Self.daysFromYearOne(Int64(year), Int64(month), Int64(day))
@@ -33,7 +34,8 @@ public struct WallClockTime: Sendable, Hashable, Comparable, CustomStringConvert
         guard trimmed.count <= 32 else { return nil }
         let parts = trimmed.split(whereSeparator: { $0 == " " || $0 == "T" || $0 == "t" })
         guard parts.count == 2, let date = Self.date(parts[0]), let time = Self.clock(parts[1]) else { return nil }
-        self.init(year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute,
+        self.init(
+            year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute,
             second: time.second)
     }
 

@@ -14,7 +14,7 @@ struct PageTemplates: Sendable {
         case auditDenied = "audit-denied"
         case users, alerts
         case alertsDenied = "alerts-denied"
-        case cluster
+        case cluster, incidents, incident
     }
 
     /// Templates the pages include: the layout, and tables (`table` for plain text cells).
@@ -51,6 +51,11 @@ struct PageTemplates: Sendable {
             title: title, signedIn: auth != nil, user: auth?.userName, csrf: auth?.csrfToken ?? "", content: content)
         // Every name has a template: `init` checked that.
         return library.render(page, withTemplate: name.rawValue) ?? ""
+    }
+
+    /// A table alone (`table.mustache`), for a part of a page fetched again while it is open.
+    func renderTable(_ table: TextTable) -> String {
+        library.render(table, withTemplate: "table") ?? ""
     }
 
     /// The page as an HTML response.
