@@ -11,6 +11,7 @@ struct ParleyCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, ChatCommand.self, RunCommand.self, ConfigCommand.self, PolicyCommand.self,
             AuditCommand.self, UsersCommand.self, TokensCommand.self, MigrateCommand.self, ClusterCommand.self,
+            IncidentCommand.self,
         ]
     )
 }

@@ -57,14 +57,19 @@ import Testing
             engine, #"incident declare sev1 "Checkout errors on EU" --commander alice"#, as: "dave")
         #expect(declared.outcome == .succeeded)
         #expect(declared.reply.plainText.hasPrefix("🚨 INC-2 declared (sev1): Checkout errors on EU\ncommander: alice"))
-        #expect(messenger.posts.withLock { $0 }.contains { $0.room == "irc:#status" && $0.text.hasPrefix("🚨 INC-2 declared (sev1)") })
+        #expect(
+            messenger.posts.withLock { $0 }.contains {
+                $0.room == "irc:#status" && $0.text.hasPrefix("🚨 INC-2 declared (sev1)")
+            })
 
         // A role grants its incident commands inside that incident only.
-        #expect(try await run(engine, "incident assign comms bob", as: "alice").reply.plainText.contains("bob is comms"))
+        #expect(
+            try await run(engine, "incident assign comms bob", as: "alice").reply.plainText.contains("bob is comms"))
         let update = try await run(engine, "incident update Rolled back; error rate falling", as: "bob")
         #expect(update.outcome == .succeeded)
         #expect(update.reply.plainText.contains("Update from bob: Rolled back; error rate falling"))
-        #expect(messenger.posts.withLock { $0 }.contains { $0.room == "irc:#status" && $0.text.contains("Rolled back") })
+        #expect(
+            messenger.posts.withLock { $0 }.contains { $0.room == "irc:#status" && $0.text.contains("Rolled back") })
         // bob declared INC-1, so he commands it: named from this room, his role there applies.
         let named = try await run(engine, "incident update --incident INC-1 Index rebuilt", as: "bob", room: "#ops")
         #expect(named.reply.plainText.hasPrefix("📣 INC-1 (sev2, investigating) — Search is slow"))
@@ -80,10 +85,14 @@ import Testing
         #expect(byDave.reply.plainText.hasPrefix("only INC-2's commander (alice) may resolve it"))
         let resolved = try await run(engine, "incident resolve Bad config rolled back", as: "alice")
         #expect(resolved.reply.plainText.hasPrefix("✅ INC-2 resolved after"))
-        #expect(messenger.posts.withLock { $0 }.contains { $0.room == "irc:#status" && $0.text.hasPrefix("✅ INC-2 resolved") })
+        #expect(
+            messenger.posts.withLock { $0 }.contains {
+                $0.room == "irc:#status" && $0.text.hasPrefix("✅ INC-2 resolved")
+            })
         // Once resolved, bob's comms role no longer grants him anything; alice is told there is nothing open.
         #expect(try await run(engine, "incident update late", as: "bob").outcome == .denied)
-        #expect(try await run(engine, "incident update late", as: "alice").reply.plainText.contains("no incident is open"))
+        #expect(
+            try await run(engine, "incident update late", as: "alice").reply.plainText.contains("no incident is open"))
 
         let incident = try #require(try await store.incident(number: 2))
         #expect(incident.status == .resolved)
@@ -129,7 +138,8 @@ import Testing
         #expect(try await run(engine, "incident attach 1", as: "alice").reply.plainText.contains("already"))
         let task = try await run(engine, "incident task add --owner bob Add a canary", as: "alice")
         #expect(task.reply.plainText == "☑️ task 1 for INC-1: Add a canary — bob")
-        #expect(try await run(engine, "incident task done 1", as: "alice").reply.plainText == "✔️ task 1 done: Add a canary")
+        #expect(
+            try await run(engine, "incident task done 1", as: "alice").reply.plainText == "✔️ task 1 done: Add a canary")
         #expect(try await run(engine, "incident task done 1", as: "alice").reply.plainText.contains("no open task 1"))
         let unknown = try await run(engine, "incident task add --owner zed Something", as: "alice")
         #expect(unknown.reply.plainText.hasPrefix("no Parley user 'zed'"))

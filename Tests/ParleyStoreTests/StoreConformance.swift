@@ -849,7 +849,8 @@ enum StoreConformance {
             }
             let first = try await store.declareIncident(
                 declared("Checkout errors 'EU' ✓", in: "slack:C1", at: 0),
-                event: IncidentEvent(incident: 0, at: at(0), actor: "alice", kind: .declared, text: "declared", runID: 3))
+                event: IncidentEvent(
+                    incident: 0, at: at(0), actor: "alice", kind: .declared, text: "declared", runID: 3))
             let second = try await other.declareIncident(
                 declared("Search slow", in: "irc:#ops", at: 5),
                 event: IncidentEvent(incident: 0, at: at(5), actor: "bob", kind: .declared, text: "declared"))
@@ -867,7 +868,8 @@ enum StoreConformance {
             #expect(try await store.openIncidents(inRoom: "slack:C9").map(\.number) == [1])
             _ = try await store.changeIncident(number: 1, .role("comms", holder: "bob"), event: nil)
             _ = try await other.changeIncident(number: 1, .role("scribe", holder: "carol"), event: nil)
-            let updated = try #require(try await store.changeIncident(number: 1, .update(summary: "rolled back", at: at(60)), event: nil))
+            let updated = try #require(
+                try await store.changeIncident(number: 1, .update(summary: "rolled back", at: at(60)), event: nil))
             #expect(updated.roles == ["commander": "alice", "comms": "bob", "scribe": "carol"])
             #expect(updated.summary == "rolled back")
             #expect(updated.lastUpdateAt == at(60))
@@ -878,18 +880,22 @@ enum StoreConformance {
             #expect(try await store.claimIncidentReminder(number: 1, level: 1, updatedBefore: at(100)))
             #expect(try await !other.claimIncidentReminder(number: 1, level: 1, updatedBefore: at(100)))
             #expect(try await other.claimIncidentReminder(number: 1, level: 2, updatedBefore: at(100)))
-            let reset = try #require(try await other.changeIncident(number: 1, .update(summary: "better", at: at(120)), event: nil))
+            let reset = try #require(
+                try await other.changeIncident(number: 1, .update(summary: "better", at: at(120)), event: nil))
             #expect(reset.reminders == 0)
             let resolved = try #require(
                 try await store.changeIncident(
                     number: 1, .status(.resolved, at: at(300)),
-                    event: IncidentEvent(incident: 1, at: at(300), actor: "alice", kind: .resolved, text: "resolved", runID: 9, auditSeq: 42)))
+                    event: IncidentEvent(
+                        incident: 1, at: at(300), actor: "alice", kind: .resolved, text: "resolved", runID: 9,
+                        auditSeq: 42)))
             #expect(resolved.resolvedAt == at(300))
             #expect(try await !store.claimIncidentReminder(number: 1, level: 1, updatedBefore: at(1000)))
             #expect(try await other.incidents(IncidentQuery(openOnly: true)).map(\.number) == [2])
             #expect(try await other.incidents(IncidentQuery()).map(\.number) == [2, 1])
             #expect(try await other.incidents(IncidentQuery(beforeNumber: 2)).map(\.number) == [1])
-            let reopened = try #require(try await other.changeIncident(number: 1, .status(.investigating, at: at(400)), event: nil))
+            let reopened = try #require(
+                try await other.changeIncident(number: 1, .status(.investigating, at: at(400)), event: nil))
             #expect(reopened.resolvedAt == nil)
             let events = try await other.incidentEvents(number: 1)
             #expect(events.map(\.kind) == [.declared, .status, .resolved])
@@ -899,7 +905,8 @@ enum StoreConformance {
             // Tasks are closed once; alerts attached once.
             let task = try await store.addIncidentTask(
                 IncidentTask(incident: 1, text: "Add a canary", owner: "bob", createdAt: at(310), createdBy: "alice"))
-            #expect(try await other.finishIncidentTask(id: try #require(task.id), by: "bob", at: at(320))?.doneBy == "bob")
+            #expect(
+                try await other.finishIncidentTask(id: try #require(task.id), by: "bob", at: at(320))?.doneBy == "bob")
             #expect(try await store.finishIncidentTask(id: try #require(task.id), by: "carol", at: at(330)) == nil)
             #expect(try await other.incidentTasks(number: 1).map(\.doneAt) == [at(320)])
             #expect(try await store.attachAlert(incident: 1, alertID: 5, at: at(10)))

@@ -33,7 +33,8 @@ struct IncidentsReader {
                 if prefix.isEmpty || prefix.count > 20
                     || !prefix.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") })
                 {
-                    reader.report(entry.value, "room_prefix must be 1 to 20 lowercase letters, digits or '-', as in inc")
+                    reader.report(
+                        entry.value, "room_prefix must be 1 to 20 lowercase letters, digits or '-', as in inc")
                 } else {
                     settings.roomPrefix = prefix
                 }

@@ -108,7 +108,8 @@ enum IncidentCommands {
                 throw BuiltinFailure("'\(text)' is not an incident number; write INC-42")
             }
             guard let incident = try await store.incident(number: number) else {
-                throw BuiltinFailure("there is no incident \(IncidentNumber.format(number)); `incidents --all` lists them")
+                throw BuiltinFailure(
+                    "there is no incident \(IncidentNumber.format(number)); `incidents --all` lists them")
             }
             return incident
         }
@@ -162,7 +163,9 @@ enum IncidentCommands {
 
     static func requireOpen(_ incident: Incident) throws {
         guard incident.status.isOpen else {
-            throw BuiltinFailure("\(incident.name) is \(incident.status.rawValue); `incident status investigating --incident \(incident.name)` reopens it")
+            throw BuiltinFailure(
+                "\(incident.name) is \(incident.status.rawValue); `incident status investigating --incident \(incident.name)` reopens it"
+            )
         }
     }
 
@@ -289,7 +292,9 @@ enum IncidentCommands {
     static func timeline(_ call: BuiltinCall) async throws -> Reply {
         let incident = try await target(call)
         let lines = try await IncidentTimeline.build(incident, store: call.services.store)
-        let rows = lines.suffix(40).map { [IncidentViews.clock($0.at), $0.actor, $0.kind.rawValue, $0.text, $0.seqText] }
+        let rows = lines.suffix(40).map {
+            [IncidentViews.clock($0.at), $0.actor, $0.kind.rawValue, $0.text, $0.seqText]
+        }
         var blocks: [ReplyBlock] = [
             .text("\(incident.name) timeline (\(lines.count) entr\(lines.count == 1 ? "y" : "ies"))"),
             .table(header: ["when (UTC)", "who", "what", "", "audit #"], rows: rows),
@@ -336,15 +341,19 @@ enum IncidentCommands {
         let summary = call.services.masker.mask(call["summary"] ?? "")
         let now = Date()
         var changed = try await change(
-            call, incident, .status(.resolved, at: now), .resolved, summary.isEmpty ? "resolved" : "resolved: \(summary)")
+            call, incident, .status(.resolved, at: now), .resolved,
+            summary.isEmpty ? "resolved" : "resolved: \(summary)")
         if !summary.isEmpty, let number = changed.number {
-            changed = try await call.services.store.changeIncident(
-                number: number, .update(summary: summary, at: now), event: nil) ?? changed
+            changed =
+                try await call.services.store.changeIncident(
+                    number: number, .update(summary: summary, at: now), event: nil) ?? changed
         }
         let duration = IncidentViews.span(changed.duration(now: now))
         await IncidentRooms.announce(
             changed, to: call.services.incidents.stakeholderRooms, except: "\(call.platform):\(call.room)", call: call
-        ) { "✅ \(changed.name) resolved after \(duration): \(changed.title)" + (summary.isEmpty ? "" : " — \(summary)") }
+        ) {
+            "✅ \(changed.name) resolved after \(duration): \(changed.title)" + (summary.isEmpty ? "" : " — \(summary)")
+        }
         var lines = ["✅ \(changed.name) resolved after \(duration)."]
         if let url = call.services.runPageURL.map({ $0.replacingOccurrences(of: "/runs/", with: "/incidents/") }) {
             lines.append("postmortem draft: \(url)\(changed.number ?? 0)/postmortem.md")

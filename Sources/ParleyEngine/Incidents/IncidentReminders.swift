@@ -33,7 +33,8 @@ extension Engine {
             _ = try await store.addIncidentEvent(
                 IncidentEvent(
                     incident: number, at: now, actor: "parley", kind: .reminder,
-                    text: level == 1 ? "update due: reminded \(comms ?? commander)" : "update overdue: reminded \(commander)"))
+                    text: level == 1
+                        ? "update due: reminded \(comms ?? commander)" : "update overdue: reminded \(commander)"))
             if let messenger = messengerSlot.messenger {
                 do {
                     _ = try await messenger.send(.text(text), to: incident.workRoom, thread: nil)

@@ -55,7 +55,8 @@ public struct IncidentReport: Sendable, Codable {
         out += "## Summary\n\n"
         out += "| | |\n|---|---|\n"
         out += "| Severity | \(incident.severity) |\n| Status | \(incident.status.rawValue) |\n"
-        out += "| Declared | \(IncidentViews.clock(incident.declaredAt)) UTC by \(Self.cell(incident.declaredBy)) in \(Self.cell(incident.declaredIn)) |\n"
+        out +=
+            "| Declared | \(IncidentViews.clock(incident.declaredAt)) UTC by \(Self.cell(incident.declaredBy)) in \(Self.cell(incident.declaredIn)) |\n"
         if let end {
             out += "| Resolved | \(IncidentViews.clock(end)) UTC |\n"
             out += "| Duration | \(IncidentViews.span(incident.duration(now: end))) |\n"
@@ -67,30 +68,39 @@ public struct IncidentReport: Sendable, Codable {
         out += "| Latest summary | \(Self.cell(incident.summary)) |\n\n"
         out += "## Impact\n\n"
         out += "From \(IncidentViews.clock(impactStart)) UTC"
-        out += end.map { " to \(IncidentViews.clock($0)) UTC (\(IncidentViews.span($0.timeIntervalSince(impactStart))))" } ?? " (ongoing)"
+        out +=
+            end.map { " to \(IncidentViews.clock($0)) UTC (\(IncidentViews.span($0.timeIntervalSince(impactStart))))" }
+            ?? " (ongoing)"
         out += ".\n\n_Describe who was affected and how._\n\n"
         out += "## Timeline\n\n| When (UTC) | Who | What | | Audit |\n|---|---|---|---|---|\n"
         for line in timeline {
-            out += "| \(IncidentViews.clock(line.at)) | \(Self.cell(line.actor)) | \(line.kind.rawValue) | \(Self.cell(line.text)) | \(line.auditSeq.map { "#\($0)" } ?? "—") |\n"
+            out +=
+                "| \(IncidentViews.clock(line.at)) | \(Self.cell(line.actor)) | \(line.kind.rawValue) | \(Self.cell(line.text)) | \(line.auditSeq.map { "#\($0)" } ?? "—") |\n"
         }
         let commands = timeline.filter { $0.kind == .command }
         out += "\n## Commands run\n\n"
         if commands.isEmpty {
             out += "None in the incident's room.\n"
         } else {
-            for line in commands { out += "- \(IncidentViews.clock(line.at)) \(Self.cell(line.actor)): \(Self.cell(line.text)) (audit #\(line.auditSeq ?? 0))\n" }
+            for line in commands {
+                out +=
+                    "- \(IncidentViews.clock(line.at)) \(Self.cell(line.actor)): \(Self.cell(line.text)) (audit #\(line.auditSeq ?? 0))\n"
+            }
         }
         out += "\n## Alerts\n\n"
         if alerts.isEmpty {
             out += "None attached.\n"
         } else {
             for alert in alerts {
-                out += "- #\(alert.id ?? 0) \(Self.cell(alert.alert.name)) (\(alert.status.rawValue)), first seen \(IncidentViews.clock(alert.firstSeen)) UTC"
+                out +=
+                    "- #\(alert.id ?? 0) \(Self.cell(alert.alert.name)) (\(alert.status.rawValue)), first seen \(IncidentViews.clock(alert.firstSeen)) UTC"
                 if let summary = alert.annotations["summary"] { out += ": \(Self.cell(summary))" }
                 out += "\n"
             }
         }
-        out += "\n## Contributors\n\n" + (contributors.isEmpty ? "—" : contributors.map(Self.cell).joined(separator: ", ")) + "\n"
+        out +=
+            "\n## Contributors\n\n" + (contributors.isEmpty ? "—" : contributors.map(Self.cell).joined(separator: ", "))
+            + "\n"
         out += "\n## Follow-up tasks\n\n"
         if tasks.isEmpty {
             out += "None yet (`incident task add TEXT`).\n"

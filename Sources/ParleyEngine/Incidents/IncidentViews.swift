@@ -24,13 +24,15 @@ public enum IncidentViews {
     static func fields(_ incident: Incident, alerts: [AlertRecord]) -> [ReplyField] {
         var fields = [
             ReplyField("incident", incident.name), ReplyField("severity", incident.severity),
-            ReplyField("status", incident.status.rawValue), ReplyField("declared", "\(clock(incident.declaredAt)) UTC by \(incident.declaredBy)"),
+            ReplyField("status", incident.status.rawValue),
+            ReplyField("declared", "\(clock(incident.declaredAt)) UTC by \(incident.declaredBy)"),
         ]
         for (role, holder) in incident.roles.sorted(by: { $0.key < $1.key }) { fields.append(ReplyField(role, holder)) }
         if let room = incident.room { fields.append(ReplyField("room", room)) }
         if incident.summary != incident.title { fields.append(ReplyField("latest", incident.summary)) }
         if let resolved = incident.resolvedAt {
-            fields.append(ReplyField("resolved", "\(clock(resolved)) UTC after \(span(incident.duration(now: resolved)))"))
+            fields.append(
+                ReplyField("resolved", "\(clock(resolved)) UTC after \(span(incident.duration(now: resolved)))"))
         }
         for alert in alerts {
             fields.append(ReplyField("alert", "#\(alert.id ?? 0) \(alert.alert.name) (\(alert.status.rawValue))"))

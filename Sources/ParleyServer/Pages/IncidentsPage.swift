@@ -96,12 +96,16 @@ struct IncidentsPage {
         let (auth, refusal) = viewer(context)
         guard let auth, auth.method == .session else { return refusal ?? HTML.redirect("/login") }
         guard let incident = try await incident(context) else {
-            return HTML.response("<p>There is no such incident. <a href=\"/incidents?all\">All incidents</a></p>", status: .notFound)
+            return HTML.response(
+                "<p>There is no such incident. <a href=\"/incidents?all\">All incidents</a></p>", status: .notFound)
         }
         let now = Date()
         var facts = [
             ["severity", incident.severity], ["status", incident.status.rawValue],
-            ["declared", "\(IncidentViews.clock(incident.declaredAt)) UTC by \(incident.declaredBy) in \(incident.declaredIn)"],
+            [
+                "declared",
+                "\(IncidentViews.clock(incident.declaredAt)) UTC by \(incident.declaredBy) in \(incident.declaredIn)",
+            ],
             ["duration", IncidentViews.span(incident.duration(now: now)) + (incident.status.isOpen ? " so far" : "")],
             ["latest", incident.summary],
         ]
@@ -135,7 +139,9 @@ struct IncidentsPage {
         let lines = try await IncidentTimeline.build(incident, store: store)
         return TextTable(
             ["when (UTC)", "who", "what", "", "audit"],
-            lines.map { [IncidentViews.clock($0.at), $0.actor, $0.kind.rawValue, $0.text, $0.auditSeq.map { "#\($0)" } ?? ""] })
+            lines.map {
+                [IncidentViews.clock($0.at), $0.actor, $0.kind.rawValue, $0.text, $0.auditSeq.map { "#\($0)" } ?? ""]
+            })
     }
 
     /// The timeline table alone, which the page fetches every few seconds while the incident is open.
@@ -158,7 +164,8 @@ struct IncidentsPage {
         return Response(
             status: .ok,
             headers: [
-                .contentType: type, .contentDisposition: "inline; filename=\"\(file)\"", .xContentTypeOptions: "nosniff",
+                .contentType: type, .contentDisposition: "inline; filename=\"\(file)\"",
+                .xContentTypeOptions: "nosniff",
             ],
             body: .init(byteBuffer: ByteBuffer(string: body)))
     }

@@ -162,8 +162,10 @@ extension PostgresStore {
     }
 
     public func incidentTasks(number: Int64) async throws -> [IncidentTask] {
-        try await rows("SELECT \(unescaped: Self.taskColumns) FROM incident_task WHERE incident = \(number) ORDER BY id")
-            .map(PostgresIncidents.task)
+        try await rows(
+            "SELECT \(unescaped: Self.taskColumns) FROM incident_task WHERE incident = \(number) ORDER BY id"
+        )
+        .map(PostgresIncidents.task)
     }
 
     public func attachAlert(incident: Int64, alertID: Int64, at: Date) async throws -> Bool {

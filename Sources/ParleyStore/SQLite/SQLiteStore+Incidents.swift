@@ -44,7 +44,8 @@ struct IncidentRow: Codable, FetchableRecord, MutablePersistableRecord {
 
     var incident: Incident {
         Incident(
-            number: number, severity: severity, title: title, status: IncidentStatus(rawValue: status) ?? .investigating,
+            number: number, severity: severity, title: title,
+            status: IncidentStatus(rawValue: status) ?? .investigating,
             declaredAt: declaredAt, declaredBy: declaredBy, declaredIn: declaredIn, room: room, resolvedAt: resolvedAt,
             closedAt: closedAt, lastUpdateAt: lastUpdateAt, reminders: reminders, auditFromSeq: auditFromSeq,
             summary: summary, roles: AlertRow.map(roles))
