@@ -16,7 +16,7 @@ import Testing
             ["run", #"incident declare sev1 "Disk | full" --commander alice"#, "--config", config])
         #expect(declared.status == 0, "\(declared.error)")
         #expect(declared.output.contains("INC-1 declared (sev1): Disk | full"))
-        _ = try await ParleyBinary.run(["run", "note --incident INC-1 grew the volume", "--config", config])
+        _ = try await ParleyBinary.run(["run", "incident note --incident INC-1 grew the volume", "--config", config])
         let list = try await ParleyBinary.run(["incident", "list", "--config", config])
         #expect(list.output.hasPrefix("INC-1  sev1  investigating  "))
         let markdown = try await ParleyBinary.run(["incident", "export", "INC-1", "--config", config])

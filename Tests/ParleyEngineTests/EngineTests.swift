@@ -196,8 +196,19 @@ import Testing
         #expect(
             Builtins.declarations.map(\.id) == [
                 "help", "ping", "echo", "whoami", "version", "runs", "run", "approve", "deny", "yes", "approvals",
-                "cancel", "audit", "alerts", "ack", "silence", "silences", "unsilence",
+                "cancel", "audit", "alerts", "ack", "silence", "silences", "unsilence", "incident.declare",
+                "incident.status", "incident.update", "incident.assign", "incident.roles", "incident.note",
+                "incident.timeline", "incident.severity", "incident.attach", "incident.resolve", "incident.close",
+                "incident.task", "incident.task.done", "incident.tasks", "incident.show", "incidents",
             ])
+        // Every example reads as the command it illustrates.
+        let catalogue = CommandCatalogue(Builtins.declarations)
+        for builtin in Builtins.all {
+            for example in builtin.declaration.examples {
+                let parsed = try? catalogue.parse(example).get()
+                #expect(parsed?.command.id == builtin.declaration.id, "\(example)")
+            }
+        }
     }
 }
 

@@ -77,7 +77,7 @@ import Testing
 
         // Work in the room joins the timeline from the audit chain.
         #expect(try await run(engine, "deploy api", as: "alice").outcome == .succeeded)
-        #expect(try await run(engine, "note restarted the primary by hand", as: "bob").outcome == .succeeded)
+        #expect(try await run(engine, "incident note restarted the primary by hand", as: "bob").outcome == .succeeded)
         #expect(try await run(engine, "incident status identified", as: "alice").outcome == .succeeded)
 
         // Only the commander resolves, even for someone who may run everything.

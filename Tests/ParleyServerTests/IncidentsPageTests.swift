@@ -18,7 +18,7 @@ import Testing
         #expect(declared?.outcome == .succeeded)
         _ = await fixture.engine.handle(
             Inbound(
-                sender: Identity(platform: "web", id: "alice"), room: "web", text: "note rolled back <script>",
+                sender: Identity(platform: "web", id: "alice"), room: "web", text: "incident note rolled back <script>",
                 isDirect: true))
         try await fixture.server.application().test(.router) { client in
             let anonymous = try await client.execute(uri: "/incidents", method: .get)

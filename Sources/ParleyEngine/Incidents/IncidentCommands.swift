@@ -41,9 +41,8 @@ enum IncidentCommands {
             changesNothing: true
         ) { try await answer($0, roles) },
         BuiltinCommand(
-            "incident note [--incident {incident}] {text:text}", also: ["note [--incident {incident}] {text:text}"],
-            id: "incident.note", help: "Add a note to the incident's timeline",
-            examples: ["note restarted the primary by hand"]
+            "incident note [--incident {incident}] {text:text}", id: "incident.note",
+            help: "Add a note to the incident's timeline", examples: ["incident note restarted the primary by hand"]
         ) { try await answer($0, note) },
         BuiltinCommand(
             "incident timeline [--incident {incident}]", id: "incident.timeline",
@@ -218,7 +217,7 @@ enum IncidentCommands {
         if let every = severity.updateEverySeconds {
             lines.append("status updates every \(AlertCommands.span(every)): `incident update TEXT`")
         }
-        lines.append("notes: `note TEXT` · roles: `incident assign comms NAME` · done: `incident resolve`")
+        lines.append("notes: `incident note TEXT` · roles: `incident assign comms NAME` · done: `incident resolve`")
         await IncidentRooms.announce(incident, to: settings.stakeholderRooms, except: incident.declaredIn, call: call) {
             "🚨 \(incident.name) declared (\(severity.name)): \(incident.title) — commander \(commander ?? "unassigned"), declared by \(call.actor) in \(incident.declaredIn)"
         }
@@ -283,7 +282,7 @@ enum IncidentCommands {
     static func note(_ call: BuiltinCall) async throws -> Reply {
         let incident = try await target(call)
         let text = call.services.masker.mask(call["text"] ?? "")
-        guard !text.isEmpty else { return .text("write the note: note restarted the primary") }
+        guard !text.isEmpty else { return .text("write the note: incident note restarted the primary") }
         let entry = try await event(call, incident, .note, text)
         _ = try await call.services.store.addIncidentEvent(entry)
         return .text("📝 noted in \(incident.name)'s timeline")

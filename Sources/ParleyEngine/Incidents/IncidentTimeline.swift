@@ -40,7 +40,7 @@ public enum IncidentTimeline {
                 guard let at = AuditClock.parse(entry.at) else { continue }
                 if let resolved = incident.resolvedAt, at > resolved.addingTimeInterval(1) { break }
                 if let run = entry.runID, recordedRuns.contains(run) { continue }
-                if entry.command.hasPrefix("incident") || entry.command == "note" { continue }
+                if entry.command.hasPrefix("incident") { continue }
                 guard let line = line(for: entry, at: at) else { continue }
                 lines.append(line)
             }
