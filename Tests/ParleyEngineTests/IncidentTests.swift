@@ -180,3 +180,56 @@ import Testing
         #expect(reminders.count == 3)
     }
 }
+
+/// A command whose rules name the incident is decided the same way when its approval releases it.
+@Suite struct IncidentRuleTests {
+    let directory = temporaryDirectory()
+    static let yaml = """
+        users:
+          alice: { roles: [sre], identities: ["local:alice"] }
+          bob: { roles: [sre], identities: ["local:bob"] }
+        roles:
+          sre: { allow: ["*"] }
+        commands:
+          failover:
+            usage: "failover {db}"
+            action: { exec: ["echo", "failed over {{db}}"] }
+            rules:
+              - name: only during an incident
+                when: 'incident == ""'
+                deny: "declare an incident in this room first"
+              - name: others ask the commander
+                when: 'not ("commander" in incident.role)'
+                require: { approvals: 1 }
+        """
+
+    func run(_ engine: Engine, _ text: String, as user: String) async throws -> EngineResponse {
+        try #require(await engine.handle(say(text, as: "local:\(user)", room: "#ops")))
+    }
+
+    func code(_ response: EngineResponse) throws -> String {
+        let text = response.reply.plainText
+        let range = try #require(text.range(of: #"approve [A-Z0-9]{8}"#, options: .regularExpression))
+        return String(text[range].dropFirst("approve ".count))
+    }
+
+    @Test func rulesOnTheIncidentHoldAtArrivalAndAgainAtRelease() async throws {
+        let (engine, _) = try makeEngine(Self.yaml, directory: directory)
+        let outside = try await run(engine, "failover main", as: "bob")
+        #expect(outside.reply.plainText == "denied: only during an incident: declare an incident in this room first")
+        _ = try await run(engine, #"incident declare sev1 "DB primary down""#, as: "alice")
+        // The commander runs it at once; anyone else needs an approval, released as decided.
+        #expect(try await run(engine, "failover main", as: "alice").reply.plainText.contains("failed over main"))
+        let asked = try await run(engine, "failover replica", as: "bob")
+        #expect(asked.outcome == .pending)
+        let released = try #require(await engine.handle(say("approve \(try code(asked))", as: "local:alice")))
+        #expect(released.outcome == .succeeded)
+        #expect(released.reply.plainText.contains("failed over replica"))
+        // Resolved before the approval: the release is refused, as a new request would be.
+        let late = try await run(engine, "failover other", as: "bob")
+        #expect(late.outcome == .pending)
+        _ = try await run(engine, "incident resolve", as: "alice")
+        let refused = try #require(await engine.handle(say("approve \(try code(late))", as: "local:alice")))
+        #expect(refused.reply.plainText.contains("may no longer run it"))
+    }
+}

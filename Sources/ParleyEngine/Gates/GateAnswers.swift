@@ -13,6 +13,8 @@ struct GateAnswers: Sendable {
     let audit: AuditLog
     let gates: Gatekeeper
     let executor: Executor
+    /// The incident a released command is about, decided again as when it arrived.
+    let incidents: IncidentScope
 
     /// Answers one of them, and records the answer as a run of its own.
     func answer(_ parsed: ParsedCommand, _ context: MessageContext) async throws -> EngineResponse {
@@ -265,7 +267,8 @@ struct GateAnswers: Sendable {
                 request, "`\(request.text)` no longer means the same command (the configuration changed); nothing ran")
         }
         let requester = requester(of: request)
-        let check = PolicyRequest(principal: requester, parsed: parsed, room: request.room, platform: request.platform)
+        var check = PolicyRequest(principal: requester, parsed: parsed, room: request.room, platform: request.platform)
+        try await incidents.apply(to: &check, parsed)
         if case .denied(let reason, _) = policy.evaluate(check) {
             return try await fail(request, "\(requester.displayName) may no longer run it: \(reason)")
         }

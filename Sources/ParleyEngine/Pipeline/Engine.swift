@@ -101,7 +101,8 @@ public final class Engine: Sendable {
         self.executor = executor
         self.answers = GateAnswers(
             catalogue: authority.catalogue, policy: authority.policy, directory: authority.directory, store: store,
-            audit: audit, gates: gates, executor: executor)
+            audit: audit, gates: gates, executor: executor,
+            incidents: IncidentScope(store: store, settings: config.incidents))
         self.dryRun = DryRun(store: store, audit: audit, vault: vault, planner: planner)
         self.recovery = StartupRecovery(
             catalogue: authority.catalogue, directory: authority.directory, store: store, audit: audit,
@@ -310,8 +311,7 @@ public final class Engine: Sendable {
         var request = PolicyRequest(
             principal: context.principal, parsed: parsed, room: context.inbound.room,
             platform: context.inbound.sender.platform)
-        (request.grants, request.values) = try await incidentScope(
-            parsed, principal: context.principal, room: request.room, platform: request.platform)
+        try await IncidentScope(store: store, settings: config.incidents).apply(to: &request, parsed)
         switch policy.evaluate(request) {
         case .denied(let reason, let decidedBy):
             let run = context.newRun(parsed, decision: .denied, reason: reason)
