@@ -259,7 +259,7 @@ struct AdapterService: Service {
 }
 
 /// Settles expired approval requests every few seconds, so they do not wait to be touched, and
-/// reminds open incidents whose status update is due.
+/// reminds open incidents whose status update is due, and posts on-call handoffs.
 struct ApprovalSweeper: Service {
     let engine: Engine
     let logger: Logger
@@ -275,6 +275,11 @@ struct ApprovalSweeper: Service {
                 try await engine.remindIncidents()
             } catch {
                 logger.error("cannot remind incidents of their status updates: \(error)")
+            }
+            do {
+                try await engine.announceHandoffs()
+            } catch {
+                logger.error("cannot announce on-call handoffs: \(error)")
             }
             await sleepUntilStopping(for: .seconds(5))
         }

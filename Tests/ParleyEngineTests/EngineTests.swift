@@ -199,7 +199,8 @@ import Testing
                 "cancel", "audit", "alerts", "ack", "silence", "silences", "unsilence", "incident.declare",
                 "incident.status", "incident.update", "incident.assign", "incident.roles", "incident.note",
                 "incident.timeline", "incident.severity", "incident.attach", "incident.resolve", "incident.close",
-                "incident.task", "incident.task.done", "incident.tasks", "incident.show", "incidents",
+                "incident.task", "incident.task.done", "incident.tasks", "incident.show", "incidents", "oncall.who",
+                "oncall.schedule", "oncall.override", "oncall.overrides", "oncall.unoverride",
             ])
         // Every example reads as the command it illustrates.
         let catalogue = CommandCatalogue(Builtins.declarations)

@@ -914,5 +914,28 @@ enum StoreConformance {
             #expect(try await other.attachAlert(incident: 1, alertID: 3, at: at(12)))
             #expect(try await store.incidentAlerts(number: 1) == [5, 3])
         },
+        StoreCheck(name: "on-call overrides are kept per schedule, in order, until they end") { open in
+            let store = try await open()
+            let other = try await open()
+            func override(_ person: String, _ from: Int, _ to: Int) -> OnCallOverrideRecord {
+                OnCallOverrideRecord(
+                    schedule: "payments",
+                    override: OnCallOverride(person: person, start: at(from), end: at(to), madeBy: "alice ✓"),
+                    createdAt: at(0))
+            }
+            let first = try await store.addOverride(override("carol", 0, 100))
+            let second = try await other.addOverride(override("dave", 50, 200))
+            _ = try await store.addOverride(
+                OnCallOverrideRecord(
+                    schedule: "billing",
+                    override: OnCallOverride(person: "erin", start: at(0), end: at(300), madeBy: "x"),
+                    createdAt: at(0)))
+            #expect(try await other.overrides(schedule: "payments", endingAfter: at(10)) == [first, second])
+            #expect(try await other.overrides(schedule: "payments", endingAfter: at(100)) == [second])
+            #expect(try await store.removeOverride(id: try #require(first.id)))
+            #expect(try await !other.removeOverride(id: try #require(first.id)))
+            #expect(
+                try await store.overrides(schedule: "payments", endingAfter: at(0)).map(\.override.person) == ["dave"])
+        },
     ]
 }

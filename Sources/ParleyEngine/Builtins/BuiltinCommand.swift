@@ -69,6 +69,8 @@ struct BuiltinServices: Sendable {
     let alertmanager: AlertmanagerClient?
     /// How incidents are run.
     let incidents: IncidentSettings
+    /// The on-call schedules.
+    let oncall: OnCallSettings
     /// Posts to other rooms (stakeholders, an incident's room), once the server has attached its adapters.
     let messenger: MessengerSlot
 }

@@ -73,7 +73,7 @@ public enum Builtins {
             ) { call in
                 try await AuditView.recent(call)
             },
-        ] + AlertCommands.all + IncidentCommands.all
+        ] + AlertCommands.all + IncidentCommands.all + OnCallCommands.all
 
     /// Built-ins anyone may send: the engine answers them itself and checks inside
     /// whether the asker may act on that request or run (approver roles, requester, command grants).

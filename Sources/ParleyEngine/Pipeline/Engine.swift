@@ -84,7 +84,7 @@ public final class Engine: Sendable {
         let services = BuiltinServices(
             catalogue: authority.catalogue, policy: authority.policy, directory: authority.directory, store: store,
             replyLimits: config.replyLimits, runPageURL: config.server.displayURL + "/runs/", masker: vault.masker,
-            alertmanager: alertmanager, incidents: config.incidents, messenger: slot)
+            alertmanager: alertmanager, incidents: config.incidents, oncall: config.oncall, messenger: slot)
         var byName: [String: BuiltinCommand] = [:]
         for builtin in Builtins.all { byName[builtin.declaration.id] = builtin }
         let runbooks = RunbookExecutor(steps: store, actions: executors, audit: audit, masker: vault.masker)

@@ -334,6 +334,18 @@ enum SQLiteMigrations {
                 table.primaryKey(["incident", "alertID"])
             }
         }
+        migrator.registerMigration("2026-12-08 on-call overrides") { db in
+            try db.create(table: "oncallOverride") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("schedule", .text).notNull()
+                table.column("person", .text).notNull()
+                table.column("startsAt", .datetime).notNull()
+                table.column("endsAt", .datetime).notNull()
+                table.column("madeBy", .text).notNull()
+                table.column("createdAt", .datetime).notNull()
+            }
+            try db.create(index: "oncallOverride_schedule", on: "oncallOverride", columns: ["schedule", "endsAt"])
+        }
         return migrator
     }
 }
