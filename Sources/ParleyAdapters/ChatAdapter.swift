@@ -24,6 +24,10 @@ public protocol ChatAdapter: Sendable {
     func send(_ reply: Reply, room: String, thread: String?) async throws -> String?
     /// Replaces a message Parley posted; false where the platform cannot edit messages.
     func edit(_ reference: String, room: String, with reply: Reply) async throws -> Bool
+    /// Makes a room named `name` with `topic`, Parley in it, and invites people by their ids on the
+    /// platform; `near` is the room the request came from (Mattermost makes the new channel in its
+    /// team). Returns the new room's id, or nil where the platform cannot make rooms (IRC, the terminal).
+    func createRoom(name: String, topic: String, inviting: [String], near: String?) async throws -> String?
 }
 
 extension ChatAdapter {
@@ -43,6 +47,10 @@ extension ChatAdapter {
     }
 
     public func edit(_ reference: String, room: String, with reply: Reply) async throws -> Bool { false }
+
+    public func createRoom(name: String, topic: String, inviting: [String], near: String?) async throws -> String? {
+        nil
+    }
 }
 
 /// Why an adapter could not do what was asked.

@@ -71,6 +71,14 @@ struct AdapterMessenger: RoomMessenger {
         }
     }
 
+    /// Makes a room through the platform's adapter (its web API, which every replica may call).
+    func createRoom(platform: String, name: String, topic: String, inviting: [String], near: String?) async throws
+        -> String?
+    {
+        guard let adapter = adapters[platform] else { return nil }
+        return try await adapter.createRoom(name: name, topic: topic, inviting: inviting, near: near)
+    }
+
     /// Queues `reply` in the outbox when one replica holds `room`'s connection — whichever holds it,
     /// this one included — so that the message outlives this process. False when that connection
     /// does not go through the outbox (every replica has it, or nothing is led here): send it.

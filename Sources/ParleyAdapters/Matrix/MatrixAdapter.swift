@@ -50,6 +50,7 @@ public struct MatrixAdapter: ChatAdapter {
                 let session = MatrixSession(
                     client: client.client, userID: client.userID, adapter: self, engine: engine)
                 connection.set(session.outbox)
+                connection.set(client: client.client)
                 try await session.run()
             } catch is CancellationError {
                 break
@@ -64,6 +65,7 @@ public struct MatrixAdapter: ChatAdapter {
             if state.isConnected { backoff = .seconds(1) }
             state.set(false)
             connection.set(nil)
+            connection.set(client: nil)
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(60))
         }
@@ -85,6 +87,29 @@ public struct MatrixAdapter: ChatAdapter {
         guard let text = MatrixRendering.messages(reply).first else { return false }
         try await outbox.edit(reference, in: room, with: text)
         return true
+    }
+
+    /// A private room (`createRoom`, preset `private_chat`) with its name and topic, the people
+    /// invited; Parley is in it as its creator, so its messages come with the next `/sync`. A replica
+    /// without the sync connection signs in for it (with the token, or the password's cached token).
+    public func createRoom(name: String, topic: String, inviting: [String], near: String?) async throws -> String? {
+        let client: MatrixClient
+        if let running = connection.client {
+            client = running
+        } else {
+            client = try await signIn().client
+        }
+        let people = inviting.filter { $0.hasPrefix("@") && $0.contains(":") }
+        let answer = try await client.request(
+            .POST, "/_matrix/client/v3/createRoom",
+            body: [
+                "name": .string(name), "topic": .string(topic), "preset": "private_chat",
+                "invite": .array(people.map { .string($0) }),
+            ], retryingErrors: false)
+        guard let room = answer["room_id"].string else {
+            throw MatrixError(status: 200, code: "M_UNKNOWN", message: "the createRoom answer has no room_id")
+        }
+        return room
     }
 
     /// An access token from the settings, or one from logging in with the password (kept for the
@@ -126,12 +151,17 @@ final class MatrixConnection: Sendable {
     private struct State {
         var outbox: MatrixOutbox?
         var token: String?
+        var client: MatrixClient?
     }
 
     private let state = Mutex(State())
 
     var outbox: MatrixOutbox? { state.withLock { $0.outbox } }
     var token: String? { state.withLock { $0.token } }
+    /// The signed-in client of the running session, for calls beside the sync.
+    var client: MatrixClient? { state.withLock { $0.client } }
+
+    func set(client: MatrixClient?) { state.withLock { $0.client = client } }
 
     func set(_ outbox: MatrixOutbox?) { state.withLock { $0.outbox = outbox } }
     func remember(token: String) { state.withLock { $0.token = token } }

@@ -74,6 +74,27 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         return first
     }
 
+    /// A public channel in the team of the channel the request came from (`POST /channels`), its
+    /// purpose the topic, Parley and the invited people added as members.
+    public func createRoom(name: String, topic: String, inviting: [String], near: String?) async throws -> String? {
+        guard let near else { return nil }
+        let origin = try await client.request(.GET, "/channels/\(MattermostClient.pathPart(near))")
+        guard let team = origin["team_id"].string, !team.isEmpty else { return nil }
+        let created = try await client.request(
+            .POST, "/channels",
+            [
+                "team_id": .string(team), "name": .string(String(name.prefix(64))),
+                "display_name": .string(String(name.prefix(64))), "purpose": .string(String(topic.prefix(250))),
+                "type": "O",
+            ])
+        guard let channel = created["id"].string else { return nil }
+        for user in inviting where !user.isEmpty {
+            try await client.request(
+                .POST, "/channels/\(MattermostClient.pathPart(channel))/members", ["user_id": .string(user)])
+        }
+        return channel
+    }
+
     public func edit(_ reference: String, room: String, with reply: Reply) async throws -> Bool {
         guard let post = MattermostRenderer.posts(for: reply).first else { return false }
         try await client.request(.PUT, "/posts/\(reference)/patch", ["message": .string(post.message)])

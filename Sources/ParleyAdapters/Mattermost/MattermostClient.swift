@@ -20,6 +20,11 @@ public struct MattermostClient: Sendable {
         client = PlatformClient(name: "Mattermost", http: http, logger: logger)
     }
 
+    /// An id as one segment of a path: Mattermost's ids are 26 letters and digits, anything else is escaped.
+    static func pathPart(_ id: String) -> String {
+        id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+    }
+
     /// Calls the API; returns the JSON answer or throws the server's message.
     @discardableResult
     public func request(_ method: HTTPMethod, _ path: String, _ body: JSON? = nil) async throws -> JSON {

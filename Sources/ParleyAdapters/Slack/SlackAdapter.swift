@@ -108,6 +108,32 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         }
     }
 
+    /// A public channel (`conversations.create`), its topic, and the people invited; a name already
+    /// taken gets a number after it.
+    public func createRoom(name: String, topic: String, inviting: [String], near: String?) async throws -> String? {
+        var created: JSON?
+        for attempt in 1...3 {
+            let candidate = attempt == 1 ? name : String(name.prefix(76)) + "-\(attempt)"
+            do {
+                created = try await web.call("conversations.create", ["name": .string(candidate), "is_private": false])
+                break
+            } catch let error as SlackAPIError where error.error == "name_taken" && attempt < 3 {
+                continue
+            }
+        }
+        guard let id = created?["channel"]["id"].string else {
+            throw SlackAPIError(method: "conversations.create", error: "the answer names no channel")
+        }
+        try await web.call(
+            "conversations.setTopic", ["channel": .string(id), "topic": .string(String(topic.prefix(250)))])
+        let people = inviting.filter { !$0.isEmpty }
+        if !people.isEmpty {
+            try await web.call(
+                "conversations.invite", ["channel": .string(id), "users": .string(people.joined(separator: ","))])
+        }
+        return id
+    }
+
     public func edit(_ reference: String, room: String, with reply: Reply) async throws -> Bool {
         guard let message = SlackRenderer.messages(for: reply).first else { return false }
         try await web.call("chat.update", Self.arguments(message, channel: room, thread: nil, ts: reference))

@@ -9,12 +9,16 @@ public protocol RoomMessenger: Sendable {
     /// Replaces a message posted earlier; false when the platform cannot edit messages.
     func edit(_ reference: String, in room: String, with reply: Reply) async throws -> Bool
     /// Makes a room on `platform` named `name` with a topic, inviting people by their platform ids;
-    /// returns the new room's id there, or nil when the platform cannot make rooms.
-    func createRoom(platform: String, name: String, topic: String, inviting: [String]) async throws -> String?
+    /// `near` is the room (on that platform) the request came from. Returns the new room's id there,
+    /// or nil when the platform cannot make rooms.
+    func createRoom(platform: String, name: String, topic: String, inviting: [String], near: String?) async throws
+        -> String?
 }
 
 extension RoomMessenger {
-    public func createRoom(platform: String, name: String, topic: String, inviting: [String]) async throws -> String? {
+    public func createRoom(platform: String, name: String, topic: String, inviting: [String], near: String?)
+        async throws -> String?
+    {
         nil
     }
 

@@ -3,6 +3,11 @@ import ParleyCore
 import ParleyStore
 
 extension Engine {
+    /// The incident numbered `number`, as the store has it.
+    public func incidentRecord(_ number: Int64) async throws -> Incident? {
+        try await store.incident(number: number)
+    }
+
     /// Reminds open incidents whose status update is due, by their severity's cadence: at one
     /// interval since the last update the comms role (or the commander, when nobody holds comms) is
     /// reminded in the incident's room; at two, the reminder goes to the commander as overdue. Each

@@ -45,7 +45,8 @@ enum IncidentRooms {
             guard
                 let room = try await messenger.createRoom(
                     platform: call.platform, name: name,
-                    topic: "\(incident.name) (\(incident.severity)): \(incident.title)", inviting: invite)
+                    topic: "\(incident.name) (\(incident.severity)): \(incident.title)", inviting: invite,
+                    near: call.room)
             else { return nil }
             return "\(call.platform):\(room)"
         } catch {

@@ -25,7 +25,19 @@ final class FakeMattermost: Sendable {
         var message: String
     }
 
+    /// A channel Parley made (`POST /channels`), with the members it added.
+    struct Channel: Sendable {
+        var id: String
+        var team: String
+        var name: String
+        var displayName: String
+        var purpose: String
+        var type: String
+        var members: [String]
+    }
+
     struct State {
+        var channels: [Channel] = []
         var posts: [Post] = []
         var ephemerals: [Ephemeral] = []
         var calls: [(path: String, at: ContinuousClock.Instant, status: Int)] = []
@@ -34,6 +46,10 @@ final class FakeMattermost: Sendable {
 
     let token: String
     let botID = "parleybot00000000000000000"
+    /// The team every channel people speak in belongs to.
+    static let teamID = "teamacme000000000000000000"
+
+    var channels: [Channel] { state.withLock { $0.channels } }
     let state = Mutex(State())
 
     init(token: String) {
@@ -139,6 +155,55 @@ final class FakeMattermost: Sendable {
                         state.posts[index].buttons = json["props"]["attachments"][0]["actions"].array ?? []
                     }
                     return (200, Self.json(state.posts[index]))
+                }
+            }
+        }
+        router.get("/api/v4/channels/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return self.respond("channels/get", request, body: []) { _ in
+                guard Self.isID(id) else { return (400, ["message": "Invalid channel_id"]) }
+                return (200, ["id": .string(id), "team_id": .string(Self.teamID), "name": "ops", "type": "O"])
+            }
+        }
+        router.post("/api/v4/channels") { request, _ in
+            let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+            return self.respond("channels/create", request, body: body, json: true) { json in
+                guard json["team_id"].string == Self.teamID else { return (400, ["message": "Invalid team_id"]) }
+                // Mattermost's rules: a name of 1 to 64 lowercase letters, digits, '-' and '_', starting
+                // with a letter or digit; a display name of at most 64 characters; type O or P.
+                let name = json["name"].string ?? ""
+                guard (1...64).contains(name.count), name.first?.isLetter == true || name.first?.isNumber == true,
+                    name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") })
+                else { return (400, ["id": "model.channel.is_valid.name.app_error", "message": "Invalid name"]) }
+                let display = json["display_name"].string ?? ""
+                guard (1...64).contains(display.count) else { return (400, ["message": "Invalid display_name"]) }
+                guard ["O", "P"].contains(json["type"].string ?? "") else { return (400, ["message": "Invalid type"]) }
+                guard (json["purpose"].string ?? "").count <= 250 else { return (400, ["message": "Invalid purpose"]) }
+                return self.state.withLock { state -> (Int, JSON) in
+                    guard !state.channels.contains(where: { $0.name == name }) else {
+                        return (400, ["id": "store.sql_channel.save_channel.exists.app_error", "message": "exists"])
+                    }
+                    let channel = Channel(
+                        id: Self.newID(), team: Self.teamID, name: name, displayName: display,
+                        purpose: json["purpose"].string ?? "", type: json["type"].string ?? "O", members: [self.botID])
+                    state.channels.append(channel)
+                    return (201, ["id": .string(channel.id), "name": .string(name), "team_id": .string(Self.teamID)])
+                }
+            }
+        }
+        router.post("/api/v4/channels/:id/members") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+            return self.respond("channels/members", request, body: body, json: true) { json in
+                guard let user = json["user_id"].string, Self.isID(user) else {
+                    return (400, ["message": "Invalid user_id"])
+                }
+                return self.state.withLock { state -> (Int, JSON) in
+                    guard let index = state.channels.firstIndex(where: { $0.id == id }) else {
+                        return (404, ["message": "Unable to find the channel."])
+                    }
+                    state.channels[index].members.append(user)
+                    return (201, ["channel_id": .string(id), "user_id": .string(user)])
                 }
             }
         }

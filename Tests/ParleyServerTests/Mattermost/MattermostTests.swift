@@ -155,3 +155,23 @@ import Testing
         try await ConformanceSuite(driver: MattermostDriver()).run(check)
     }
 }
+
+/// An incident declared on Mattermost gets a channel of its own in the team, its people added.
+@Suite(.serialized) struct MattermostIncidentRoomTests {
+    @Test func aDeclaredIncidentGetsItsOwnChannelWithItsPeople() async throws {
+        try await MattermostTests().withMattermost { mm in
+            let said = try await mm.say(
+                #"!incident declare sev1 "Payments down" --commander bob"#, user: MattermostTests.alice,
+                channel: MattermostTests.channel)
+            #expect(said.status == 200)
+            let answer = try #require(await mm.waitForPost { $0.message.contains("INC-1 declared") })
+            let channel = try #require(mm.fake.channels.first)
+            #expect(channel.team == FakeMattermost.teamID)
+            #expect(channel.name == "inc-1-payments-down")
+            #expect(channel.purpose == "INC-1 (sev1): Payments down")
+            #expect(Set(channel.members) == [mm.fake.botID, MattermostTests.alice, MattermostTests.bob])
+            #expect(answer.channel == MattermostTests.channel)
+            #expect(answer.message.contains("incident room: mattermost:\(channel.id)"))
+        }
+    }
+}

@@ -40,7 +40,20 @@ final class FakeSlack: Sendable {
         var rateLimit: [String: Int] = [:]
         var refusedBlocks = 0
         var next = 1
+        /// Channels made with `conversations.create`: name, topic, members invited.
+        var channels: [Channel] = []
     }
+
+    /// A channel Parley made.
+    struct Channel: Sendable, Equatable {
+        var id: String
+        var name: String
+        var isPrivate: Bool
+        var topic = ""
+        var members: [String] = []
+    }
+
+    var channels: [Channel] { state.withLock { $0.channels } }
 
     let token: String
     static let appToken = "xapp-1-A0PNCHHK2-1234567890-abcdef"
@@ -123,8 +136,10 @@ final class FakeSlack: Sendable {
         if contentType.hasPrefix("application/json") {
             // Slack's read methods take form arguments only; JSON bodies reach them empty.
             guard
-                ["chat.postMessage", "chat.postEphemeral", "chat.update", "auth.test", "apps.connections.open"]
-                    .contains(method)
+                [
+                    "chat.postMessage", "chat.postEphemeral", "chat.update", "auth.test", "apps.connections.open",
+                    "conversations.create", "conversations.setTopic", "conversations.invite",
+                ].contains(method)
             else {
                 return fail("invalid_arguments")
             }
@@ -193,6 +208,45 @@ final class FakeSlack: Sendable {
                 state.messages.append(
                     Posted(channel: channel, ts: ts, thread: arguments["thread_ts"].string, text: text, blocks: blocks))
                 return (200, ["ok": true, "channel": .string(channel), "ts": .string(ts)], [:])
+            }
+        case "conversations.create":
+            // Slack's rules for a channel name: 1 to 80 lowercase letters, digits, '-' and '_'.
+            guard let name = arguments["name"].string, !name.isEmpty else { return fail("invalid_name_required") }
+            guard name.count <= 80 else { return fail("invalid_name_maxlength") }
+            guard name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") })
+            else { return fail("invalid_name_specials") }
+            return state.withLock { state in
+                guard !state.channels.contains(where: { $0.name == name }) else {
+                    return (200, ["ok": false, "error": "name_taken"], [:])
+                }
+                let id = "C\(String(format: "%08d", state.next))"
+                state.next += 1
+                state.channels.append(Channel(id: id, name: name, isPrivate: arguments["is_private"].bool ?? false))
+                return (200, ["ok": true, "channel": ["id": .string(id), "name": .string(name)]], [:])
+            }
+        case "conversations.setTopic", "conversations.invite":
+            guard let channel = arguments["channel"].string else { return fail("channel_not_found") }
+            return state.withLock { state in
+                guard let index = state.channels.firstIndex(where: { $0.id == channel }) else {
+                    return (200, ["ok": false, "error": "channel_not_found"], [:])
+                }
+                if method == "conversations.setTopic" {
+                    guard let topic = arguments["topic"].string else {
+                        return (200, ["ok": false, "error": "invalid_arguments"], [:])
+                    }
+                    guard topic.count <= 250 else { return (200, ["ok": false, "error": "too_long"], [:]) }
+                    state.channels[index].topic = topic
+                } else {
+                    let users = (arguments["users"].string ?? "").split(separator: ",").map(String.init)
+                    guard !users.isEmpty, users.count <= 1000 else {
+                        return (200, ["ok": false, "error": "no_user"], [:])
+                    }
+                    guard users.allSatisfy({ $0.hasPrefix("U") || $0.hasPrefix("W") }) else {
+                        return (200, ["ok": false, "error": "user_not_found"], [:])
+                    }
+                    state.channels[index].members += users
+                }
+                return (200, ["ok": true, "channel": ["id": .string(channel)]], [:])
             }
         default:
             return fail("unknown_method")

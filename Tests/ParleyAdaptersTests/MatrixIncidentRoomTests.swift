@@ -1,0 +1,82 @@
+import Foundation
+import ParleyAdapters
+import ParleyConformance
+import ParleyCore
+import ParleyEngine
+import ParleyStore
+import Testing
+
+/// Posts and makes rooms through one adapter, as the server's messenger does.
+struct AdapterRoomMessenger: RoomMessenger {
+    let adapter: any ChatAdapter
+
+    func send(_ reply: Reply, to room: String, thread: String?) async throws -> String? {
+        try await adapter.send(reply, room: String(room.drop { $0 != ":" }.dropFirst()), thread: thread)
+    }
+
+    func edit(_ reference: String, in room: String, with reply: Reply) async throws -> Bool { false }
+
+    func createRoom(platform: String, name: String, topic: String, inviting: [String], near: String?) async throws
+        -> String?
+    {
+        guard platform == adapter.platform else { return nil }
+        return try await adapter.createRoom(name: name, topic: topic, inviting: inviting, near: near)
+    }
+}
+
+/// An incident declared on Matrix gets a room of its own on the real Synapse, its people invited.
+@Suite(.serialized) struct MatrixIncidentRoomTests {
+    @Test(.requires(.synapse)) func aDeclaredIncidentGetsItsOwnRoomWithItsPeopleInvited() async throws {
+        let server = try TestService.synapse.require(MatrixTestHomeserver.fromEnvironment())
+        let bot = try await server.register("parleybot")
+        let alice = try await server.register("alice")
+        let bob = try await server.register("bob")
+        let directory = NSTemporaryDirectory() + "parley-matrix-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config = try ConfigLoader(builtins: Builtins.declarations).load(
+            yaml: """
+                users:
+                  alice: { roles: [ops], identities: ["matrix:\(alice.userID)"] }
+                  bob: { roles: [ops], identities: ["matrix:\(bob.userID)"] }
+                roles: { ops: { allow: ["*"] } }
+                """, file: "test.yaml", baseDirectory: directory)
+        let engine = Engine(config: config, store: try SQLiteStore(dataDirectory: config.dataDirectory))
+        let settings = MatrixSettings(homeserver: server.url, userID: bot.userID, accessToken: .value(bot.token))
+        let adapter = MatrixAdapter(settings: settings, syncTimeout: .seconds(5))
+        engine.attach(messenger: AdapterRoomMessenger(adapter: adapter))
+        let running = Task { try? await adapter.run(engine: engine) }
+        defer { running.cancel() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !adapter.isConnected, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(adapter.isConnected)
+
+        let ops = try await alice.createRoom(invite: [bot])
+        #expect(try await alice.waitUntil(bot.userID, joins: ops))
+        let watcher = MatrixWatcher(as: alice, watching: bot.userID)
+        defer { watcher.stop() }
+        try await alice.say(#"!incident declare sev2 "Search is slow" --commander bob"#, in: ops)
+        let reply = try #require(try await watcher.wait { $0.text.contains("INC-1 declared") })
+        let line = try #require(reply.text.split(separator: "\n").first { $0.hasPrefix("incident room: matrix:") })
+        let room = String(line.dropFirst("incident room: matrix:".count))
+        #expect(room.hasPrefix("!"))
+
+        func state(_ type: String, _ key: String = "") async throws -> JSON {
+            try await bot.client.request(
+                .GET,
+                "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/state/\(type)/\(MatrixClient.encode(key))")
+        }
+        #expect(try await state("m.room.name")["name"].string == "inc-1-search-is-slow")
+        #expect(try await state("m.room.topic")["topic"].string == "INC-1 (sev2): Search is slow")
+        #expect(try await state("m.room.member", alice.userID)["membership"].string == "invite")
+        #expect(try await state("m.room.member", bob.userID)["membership"].string == "invite")
+        #expect(try await state("m.room.join_rules")["join_rule"].string == "invite", "a private room")
+
+        // Bob joins and works the incident from its room, without naming it.
+        try await bob.join(room)
+        let inRoom = MatrixWatcher(as: bob, watching: bot.userID)
+        defer { inRoom.stop() }
+        try await bob.say("!incident note index rebuilt", in: room)
+        let noted = try #require(try await inRoom.wait { $0.text.contains("noted in INC-1") })
+        #expect(noted.room == room)
+    }
+}
