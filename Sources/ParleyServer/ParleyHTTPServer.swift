@@ -89,6 +89,7 @@ public struct ParleyHTTPServer: Sendable {
         AlertsPage(engine: engine, store: store, settings: settings, pages: pages, alertmanager: alertmanager).register(
             on: router)
         IncidentsPage(engine: engine, store: store, pages: pages).register(on: router)
+        PagerDutyHookRoutes(engine: engine, environment: environment, logger: logger).register(on: router)
         Assets.register(on: router)
         AdapterRoutes(engine: engine, adapters: adapters, maxBodyBytes: settings.maxBodyBytes).register(on: router)
         HookRoutes(engine: engine, center: alerts, environment: environment, logger: logger, metrics: metrics)
@@ -275,6 +276,11 @@ struct ApprovalSweeper: Service {
                 try await engine.remindIncidents()
             } catch {
                 logger.error("cannot remind incidents of their status updates: \(error)")
+            }
+            do {
+                try await engine.escalatePages()
+            } catch {
+                logger.error("cannot escalate pages: \(error)")
             }
             do {
                 try await engine.announceHandoffs()

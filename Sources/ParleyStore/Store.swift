@@ -172,7 +172,7 @@ public protocol MetadataStore: Sendable {
 /// Everything Parley persists.
 public protocol ParleyStorage: RunStore, EventLedger, AuditStore, ApprovalStore, MetadataStore, AuthStore, LockStore,
     StepStore, AlertStore, LeaseStore, ReplicaStore, OutboxStore, LimitStore, IncidentStore,
-    OnCallStore
+    OnCallStore, PageStore
 {
     /// Closes the store's connections (a pool's); afterwards the store cannot be used.
     func close() async

@@ -16,14 +16,14 @@ public enum StoreTransfer {
         ("runStep", "run_step"), ("alert", "alert"), ("alertEvent", "alert_event"),
         ("alertMessage", "alert_message"), ("scheduledRun", "scheduled_run"), ("incident", "incident"),
         ("incidentEvent", "incident_event"), ("incidentTask", "incident_task"), ("incidentAlert", "incident_alert"),
-        ("oncallOverride", "oncall_override"),
+        ("oncallOverride", "oncall_override"), ("page", "page"),
     ]
     /// PostgreSQL columns whose SQLite names are not the same words.
     static let renamed = ["run.duration_ms": "durationMilliseconds"]
     /// Tables whose ids PostgreSQL generates: their sequences continue after the copied ids.
     static let identities = [
         ("run", "id"), ("alert", "id"), ("alert_event", "id"), ("incident", "number"), ("incident_event", "id"),
-        ("incident_task", "id"), ("oncall_override", "id"),
+        ("incident_task", "id"), ("oncall_override", "id"), ("page", "id"),
     ]
     /// Rows read and written at a time.
     static let batch = 500

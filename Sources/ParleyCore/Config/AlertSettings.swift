@@ -78,6 +78,8 @@ public struct AlertRoute: Sendable, Equatable {
     public var template: TextTemplate?
     /// Keep looking for more routes after this one matched.
     public var continues: Bool
+    /// The escalation policy a firing alert of this route pages through.
+    public var page: String?
 
     /// Creates a route.
     public init(matchers: [LabelMatcher], rooms: [String], template: TextTemplate? = nil, continues: Bool = false) {

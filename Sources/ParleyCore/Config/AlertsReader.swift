@@ -165,6 +165,20 @@ struct AlertsReader {
         }
     }
 
+    /// An escalation policy's name, checked against `paging.policies`.
+    func policy(_ node: Node) -> String? {
+        guard let name = reader.string(node, "page") else { return nil }
+        guard config.paging.policy(name) != nil else {
+            let known = config.paging.policies.map(\.name)
+            reader.report(
+                node,
+                "page names escalation policy '\(name)', which paging.policies does not have"
+                    + (known.isEmpty ? "" : " (policies: \(known.joined(separator: ", ")))"))
+            return nil
+        }
+        return name
+    }
+
     func rooms(_ node: Node, _ what: String) -> [String] {
         reader.strings(node, what).compactMap { room, roomNode in
             let parts = room.split(separator: ":", maxSplits: 1)
@@ -186,13 +200,14 @@ struct AlertsReader {
     private func readRoute(_ node: Node) -> AlertRoute? {
         var route = AlertRoute(matchers: [], rooms: [])
         var sawRooms = false
-        for field in reader.mapping(node, "a route", allowed: ["match", "rooms", "template", "continue"]) {
+        for field in reader.mapping(node, "a route", allowed: ["match", "rooms", "template", "continue", "page"]) {
             switch field.key {
             case "match": route.matchers = matchers(field.value)
             case "rooms":
                 route.rooms = rooms(field.value, "rooms")
                 sawRooms = true
             case "template": route.template = template(field.value, "template")
+            case "page": route.page = policy(field.value)
             default: route.continues = reader.bool(field.value, "continue") ?? false
             }
         }

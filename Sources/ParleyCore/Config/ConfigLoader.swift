@@ -16,7 +16,7 @@ public struct ConfigLoader: Sendable {
 
     static let topLevelKeys = [
         "data_dir", "prefix", "bot_name", "users", "groups", "roles", "secrets", "commands", "limits", "approvals",
-        "audit", "server", "adapters", "alerts", "schedules", "storage", "incidents", "oncall",
+        "audit", "server", "adapters", "alerts", "schedules", "storage", "incidents", "oncall", "paging",
     ]
 
     /// The largest configuration file read: far more than thousands of commands need, and a bound on
@@ -158,15 +158,25 @@ public struct ConfigLoader: Sendable {
             reader.report(reference.node, "a rule of '\(reference.command)' names unknown role '\(reference.role)'")
         }
         ConfigChecks(config: config, builtins: builtins, reader: reader).checkApprovers(approvalReferences)
+        // On-call schedules and paging first: alert routes and severities may page through them.
+        let platforms = AlertsReader(
+            reader: reader, adapters: AdapterReader(reader: reader, baseDirectory: baseDirectory), config: config)
+        if let node = sections["oncall"]?.value {
+            config.oncall = OnCallReader(
+                reader: reader, users: Set(config.users.map(\.name)), platforms: platforms.platforms
+            ).read(node)
+        }
+        if let node = sections["paging"]?.value {
+            config.paging = PagingReader(
+                reader: reader, adapters: AdapterReader(reader: reader, baseDirectory: baseDirectory),
+                alerts: platforms, users: Set(config.users.map(\.name)),
+                schedules: Set(config.oncall.schedules.map(\.name))
+            ).read(node)
+        }
         let alerts = AlertsReader(
             reader: reader, adapters: AdapterReader(reader: reader, baseDirectory: baseDirectory), config: config)
         if let node = sections["alerts"]?.value { config.alerts = alerts.readAlerts(node) }
         if let node = sections["schedules"]?.value { config.schedules = alerts.readSchedules(node) }
-        if let node = sections["oncall"]?.value {
-            config.oncall = OnCallReader(
-                reader: reader, users: Set(config.users.map(\.name)), platforms: alerts.platforms
-            ).read(node)
-        }
         if let node = sections["incidents"]?.value {
             config.incidents = IncidentsReader(reader: reader, alerts: alerts, roleNames: roleNames).read(node)
         }

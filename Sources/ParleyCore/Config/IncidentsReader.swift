@@ -61,7 +61,8 @@ struct IncidentsReader {
                 read.append(severity)
                 continue
             }
-            for field in reader.mapping(entry.value, "severity \(entry.key)", allowed: ["update_every", "description"])
+            for field in reader.mapping(
+                entry.value, "severity \(entry.key)", allowed: ["update_every", "description", "page"])
             {
                 switch field.key {
                 case "update_every":
@@ -72,6 +73,7 @@ struct IncidentsReader {
                         continue
                     }
                     severity.updateEverySeconds = seconds
+                case "page": severity.page = alerts.policy(field.value)
                 default: severity.description = reader.string(field.value, "description") ?? ""
                 }
             }

@@ -42,6 +42,8 @@ public struct ParleyConfig: Sendable {
     public var alerts = AlertSettings()
     /// Commands that run on a schedule.
     public var schedules: [Schedule] = []
+    /// Paging providers and escalation policies (`paging:`).
+    public var paging = PagingSettings()
     /// On-call schedules (`oncall:`).
     public var oncall = OnCallSettings()
     /// Severities, roles and rooms of incidents.
@@ -62,6 +64,8 @@ public struct ParleyConfig: Sendable {
             }
         }
         all += alerts.sources.flatMap { [$0.token, $0.basicPassword, $0.secret].compactMap { $0 } }
+        all += [paging.pagerDuty?.routingKey, paging.opsgenie?.apiKey, paging.webhook?.secret].compactMap { $0 }
+        all += paging.pagerDuty?.webhookSecrets ?? []
         return all
     }
 

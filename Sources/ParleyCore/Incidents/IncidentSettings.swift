@@ -50,6 +50,8 @@ public struct IncidentSeverity: Sendable, Equatable {
     /// An update is due this long after the last one; nil: no cadence.
     public var updateEverySeconds: Int?
     public var description: String
+    /// The escalation policy declaring an incident of this severity pages through.
+    public var page: String?
 
     /// Creates a severity.
     public init(name: String, updateEverySeconds: Int?, description: String = "") {

@@ -50,7 +50,53 @@ public final class AlertCenter: Sendable {
         let records = try await engine.audit.commit(AuditCommit(drafts: [draft], alerts: alerts)).alerts
         await notifier.enqueue(records)
         automations.consider(records, rules: settings.automations)
+        try await page(records)
         return Ingested(stored: records.count, firing: firing, resolved: alerts.count - firing)
+    }
+
+    /// A route with `page:` pages its policy when its alert starts firing (a new alert, or one that
+    /// fires again after it resolved; repeats of a firing alert page nothing more), and resolves the
+    /// page when the alert resolves. The page is recorded before the source is answered; its
+    /// levels are paged and providers told in the background (and by the sweep every few seconds).
+    private func page(_ records: [AlertRecord]) async throws {
+        var opened = false
+        let now = Date()
+        for record in records {
+            let labels = record.labels.merging(["source": record.source]) { label, _ in label }
+            guard
+                let route = settings.routes.first(where: { route in
+                    route.page != nil && route.matchers.allSatisfy { $0.matches(labels) }
+                }), let policy = route.page
+            else { continue }
+            let key = "alert:\(record.fingerprint)"
+            if record.status == .resolved {
+                guard
+                    let page = try await engine.store.settlePage(
+                        key: key, status: .resolved, by: record.source, at: now)
+                else { continue }
+                let pager = engine.pager
+                Task { await pager.settled(page, by: record.source) }
+            } else if record.firstSeen == record.lastSeen, record.acknowledgedBy == nil {
+                let summary =
+                    "alert #\(record.id ?? 0) \(record.alert.name)"
+                    + (record.annotations["summary"].map { ": \($0)" } ?? "")
+                let page = PageRecord(
+                    key: key, policy: policy, summary: engine.vault.masker.mask(summary), room: route.rooms.first,
+                    nextAt: now, createdAt: now)
+                opened = try await engine.store.openPage(page).isNew || opened
+            }
+        }
+        if opened {
+            let engine = self.engine
+            let logger = self.logger
+            Task {
+                do {
+                    try await engine.escalatePages()
+                } catch {
+                    logger.warning("cannot page for alerts: \(error)")
+                }
+            }
+        }
     }
 
     /// Waits until every notification enqueued so far has been posted or folded, and every command

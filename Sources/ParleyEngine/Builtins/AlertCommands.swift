@@ -62,7 +62,12 @@ enum AlertCommands {
                 id: id, by: who, note: call["note"], at: Date())
         else { return .text("there is no alert #\(id); `alerts` lists them") }
         let note = record.acknowledgement.map { ": \($0)" } ?? ""
-        return .text("👀 alert #\(id) \(record.alert.name) taken by \(who)\(note)")
+        // Taking an alert takes its page too: the escalation stops.
+        let page = try await call.services.pager.settle(
+            key: "alert:\(record.fingerprint)", status: .acknowledged, by: who, now: Date())
+        return .text(
+            "👀 alert #\(id) \(record.alert.name) taken by \(who)\(note)"
+                + (page.map { " (page \($0.id ?? 0) stopped)" } ?? ""))
     }
 
     static func client(_ call: BuiltinCall) throws -> AlertmanagerClient {

@@ -71,6 +71,8 @@ struct BuiltinServices: Sendable {
     let incidents: IncidentSettings
     /// The on-call schedules.
     let oncall: OnCallSettings
+    /// Pages people through escalation policies.
+    let pager: Pager
     /// Posts to other rooms (stakeholders, an incident's room), once the server has attached its adapters.
     let messenger: MessengerSlot
 }

@@ -74,6 +74,7 @@ public enum Builtins {
                 try await AuditView.recent(call)
             },
         ] + AlertCommands.all + IncidentCommands.all + OnCallCommands.all
+        + PageCommands.all
 
     /// Built-ins anyone may send: the engine answers them itself and checks inside
     /// whether the asker may act on that request or run (approver roles, requester, command grants).

@@ -221,6 +221,13 @@ enum IncidentCommands {
         await IncidentRooms.announce(incident, to: settings.stakeholderRooms, except: incident.declaredIn, call: call) {
             "🚨 \(incident.name) declared (\(severity.name)): \(incident.title) — commander \(commander ?? "unassigned"), declared by \(call.actor) in \(incident.declaredIn)"
         }
+        if let policy = severity.page {
+            let page = try await call.services.pager.open(
+                key: "incident:\(number)", policy: policy,
+                summary: "\(incident.name) (\(severity.name)): \(incident.title)", room: incident.declaredIn, now: now,
+                messenger: call.services.messenger.messenger)
+            lines.append("paging through \(policy) (page \(page.id ?? 0))")
+        }
         if let room = await IncidentRooms.open(incident, call: call) {
             incident = try await change(call, incident, .room(room), .status, "dedicated room \(room)")
             lines.append("incident room: \(room)")
@@ -347,6 +354,8 @@ enum IncidentCommands {
                 try await call.services.store.changeIncident(
                     number: number, .update(summary: summary, at: now), event: nil) ?? changed
         }
+        _ = try await call.services.pager.settle(
+            key: "incident:\(changed.number ?? 0)", status: .resolved, by: call.actor, now: now)
         let duration = IncidentViews.span(changed.duration(now: now))
         await IncidentRooms.announce(
             changed, to: call.services.incidents.stakeholderRooms, except: "\(call.platform):\(call.room)", call: call

@@ -37,6 +37,8 @@ public final class Engine: Sendable {
     let recovery: StartupRecovery
     /// Where built-ins post beyond their own room (incidents' stakeholders), once attached.
     let messengerSlot: MessengerSlot
+    /// Pages people through escalation policies.
+    let pager: Pager
 
     /// Lets built-ins post to other rooms through `messenger` (the server's adapters).
     public func attach(messenger: any RoomMessenger) { messengerSlot.attach(messenger) }
@@ -81,10 +83,16 @@ public final class Engine: Sendable {
         }
         let slot = MessengerSlot()
         messengerSlot = slot
+        let pager = Pager(
+            settings: config.paging, oncall: config.oncall, store: store, environment: environment,
+            masker: vault.masker,
+            logger: logger)
+        self.pager = pager
         let services = BuiltinServices(
             catalogue: authority.catalogue, policy: authority.policy, directory: authority.directory, store: store,
             replyLimits: config.replyLimits, runPageURL: config.server.displayURL + "/runs/", masker: vault.masker,
-            alertmanager: alertmanager, incidents: config.incidents, oncall: config.oncall, messenger: slot)
+            alertmanager: alertmanager, incidents: config.incidents, oncall: config.oncall, pager: pager,
+            messenger: slot)
         var byName: [String: BuiltinCommand] = [:]
         for builtin in Builtins.all { byName[builtin.declaration.id] = builtin }
         let runbooks = RunbookExecutor(steps: store, actions: executors, audit: audit, masker: vault.masker)

@@ -346,6 +346,25 @@ enum SQLiteMigrations {
             }
             try db.create(index: "oncallOverride_schedule", on: "oncallOverride", columns: ["schedule", "endsAt"])
         }
+        migrator.registerMigration("2026-12-08 pages") { db in
+            try db.create(table: "page") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("key", .text).notNull()
+                table.column("policy", .text).notNull()
+                table.column("summary", .text).notNull()
+                table.column("room", .text)
+                table.column("level", .integer).notNull()
+                table.column("round", .integer).notNull()
+                table.column("nextAt", .datetime)
+                table.column("status", .text).notNull()
+                table.column("settledBy", .text)
+                table.column("createdAt", .datetime).notNull()
+                table.column("updatedAt", .datetime).notNull()
+            }
+            // One open page per key: a second alert notification or a retry finds the first.
+            try db.execute(sql: "CREATE UNIQUE INDEX page_open_key ON page (key) WHERE status = 'open'")
+            try db.create(index: "page_due", on: "page", columns: ["status", "nextAt"])
+        }
         return migrator
     }
 }
