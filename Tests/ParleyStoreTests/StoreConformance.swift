@@ -937,5 +937,44 @@ enum StoreConformance {
             #expect(
                 try await store.overrides(schedule: "payments", endingAfter: at(0)).map(\.override.person) == ["dave"])
         },
+        StoreCheck(name: "a page is open once per key, advanced once per step and settled once, across replicas") {
+            open in
+            let store = try await open()
+            let other = try await open()
+            let draft = PageRecord(
+                key: "alert:fp1", policy: "payments", summary: "HighErrorRate ✓", room: "irc:#ops", nextAt: at(0),
+                createdAt: at(0))
+            let (first, isNew) = try await store.openPage(draft)
+            #expect(isNew)
+            let (again, isNewAgain) = try await other.openPage(draft)
+            #expect(!isNewAgain)
+            #expect(again.id == first.id)
+            let id = try #require(first.id)
+            #expect(try await other.duePages(at: at(0), limit: 10).map(\.id) == [id])
+            // Two replicas step it at once: one wins.
+            async let a = store.advancePage(
+                id: id, from: (-1, 0), to: (0, 0), nextAt: at(300), status: .open, at: at(0))
+            async let b = other.advancePage(
+                id: id, from: (-1, 0), to: (0, 0), nextAt: at(300), status: .open, at: at(0))
+            let wins = try await [a, b].filter { $0 }.count
+            #expect(wins == 1)
+            #expect(try await store.duePages(at: at(299), limit: 10).isEmpty)
+            #expect(try await store.duePages(at: at(300), limit: 10).map(\.level) == [0])
+            let settled = try #require(
+                try await other.settlePage(key: "alert:fp1", status: .acknowledged, by: "bob", at: at(120)))
+            #expect(settled.status == .acknowledged)
+            #expect(settled.settledBy == "bob")
+            #expect(settled.nextAt == nil)
+            #expect(try await store.settlePage(key: "alert:fp1", status: .resolved, by: "x", at: at(130)) == nil)
+            #expect(try await !store.advancePage(id: id, from: (0, 0), to: (1, 0), nextAt: at(900), status: .open, at: at(300)))
+            #expect(try await store.duePages(at: at(10_000), limit: 10).isEmpty)
+            // Settled, the key may be paged again.
+            let (next, isNewNext) = try await other.openPage(draft)
+            #expect(isNewNext)
+            #expect(next.id != id)
+            #expect(try await store.pages(openOnly: true, limit: 10).map(\.id) == [next.id])
+            #expect(try await store.pages(openOnly: false, limit: 10).map(\.id) == [next.id, id])
+            #expect(try await other.page(id: id)?.summary == "HighErrorRate ✓")
+        },
     ]
 }

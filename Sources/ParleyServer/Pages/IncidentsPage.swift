@@ -115,7 +115,7 @@ struct IncidentsPage {
         let tasks = try await store.incidentTasks(number: incident.number ?? 0)
         let content = Content(
             name: incident.name, number: incident.number ?? 0, title: incident.title, isOpen: incident.status.isOpen,
-            facts: TextTable(["", ""], facts),
+            facts: TextTable(["fact", "value"], facts),
             alerts: alerts.isEmpty
                 ? nil
                 : TextTable(
