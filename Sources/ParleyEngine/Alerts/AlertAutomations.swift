@@ -49,7 +49,7 @@ final class AlertAutomations: Sendable {
                 guard due else { continue }
                 let context: [String: Any] = [
                     "labels": alert.labels, "annotations": alert.annotations, "fingerprint": alert.fingerprint,
-                    "source": alert.source,
+                    "source": alert.source, "id": "\(record.id ?? 0)",
                 ]
                 let command = rule.command.render(context)
                 inFlight.start { await self.run(command, rule: rule, alert: alert) }

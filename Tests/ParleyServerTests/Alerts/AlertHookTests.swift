@@ -241,6 +241,28 @@ import Testing
         #expect(listed?.reply.plainText.contains("host9") == true)
     }
 
+    @Test func anAutomationDeclaresAnIncidentFromItsAlert() async throws {
+        let extra = [
+            "  automations:",
+            "    - match: { alertname: CheckoutDown }",
+            "      run: \"incident declare sev1 --from-alert {{id}}\"",
+            "      as: \"service:alertbot\"",
+            "      room: \"mattermost:ops\"",
+        ].joined(separator: "\n")
+        let fixture = try await AlertFixture(extra: extra)
+        try await fixture.server.application().test(.router) { client in
+            let body = AlertFixture.alertmanagerBody([(["alertname": "CheckoutDown", "instance": "lb1"], "firing")])
+            _ = try await post(
+                client, "/hooks/alertmanager", body: body, headers: [.authorization: "Bearer \(AlertFixture.token)"])
+        }
+        await fixture.server.alerts.settle()
+        let incident = try #require(try await fixture.store.incident(number: 1))
+        #expect(incident.title == "something is wrong", "the alert's summary")
+        #expect(incident.declaredBy == "alertbot")
+        #expect(try await fixture.store.incidentAlerts(number: 1) == [1])
+        #expect(fixture.room.messages(in: "ops").contains { $0.text.contains("INC-1 declared (sev1): something is wrong") })
+    }
+
     @Test func automationsRunAsTheirServiceIdentityUnderPolicyWithACooldown() async throws {
         let extra = [
             "  automations:",
