@@ -55,13 +55,21 @@ enum OnCallCommands {
         try await call.services.store.overrides(schedule: schedule.name, endingAfter: after).map(\.override)
     }
 
+    static func local(_ date: Date, _ zone: TimeZone) -> String { OnCallViews.local(date, zone) }
+}
+
+/// How on-call times read, in chat and on the web console.
+public enum OnCallViews {
     /// `Tue 24 Dec 18:00 CET`, in the schedule's zone.
-    static func local(_ date: Date, _ zone: TimeZone) -> String {
+    public static func local(_ date: Date, _ zone: TimeZone) -> String {
         var style = Date.FormatStyle(date: .omitted, time: .omitted, timeZone: zone)
         style = style.weekday(.abbreviated).day(.twoDigits).month(.abbreviated).hour(.twoDigits(amPM: .omitted))
             .minute(.twoDigits).timeZone(.specificName(.short))
         return date.formatted(style.locale(Locale(identifier: "en_GB")))
     }
+}
+
+extension OnCallCommands {
 
     static func who(_ call: BuiltinCall) async throws -> Reply {
         let schedules =

@@ -14,7 +14,7 @@ struct PageTemplates: Sendable {
         case auditDenied = "audit-denied"
         case users, alerts
         case alertsDenied = "alerts-denied"
-        case cluster, incidents, incident
+        case cluster, incidents, incident, oncall, pages
     }
 
     /// Templates the pages include: the layout, and tables (`table` for plain text cells).
