@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func whoIsOnCallFollowsTheRotationAndOverridesMadeInChat() async throws {
-        let (engine, _) = try makeEngine(Self.yaml, directory: directory)
+        let (engine, store) = try makeEngine(Self.yaml, directory: directory)
         let now = Date()
         let onCall = Self.expected(at: now)
         let other = onCall == "alice" ? "bob" : "alice"
@@ -88,6 +88,18 @@ import Testing
         #expect(rows.first?[2] == onCall)
         #expect(zip(rows, rows.dropFirst()).allSatisfy { $0[2] != $1[2] }, "alice and bob alternate")
         #expect(rows.dropFirst().allSatisfy { $0[0].contains("09:00") })
+
+        // A swap: whoever is on call in 1 hour and whoever in 25 hours (the other person) trade shifts.
+        let inAnHour = Date().addingTimeInterval(3600)
+        let swapped = try await run(engine, "oncall swap +1h with +25h", as: "alice")
+        #expect(swapped.reply.plainText.hasPrefix("🔁 swapped on payments: "), "\(swapped.reply.plainText)")
+        let stored = try await store.overrides(schedule: "payments", endingAfter: Date())
+        #expect(stored.map(\.override.person) == [
+            Self.expected(at: inAnHour.addingTimeInterval(86400)), Self.expected(at: inAnHour),
+        ])
+        #expect(stored.allSatisfy { $0.override.end.timeIntervalSince($0.override.start) == 86400 }, "whole shifts")
+        let overlapping = try await run(engine, "oncall swap +1h with +1h", as: "alice")
+        #expect(!overlapping.reply.plainText.hasPrefix("🔁"))
     }
 
     @Test func aHandoffIsAnnouncedOnceAcrossReplicas() async throws {

@@ -22,6 +22,11 @@ enum OnCallCommands {
             examples: ["oncall override carol 2026-12-24 18:00 to 2026-12-27 09:00", "oncall override bob now to +4h"]
         ) { try await IncidentCommands.answer($0, override) },
         BuiltinCommand(
+            "oncall swap [--schedule {schedule}] {shifts:text}", id: "oncall.swap",
+            help: "Swap two shifts: the people on call at two moments take each other's shift",
+            examples: ["oncall swap 2026-12-24 10:00 with 2026-12-31 10:00"]
+        ) { try await IncidentCommands.answer($0, swap) },
+        BuiltinCommand(
             "oncall overrides [{schedule}]", id: "oncall.overrides", help: "List the overrides still to come",
             changesNothing: true
         ) { try await IncidentCommands.answer($0, overrides) },
@@ -143,6 +148,50 @@ extension OnCallCommands {
         return .text(
             "🔁 override \(record.id ?? 0): \(person) is on call for \(schedule.name) from \(local(start.date, schedule.timeZone)) to \(local(end.date, schedule.timeZone))"
                 + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))"))
+    }
+
+    static func swap(_ call: BuiltinCall) async throws -> Reply {
+        let schedule = try schedule(named: call["schedule"], call)
+        let parts = (call["shifts"] ?? "").components(separatedBy: " with ")
+        guard parts.count == 2 else {
+            return .text("write two moments, as in `oncall swap 2026-12-24 10:00 with 2026-12-31 10:00`")
+        }
+        let now = Date()
+        let overrides = try await overrides(of: schedule, after: now.addingTimeInterval(-92 * 86400), call)
+        var shifts: [OnCallShift] = []
+        for part in parts {
+            let moment: ChatTime
+            do {
+                moment = try ChatTime(parsing: part, in: schedule.timeZone, now: now)
+            } catch {
+                return .text("\(error)")
+            }
+            // The whole shift the moment falls in: looked for within a day either side, then merged.
+            let around = schedule.shifts(
+                from: moment.date.addingTimeInterval(-92 * 86400), to: moment.date.addingTimeInterval(92 * 86400),
+                overrides: overrides)
+            guard let shift = around.first(where: { $0.start <= moment.date && moment.date < $0.end }) else {
+                return .text("nobody's shift covers \(part)")
+            }
+            shifts.append(shift)
+        }
+        let swapped: [OnCallOverride]
+        do {
+            swapped = try OnCallOverride.swap(shifts[0], shifts[1], madeBy: call.actor)
+        } catch {
+            return .text("\(error)")
+        }
+        guard swapped.allSatisfy({ $0.end > now }) else { return .text("one of those shifts is over already") }
+        var ids: [String] = []
+        for override in swapped {
+            let record = try await call.services.store.addOverride(
+                OnCallOverrideRecord(schedule: schedule.name, override: override, createdAt: now))
+            ids.append("\(record.id ?? 0)")
+        }
+        let zone = schedule.timeZone
+        return .text(
+            "🔁 swapped on \(schedule.name): \(swapped[0].person) takes \(local(swapped[0].start, zone))–\(local(swapped[0].end, zone)), "
+                + "\(swapped[1].person) takes \(local(swapped[1].start, zone))–\(local(swapped[1].end, zone)) (overrides \(ids.joined(separator: ", ")))")
     }
 
     static func overrides(_ call: BuiltinCall) async throws -> Reply {
