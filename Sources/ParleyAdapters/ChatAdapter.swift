@@ -28,6 +28,10 @@ public protocol ChatAdapter: Sendable {
     /// platform; `near` is the room the request came from (Mattermost makes the new channel in its
     /// team). Returns the new room's id, or nil where the platform cannot make rooms (IRC, the terminal).
     func createRoom(name: String, topic: String, inviting: [String], near: String?) async throws -> String?
+    /// The room a direct message to `user` (their id on the platform) is posted in: the user id itself
+    /// where the platform takes it as a destination (an IRC nick, a Slack user id), a direct channel
+    /// it opens (Mattermost); nil where Parley cannot write to one person alone.
+    func directRoom(for user: String) async throws -> String?
 }
 
 extension ChatAdapter {
@@ -51,6 +55,8 @@ extension ChatAdapter {
     public func createRoom(name: String, topic: String, inviting: [String], near: String?) async throws -> String? {
         nil
     }
+
+    public func directRoom(for user: String) async throws -> String? { nil }
 }
 
 /// Why an adapter could not do what was asked.

@@ -79,6 +79,11 @@ struct AdapterMessenger: RoomMessenger {
         return try await adapter.createRoom(name: name, topic: topic, inviting: inviting, near: near)
     }
 
+    func directRoom(platform: String, user: String) async throws -> String? {
+        guard let adapter = adapters[platform], let room = try await adapter.directRoom(for: user) else { return nil }
+        return "\(platform):\(room)"
+    }
+
     /// Queues `reply` in the outbox when one replica holds `room`'s connection — whichever holds it,
     /// this one included — so that the message outlives this process. False when that connection
     /// does not go through the outbox (every replica has it, or nothing is led here): send it.

@@ -200,7 +200,8 @@ import Testing
                 "incident.status", "incident.update", "incident.assign", "incident.roles", "incident.note",
                 "incident.timeline", "incident.severity", "incident.attach", "incident.resolve", "incident.close",
                 "incident.task", "incident.task.done", "incident.tasks", "incident.show", "incidents", "oncall.who",
-                "oncall.schedule", "oncall.override", "oncall.swap", "oncall.overrides", "oncall.unoverride", "pages", "page.ack",
+                "oncall.schedule", "oncall.override", "oncall.swap", "oncall.overrides", "oncall.unoverride", "pages",
+                "page.ack",
                 "page.resolve", "oncall.page",
             ])
         // Every example reads as the command it illustrates.

@@ -94,9 +94,10 @@ import Testing
         let swapped = try await run(engine, "oncall swap +1h with +25h", as: "alice")
         #expect(swapped.reply.plainText.hasPrefix("🔁 swapped on payments: "), "\(swapped.reply.plainText)")
         let stored = try await store.overrides(schedule: "payments", endingAfter: Date())
-        #expect(stored.map(\.override.person) == [
-            Self.expected(at: inAnHour.addingTimeInterval(86400)), Self.expected(at: inAnHour),
-        ])
+        #expect(
+            stored.map(\.override.person) == [
+                Self.expected(at: inAnHour.addingTimeInterval(86400)), Self.expected(at: inAnHour),
+            ])
         #expect(stored.allSatisfy { $0.override.end.timeIntervalSince($0.override.start) == 86400 }, "whole shifts")
         let overlapping = try await run(engine, "oncall swap +1h with +1h", as: "alice")
         #expect(!overlapping.reply.plainText.hasPrefix("🔁"))

@@ -62,8 +62,12 @@ import Testing
             #expect(forged.status != .seeOther)
 
             let bob = try #require(try await client.signIn("bob", "bob's long password"))
-            #expect(try await client.execute(uri: "/pages", method: .get, headers: [.cookie: bob.cookie]).status == .forbidden)
-            #expect(try await client.execute(uri: "/oncall", method: .get, headers: [.cookie: bob.cookie]).status == .forbidden)
+            #expect(
+                try await client.execute(uri: "/pages", method: .get, headers: [.cookie: bob.cookie]).status
+                    == .forbidden)
+            #expect(
+                try await client.execute(uri: "/oncall", method: .get, headers: [.cookie: bob.cookie]).status
+                    == .forbidden)
         }
     }
 }

@@ -966,7 +966,9 @@ enum StoreConformance {
             #expect(settled.settledBy == "bob")
             #expect(settled.nextAt == nil)
             #expect(try await store.settlePage(key: "alert:fp1", status: .resolved, by: "x", at: at(130)) == nil)
-            #expect(try await !store.advancePage(id: id, from: (0, 0), to: (1, 0), nextAt: at(900), status: .open, at: at(300)))
+            #expect(
+                try await !store.advancePage(
+                    id: id, from: (0, 0), to: (1, 0), nextAt: at(900), status: .open, at: at(300)))
             #expect(try await store.duePages(at: at(10_000), limit: 10).isEmpty)
             // Settled, the key may be paged again.
             let (next, isNewNext) = try await other.openPage(draft)

@@ -242,3 +242,11 @@ struct IRCBackoff: Sendable {
     var maximum = Duration.seconds(60)
     var afterRefusal = Duration.seconds(30)
 }
+
+extension IRCAdapter {
+    /// A nick is a destination of its own: a PRIVMSG to it reaches that person alone.
+    public func directRoom(for user: String) async throws -> String? {
+        guard !user.isEmpty, !user.hasPrefix("#"), !user.contains(" ") else { return nil }
+        return user
+    }
+}

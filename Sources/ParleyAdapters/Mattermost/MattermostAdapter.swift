@@ -74,6 +74,14 @@ public struct MattermostAdapter: HTTPReceivingAdapter {
         return first
     }
 
+    /// The direct channel between Parley and `user` (`POST /channels/direct`, which returns the
+    /// existing one when there is one).
+    public func directRoom(for user: String) async throws -> String? {
+        guard let bot = me.current else { return nil }
+        let channel = try await client.request(.POST, "/channels/direct", .array([.string(bot), .string(user)]))
+        return channel["id"].string
+    }
+
     /// A public channel in the team of the channel the request came from (`POST /channels`), its
     /// purpose the topic, Parley and the invited people added as members.
     public func createRoom(name: String, topic: String, inviting: [String], near: String?) async throws -> String? {

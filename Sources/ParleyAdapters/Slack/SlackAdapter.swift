@@ -108,6 +108,10 @@ public struct SlackAdapter: HTTPReceivingAdapter {
         }
     }
 
+    /// A user id is a destination of its own: `chat.postMessage` to it writes in the app's direct
+    /// conversation with that person.
+    public func directRoom(for user: String) async throws -> String? { user }
+
     /// A public channel (`conversations.create`), its topic, and the people invited; a name already
     /// taken gets a number after it.
     public func createRoom(name: String, topic: String, inviting: [String], near: String?) async throws -> String? {

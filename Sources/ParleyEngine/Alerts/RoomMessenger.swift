@@ -13,9 +13,14 @@ public protocol RoomMessenger: Sendable {
     /// or nil when the platform cannot make rooms.
     func createRoom(platform: String, name: String, topic: String, inviting: [String], near: String?) async throws
         -> String?
+    /// The room (`platform:room`) a direct message to `user` (their id on `platform`) goes to, or nil
+    /// when Parley cannot write to them alone there.
+    func directRoom(platform: String, user: String) async throws -> String?
 }
 
 extension RoomMessenger {
+    public func directRoom(platform: String, user: String) async throws -> String? { nil }
+
     public func createRoom(platform: String, name: String, topic: String, inviting: [String], near: String?)
         async throws -> String?
     {

@@ -191,7 +191,8 @@ extension OnCallCommands {
         let zone = schedule.timeZone
         return .text(
             "🔁 swapped on \(schedule.name): \(swapped[0].person) takes \(local(swapped[0].start, zone))–\(local(swapped[0].end, zone)), "
-                + "\(swapped[1].person) takes \(local(swapped[1].start, zone))–\(local(swapped[1].end, zone)) (overrides \(ids.joined(separator: ", ")))")
+                + "\(swapped[1].person) takes \(local(swapped[1].start, zone))–\(local(swapped[1].end, zone)) (overrides \(ids.joined(separator: ", ")))"
+        )
     }
 
     static func overrides(_ call: BuiltinCall) async throws -> Reply {

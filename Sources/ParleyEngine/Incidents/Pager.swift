@@ -15,6 +15,7 @@ import ParleyStore
 struct Pager: Sendable {
     let settings: PagingSettings
     let oncall: OnCallSettings
+    let directory: Directory
     let store: any ParleyStorage
     let environment: [String: String]
     let masker: SecretMasker
@@ -22,11 +23,12 @@ struct Pager: Sendable {
     let client: PlatformClient
 
     init(
-        settings: PagingSettings, oncall: OnCallSettings, store: any ParleyStorage, environment: [String: String],
-        masker: SecretMasker, logger: Logger
+        settings: PagingSettings, oncall: OnCallSettings, directory: Directory, store: any ParleyStorage,
+        environment: [String: String], masker: SecretMasker, logger: Logger
     ) {
         self.settings = settings
         self.oncall = oncall
+        self.directory = directory
         self.store = store
         self.environment = environment
         self.masker = masker
@@ -81,18 +83,21 @@ struct Pager: Sendable {
         of policy: EscalationPolicy, now: Date, messenger: (any RoomMessenger)?
     ) async -> String {
         var people: [String] = []
+        var paged: [String] = []
         var rooms = [page.room].compactMap { $0 }
         var providers: [String] = []
         for target in level.targets {
             switch target {
-            case .user(let name): people.append(name)
+            case .user(let name):
+                people.append(name)
+                paged.append(name)
             case .onCall(let name):
                 guard let schedule = oncall.schedule(named: name) else { continue }
                 let overrides =
                     (try? await store.overrides(schedule: name, endingAfter: now).map(\.override)) ?? []
-                people.append(
-                    schedule.onCall(at: now, overrides: overrides).map { "\($0) (on call for \(name))" }
-                        ?? "nobody on call for \(name)")
+                let person = schedule.onCall(at: now, overrides: overrides)
+                if let person { paged.append(person) }
+                people.append(person.map { "\($0) (on call for \(name))" } ?? "nobody on call for \(name)")
             case .room(let room): if !rooms.contains(room) { rooms.append(room) }
             case .pagerDuty:
                 providers.append(await send("PagerDuty") { try await pagerDuty("trigger", page) })
@@ -108,6 +113,7 @@ struct Pager: Sendable {
         if !providers.isEmpty { text += " · \(providers.joined(separator: ", "))" }
         text += ". `page ack \(id)` to take it."
         await tell(text, rooms: rooms, messenger: messenger)
+        await direct(paged, text, messenger: messenger)
         return text
     }
 
@@ -143,6 +149,22 @@ struct Pager: Sendable {
         }
         if targets.contains("webhook") {
             _ = await send("the webhook") { try await webhook(action, page, level: page.level) }
+        }
+    }
+
+    /// Writes to each paged person directly, on every platform they are known on where Parley can.
+    private func direct(_ people: [String], _ text: String, messenger: (any RoomMessenger)?) async {
+        guard let messenger else { return }
+        for name in Set(people) {
+            for identity in directory.users[name]?.identities ?? [] where !identity.id.contains("*") {
+                do {
+                    guard let room = try await messenger.directRoom(platform: identity.platform, user: identity.id)
+                    else { continue }
+                    _ = try await messenger.send(.text(masker.mask(text)), to: room, thread: nil)
+                } catch {
+                    logger.warning("cannot write to \(name) on \(identity.platform): \(error)")
+                }
+            }
         }
     }
 

@@ -84,9 +84,8 @@ public final class Engine: Sendable {
         let slot = MessengerSlot()
         messengerSlot = slot
         let pager = Pager(
-            settings: config.paging, oncall: config.oncall, store: store, environment: environment,
-            masker: vault.masker,
-            logger: logger)
+            settings: config.paging, oncall: config.oncall, directory: authority.directory, store: store,
+            environment: environment, masker: vault.masker, logger: logger)
         self.pager = pager
         let services = BuiltinServices(
             catalogue: authority.catalogue, policy: authority.policy, directory: authority.directory, store: store,

@@ -85,7 +85,8 @@ struct OnCallPages {
                     ["#", "on call", "from", "to", "made by"],
                     records.map {
                         [
-                            "\($0.id ?? 0)", $0.override.person, OnCallViews.local($0.override.start, schedule.timeZone),
+                            "\($0.id ?? 0)", $0.override.person,
+                            OnCallViews.local($0.override.start, schedule.timeZone),
                             OnCallViews.local($0.override.end, schedule.timeZone), $0.override.madeBy,
                         ]
                     })
@@ -117,7 +118,8 @@ struct OnCallPages {
                 summary: page.summary, opened: IncidentViews.clock(page.createdAt), settledBy: page.settledBy ?? "",
                 takeable: canTake && page.status == .open)
         }
-        return pages.response(.pages, title: "Pages", auth: auth, content: PagesContent(rows: rows.isEmpty ? nil : rows))
+        return pages.response(
+            .pages, title: "Pages", auth: auth, content: PagesContent(rows: rows.isEmpty ? nil : rows))
     }
 
     func take(_ request: Request, _ context: ParleyRequestContext) async throws -> Response {

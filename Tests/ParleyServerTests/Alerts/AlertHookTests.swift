@@ -260,7 +260,8 @@ import Testing
         #expect(incident.title == "something is wrong", "the alert's summary")
         #expect(incident.declaredBy == "alertbot")
         #expect(try await fixture.store.incidentAlerts(number: 1) == [1])
-        #expect(fixture.room.messages(in: "ops").contains { $0.text.contains("INC-1 declared (sev1): something is wrong") })
+        #expect(
+            fixture.room.messages(in: "ops").contains { $0.text.contains("INC-1 declared (sev1): something is wrong") })
     }
 
     @Test func automationsRunAsTheirServiceIdentityUnderPolicyWithACooldown() async throws {

@@ -191,6 +191,18 @@ final class FakeMattermost: Sendable {
                 }
             }
         }
+        router.post("/api/v4/channels/direct") { request, _ in
+            let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))
+            let users = (JSON(parsing: body)?.array ?? []).compactMap(\.string)
+            return self.respond("channels/direct", request, body: body, json: false) { _ in
+                guard users.count == 2, users.allSatisfy(Self.isID), users.contains(self.botID) else {
+                    return (400, ["message": "Invalid user ids: a direct channel is between two users"])
+                }
+                // Mattermost names a direct channel after its two members: the same pair, the same channel.
+                let id = String(("dm" + users.sorted().joined()).prefix(26))
+                return (201, ["id": .string(id), "type": "D"])
+            }
+        }
         router.post("/api/v4/channels/:id/members") { request, context in
             let id = context.parameters.get("id") ?? ""
             let body = Array(buffer: try await request.body.collect(upTo: 1 << 20))

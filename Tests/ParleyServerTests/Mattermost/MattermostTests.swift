@@ -175,3 +175,24 @@ import Testing
         }
     }
 }
+
+/// A page reaches the person paged in a direct channel on Mattermost.
+@Suite(.serialized) struct MattermostDirectPageTests {
+    @Test func aPersonPagedIsWrittenToInADirectChannel() async throws {
+        let harness = try await MattermostHarness()
+        defer { harness.stop() }
+        let config = try ConfigLoader(builtins: Builtins.declarations).load(
+            yaml: "adapters:\n\(harness.adapterYAML)\n" + MattermostTests.yaml, file: "test.yaml",
+            baseDirectory: temporaryDirectory())
+        try await harness.start(
+            engine: Engine(config: config, store: try SQLiteStore(dataDirectory: config.dataDirectory)))
+        let said = try await harness.say(
+            "!oncall page bob the checkout database is down", user: MattermostTests.alice,
+            channel: MattermostTests.channel)
+        #expect(said.status == 200)
+        let direct = String(("dm" + [harness.fake.botID, MattermostTests.bob].sorted().joined()).prefix(26))
+        let page = try #require(await harness.waitForPost { $0.channel == direct })
+        #expect(page.message.contains("📟 Page #1, level 1 of user:bob: alice: the checkout database is down"))
+        #expect(try await harness.waitForPost { $0.message.contains("📟 paged bob (page 1)") } != nil)
+    }
+}

@@ -82,8 +82,10 @@ import Testing
             if !ready { try await Task.sleep(for: .milliseconds(100)) }
         }
         try #require(ready, "Alertmanager did not become ready")
-        let alert = #"{"labels":{"alertname":"CheckoutErrors","service":"checkout","severity":"critical"},"annotations":{"summary":"5xx above 5%"}"#
-        #expect(try await AlertmanagerIntegrationTests.request("POST", "\(am)/api/v2/alerts", json: "[\(alert)}]").0 == 200)
+        let alert =
+            #"{"labels":{"alertname":"CheckoutErrors","service":"checkout","severity":"critical"},"annotations":{"summary":"5xx above 5%"}"#
+        #expect(
+            try await AlertmanagerIntegrationTests.request("POST", "\(am)/api/v2/alerts", json: "[\(alert)}]").0 == 200)
 
         // Paged through PagerDuty, keyed on the alert.
         let deadline = ContinuousClock.now + .seconds(30)

@@ -17,6 +17,11 @@ final class PostedMessages: RoomMessenger {
     }
 
     func edit(_ reference: String, in room: String, with reply: Reply) async throws -> Bool { false }
+
+    /// IRC takes a nick as a destination, as the IRC adapter does.
+    func directRoom(platform: String, user: String) async throws -> String? {
+        platform == "irc" ? "irc:\(user)" : nil
+    }
 }
 
 /// Escalation through a policy, level after level, on an injected clock, against a strict
@@ -78,11 +83,11 @@ final class PostedMessages: RoomMessenger {
         let page = try await engine.page(
             key: "alert:fp1", policy: "payments", summary: "alert #1 HighErrorRate", room: "irc:#ops", now: t0)
         #expect(page.level == 0)
-        #expect(
-            messages.posts.map(\.text) == [
-                "📟 Page #1, level 1 of payments: alert #1 HighErrorRate — paging alice (on call for payments). `page ack 1` to take it."
-            ])
-        #expect(messages.posts.first?.room == "irc:#ops")
+        let first =
+            "📟 Page #1, level 1 of payments: alert #1 HighErrorRate — paging alice (on call for payments). `page ack 1` to take it."
+        // In the page's room, and to alice directly (the person on call).
+        #expect(messages.posts.map(\.room) == ["irc:#ops", "irc:alice"])
+        #expect(messages.posts.map(\.text) == [first, first])
         #expect(fake.requests.isEmpty, "level 1 pages in chat only")
         // The same alert again: one page, nothing paged twice.
         #expect(
@@ -120,7 +125,8 @@ final class PostedMessages: RoomMessenger {
         #expect(fake.accepted.last?["dedup_key"].string == "alert:fp1")
         #expect(try await engine.escalatePages(now: at(15)).isEmpty)
         #expect(try await engine.escalatePages(now: at(60)).isEmpty)
-        #expect(!messages.posts.contains { $0.text.contains("paging bob") })
+        #expect(!messages.posts.contains { $0.text.contains("paging bob") || $0.room == "irc:bob" })
+        #expect(messages.posts.contains { $0.room == "irc:dave" }, "level 2 wrote to dave directly")
         let again = try #require(
             await engine.handle(
                 Inbound(

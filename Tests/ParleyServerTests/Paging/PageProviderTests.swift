@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import NIOCore
 import ParleyConformance
 import ParleyCore
@@ -48,8 +48,10 @@ import Testing
                   levels:
                     - { notify: [opsgenie, webhook], after: 5m }
             """
-        let config = try ConfigLoader(builtins: Builtins.declarations, environment: ["OG_KEY": "og-key-1234", "HOOK_SECRET": "hook-s3cret"])
-            .load(yaml: yaml, file: "test.yaml", baseDirectory: temporaryDirectory())
+        let config = try ConfigLoader(
+            builtins: Builtins.declarations, environment: ["OG_KEY": "og-key-1234", "HOOK_SECRET": "hook-s3cret"]
+        )
+        .load(yaml: yaml, file: "test.yaml", baseDirectory: temporaryDirectory())
         let store = try SQLiteStore(dataDirectory: config.dataDirectory)
         let engine = Engine(
             config: config, store: store, environment: ["OG_KEY": "og-key-1234", "HOOK_SECRET": "hook-s3cret"])
@@ -71,7 +73,8 @@ import Testing
             let (status, output) = try await runProgram(
                 "/usr/bin/env", ["python3", "-c", script, "hook-s3cret", hook.stamp], input: Array(hook.body.utf8))
             #expect(status == 0)
-            #expect(hook.signature == output.trimmingCharacters(in: .whitespacesAndNewlines), "the signature checks out")
+            #expect(
+                hook.signature == output.trimmingCharacters(in: .whitespacesAndNewlines), "the signature checks out")
         }
         let events = hooks.compactMap { JSON(parsing: Array($0.body.utf8))?["event"].string }
         #expect(events == ["page", "acknowledge"])
