@@ -92,7 +92,25 @@ enum HelpText {
             Builtins.openCommands.contains($0.id) || services.policy.decide(call.principal, command: $0).isAllowed
         }
         guard !allowed.isEmpty else { return .text("You may not run any command.") }
-        let rows = allowed.map { [$0.usage, $0.help.split(separator: "\n").first.map(String.init) ?? ""] }
+        // A family of commands (`incident.declare`, `incident.update` …) is one row: the overview stays
+        // short enough to read in any room, and `help incident` lists the family.
+        var rows: [[String]] = []
+        var families: [String: Int] = [:]
+        for command in allowed {
+            guard let dot = command.id.firstIndex(of: ".") else {
+                rows.append([command.usage, command.help.split(separator: "\n").first.map(String.init) ?? ""])
+                continue
+            }
+            let family = String(command.id[..<dot])
+            let member = String(command.id[command.id.index(after: dot)...])
+            if let row = families[family] {
+                rows[row][1] = rows[row][1].replacingOccurrences(
+                    of: ";", with: ", \(member);", options: [], range: rows[row][1].range(of: ";"))
+            } else {
+                families[family] = rows.count
+                rows.append(["\(family) …", "\(member); `help \(family)` lists them"])
+            }
+        }
         return Reply([
             .text("Commands you may run:"),
             .table(header: ["usage", "description"], rows: rows),
@@ -102,7 +120,12 @@ enum HelpText {
 
     static func command(_ name: String, for call: BuiltinCall) -> Reply {
         let catalogue = call.services.catalogue
-        let matches = catalogue.commands(named: name)
+        let family = name.lowercased() + "."
+        var matches = catalogue.commands(named: name)
+        for command in catalogue.commands
+        where command.id.hasPrefix(family) && !matches.contains(where: { $0.id == command.id }) {
+            matches.append(command)
+        }
         guard !matches.isEmpty else {
             let suggestions = catalogue.suggestions(for: name.lowercased())
             let hint =
