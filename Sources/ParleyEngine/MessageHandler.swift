@@ -19,9 +19,15 @@ public protocol MessageHandler: Sendable {
     func adapterState(_ key: String) async throws -> String?
     /// Keeps `value` for `adapterState(key)`.
     func setAdapterState(_ key: String, _ value: String) async throws
+    /// A message someone pinned (or marked 📌) in `room`, for the timeline of the incident open
+    /// there; `eventID` is the platform's id of the pin, so a redelivery adds nothing. False when no
+    /// incident is open in the room.
+    func pin(_ text: String, by sender: Identity, in room: String, eventID: String) async -> Bool
 }
 
 extension MessageHandler {
+    public func pin(_ text: String, by sender: Identity, in room: String, eventID: String) async -> Bool { false }
+
     /// Handles one message whose output is shown only with the reply.
     public func handle(_ inbound: Inbound) async -> EngineResponse? {
         await handle(inbound, onOutput: nil)

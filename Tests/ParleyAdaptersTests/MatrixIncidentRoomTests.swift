@@ -40,7 +40,8 @@ struct AdapterRoomMessenger: RoomMessenger {
                   bob: { roles: [ops], identities: ["matrix:\(bob.userID)"] }
                 roles: { ops: { allow: ["*"] } }
                 """, file: "test.yaml", baseDirectory: directory)
-        let engine = Engine(config: config, store: try SQLiteStore(dataDirectory: config.dataDirectory))
+        let store = try SQLiteStore(dataDirectory: config.dataDirectory)
+        let engine = Engine(config: config, store: store)
         let settings = MatrixSettings(homeserver: server.url, userID: bot.userID, accessToken: .value(bot.token))
         let adapter = MatrixAdapter(settings: settings, syncTimeout: .seconds(5))
         engine.attach(messenger: AdapterRoomMessenger(adapter: adapter))
@@ -78,5 +79,19 @@ struct AdapterRoomMessenger: RoomMessenger {
         try await bob.say("!incident note index rebuilt", in: room)
         let noted = try #require(try await inRoom.wait { $0.text.contains("noted in INC-1") })
         #expect(noted.room == room)
+
+        // A 📌 reaction pins the message it is on to the incident's timeline.
+        let message = try await bob.say("replica lag is back under 1s", in: room)
+        let path = "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/send/m.reaction/\(UUID().uuidString)"
+        try await bob.client.request(
+            .PUT, path, body: ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(message), "key": "📌"]])
+        let pinnedBy = ContinuousClock.now + .seconds(20)
+        var pins: [IncidentEvent] = []
+        while pins.isEmpty, ContinuousClock.now < pinnedBy {
+            pins = try await store.incidentEvents(number: 1).filter { $0.kind == .pin }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(pins.map(\.text) == ["📌 replica lag is back under 1s"])
+        #expect(pins.first?.actor == "bob")
     }
 }

@@ -213,6 +213,20 @@ actor MatrixSession {
 
     // MARK: messages
 
+    /// A 📌 reaction (`m.reaction`, `m.annotation`) on a message pins that message to the timeline of
+    /// the incident open in the room.
+    private func considerReaction(_ event: JSON, in room: String) async {
+        let relation = event["content"]["m.relates_to"]
+        guard relation["rel_type"].string == "m.annotation", let key = relation["key"].string,
+            key.hasPrefix("📌"), let target = relation["event_id"].string, let id = event["event_id"].string,
+            let sender = event["sender"].string, sender != userID
+        else { return }
+        let original = try? await client.request(
+            .GET, "/_matrix/client/v3/rooms/\(MatrixClient.encode(room))/event/\(MatrixClient.encode(target))")
+        let text = original?["content"]["body"].string ?? "(message \(target))"
+        _ = await engine.pin(text, by: Identity(platform: "matrix", id: sender), in: room, eventID: id)
+    }
+
     /// True the first time an event id is seen in this session.
     private func remember(_ eventID: String) -> Bool {
         guard recentSet.insert(eventID).inserted else { return false }
@@ -224,6 +238,10 @@ actor MatrixSession {
     }
 
     private func consider(_ event: JSON, in room: String, progress: BatchProgress) async {
+        if event["type"].string == "m.reaction" {
+            await considerReaction(event, in: room)
+            return
+        }
         guard let message = MatrixMessage(event, userID: userID), remember(message.eventID),
             let body = message.text,
             // An edit of a command is not a new command.

@@ -185,6 +185,10 @@ public struct SlackAdapter: HTTPReceivingAdapter {
     }
 
     func handleEvent(_ event: JSON, engine: any MessageHandler) async {
+        if event["type"].string == "pin_added" || event["type"].string == "reaction_added" {
+            await pin(event, engine: engine)
+            return
+        }
         guard let type = event["type"].string, type == "message" || type == "app_mention",
             event["subtype"] == .null || event["subtype"].string == "thread_broadcast",
             event["bot_id"] == .null,
@@ -200,6 +204,30 @@ public struct SlackAdapter: HTTPReceivingAdapter {
             sender: Identity(platform: platform, id: user), senderName: await displayName(user), room: channel,
             thread: thread, eventID: "\(channel):\(ts)", text: text, isDirect: event["channel_type"].string == "im")
         await answer(inbound, engine: engine, channel: channel, thread: thread)
+    }
+
+    /// A pinned message (`pin_added`) or one marked :pushpin: (`reaction_added`, whose message is read
+    /// with `conversations.history`) joins the timeline of the incident open in its channel.
+    func pin(_ event: JSON, engine: any MessageHandler) async {
+        guard let user = event["user"].string, user != profile.botUserID else { return }
+        let channel: String
+        let ts: String
+        var text: String?
+        if event["type"].string == "pin_added" {
+            guard let id = event["channel_id"].string, let item = event["item"]["message"]["ts"].string else { return }
+            (channel, ts, text) = (id, item, event["item"]["message"]["text"].string)
+        } else {
+            guard event["reaction"].string == "pushpin", event["item"]["type"].string == "message",
+                let id = event["item"]["channel"].string, let item = event["item"]["ts"].string
+            else { return }
+            (channel, ts) = (id, item)
+            let history = try? await web.call(
+                "conversations.history", form: ["channel": id, "latest": item, "inclusive": "true", "limit": "1"])
+            text = history?["messages"][0]["text"].string
+        }
+        _ = await engine.pin(
+            text ?? "(message \(ts))", by: Identity(platform: platform, id: user), in: channel,
+            eventID: "\(channel):\(ts):\(user)")
     }
 
     func command(_ request: PlatformRequest, engine: any MessageHandler) async -> PlatformResponse {

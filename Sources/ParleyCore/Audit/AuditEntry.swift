@@ -20,6 +20,8 @@ public enum AuditKind: String, Sendable, Codable, CaseIterable {
     case alertReceived = "alert_received"
     case webhookRefused = "webhook_refused"
     case scheduled
+    /// A message pinned to an incident's timeline.
+    case pinned
 }
 
 /// An entry before it joins the chain: the store gives it its number, time and hashes.

@@ -36,3 +36,27 @@ struct IncidentScope: Sendable {
         }
     }
 }
+
+extension Engine {
+    public func pin(_ text: String, by sender: Identity, in room: String, eventID: String) async -> Bool {
+        do {
+            let open = try await store.openIncidents(inRoom: "\(sender.platform):\(room)")
+            guard let incident = open.first, let number = incident.number else { return false }
+            guard try await store.firstSighting(of: "\(sender.platform):pin:\(eventID)") else { return false }
+            let principal = directory.principal(for: sender)
+            let actor = principal.userName ?? sender.description
+            let shown = String(vault.masker.mask(text).prefix(500))
+            let entry = try await audit.append(
+                AuditDraft(
+                    kind: .pinned, actor: actor, identity: sender.description, room: room, command: "incident.pin",
+                    outcome: incident.name, detail: shown))
+            _ = try await store.addIncidentEvent(
+                IncidentEvent(
+                    incident: number, at: Date(), actor: actor, kind: .pin, text: "📌 \(shown)", auditSeq: entry.seq))
+            return true
+        } catch {
+            logger.warning("cannot pin a message to the incident in \(room): \(error)")
+            return false
+        }
+    }
+}

@@ -209,6 +209,15 @@ final class FakeSlack: Sendable {
                     Posted(channel: channel, ts: ts, thread: arguments["thread_ts"].string, text: text, blocks: blocks))
                 return (200, ["ok": true, "channel": .string(channel), "ts": .string(ts)], [:])
             }
+        case "conversations.history":
+            guard let channel = arguments["channel"].string else { return fail("channel_not_found") }
+            let latest = arguments["latest"].string ?? ""
+            let found = state.withLock { state in
+                state.messages.filter { $0.channel == channel && $0.ts == latest }.map { message -> JSON in
+                    ["type": "message", "ts": .string(message.ts), "text": .string(message.text)]
+                }
+            }
+            return (200, ["ok": true, "messages": .array(Array(found.prefix(1))), "has_more": false], [:])
         case "conversations.create":
             // Slack's rules for a channel name: 1 to 80 lowercase letters, digits, '-' and '_'.
             guard let name = arguments["name"].string, !name.isEmpty else { return fail("invalid_name_required") }
