@@ -45,6 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         var adapters: [any ChatAdapter] = []
         if let irc = config.irc { adapters.append(IRCAdapter(settings: irc, logger: logger)) }
         if let matrix = config.matrix { adapters.append(MatrixAdapter(settings: matrix, logger: logger)) }
+        if let email = config.email { adapters.append(EmailAdapter(settings: email, logger: logger)) }
         if let slack = config.slack {
             do {
                 adapters.append(try SlackAdapter(settings: slack, logger: logger))

@@ -45,6 +45,11 @@ import Testing
         let source = #"env == "prod" and (app == "web" or not flag)"#
         #expect(try Condition.parse(source).description == source)
         #expect(try Condition.parse(source).names == ["env", "app", "flag"])
+        // A comparison inside a list is one item: written back in parentheses, it reads back the same
+        // (the condition fuzzer found `[ (res in ["sre"])]` written back as `[res in ["sre"]]`).
+        let listed = try Condition.parse(#"[ (res in ["sre"])]"#)
+        #expect(listed.description == #"[(res in ["sre"])]"#)
+        #expect(try Condition.parse(listed.description) == listed)
     }
 
     @Test(arguments: [

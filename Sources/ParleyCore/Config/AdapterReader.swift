@@ -6,7 +6,7 @@ struct AdapterReader {
     let reader: YAMLReader
     let baseDirectory: String
 
-    static let platforms = ["web", "irc", "slack", "matrix", "mattermost"]
+    static let platforms = ["web", "irc", "slack", "matrix", "mattermost", "email"]
 
     func read(_ node: Node, into config: inout ParleyConfig) {
         for entry in reader.mapping(node, "adapters", allowed: Self.platforms) {
@@ -18,6 +18,7 @@ struct AdapterReader {
             case "slack": config.slack = readSlack(entry.value)
             case "matrix": config.matrix = readMatrix(entry.value)
             case "mattermost": config.mattermost = readMattermost(entry.value)
+            case "email": config.email = readEmail(entry.value)
             default: _ = reader.mapping(entry.value, "web", allowed: [])
             }
         }
@@ -240,6 +241,42 @@ struct AdapterReader {
         return MatrixSettings(
             homeserver: homeserver, userID: userID, accessToken: token, password: password, rooms: rooms,
             invites: invites)
+    }
+
+    private func readEmail(_ node: Node) -> EmailSettings? {
+        var server: (String, Int)?
+        var from: String?
+        var username: String?
+        var password: SecretSource?
+        for field in reader.mapping(node, "email", allowed: ["smtp", "from", "username", "password"]) {
+            switch field.key {
+            case "smtp":
+                guard let text = reader.string(field.value, "smtp") else { continue }
+                let parts = text.split(separator: ":")
+                guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
+                    reader.report(field.value, "smtp '\(text)' must be HOST:PORT, as in smtp.example.org:25")
+                    continue
+                }
+                server = (String(parts[0]), port)
+            case "from":
+                guard let text = reader.string(field.value, "from") else { continue }
+                guard EmailSettings.isAddress(text) else {
+                    reader.report(field.value, "from '\(text)' is not an e-mail address, as parley@example.org")
+                    continue
+                }
+                from = text
+            case "username": username = reader.string(field.value, "username")
+            default: password = secret(field.value, "email password")
+            }
+        }
+        guard let server, let from else {
+            reader.report(node, "the email adapter needs smtp (HOST:PORT) and from")
+            return nil
+        }
+        if (username == nil) != (password == nil) {
+            reader.report(node, "the email adapter needs both username and password, or neither")
+        }
+        return EmailSettings(host: server.0, port: server.1, from: from, username: username, password: password)
     }
 
     private func readMattermost(_ node: Node) -> MattermostSettings? {

@@ -167,3 +167,33 @@ public struct MattermostSettings: Sendable, Equatable {
         self.verificationTokens = verificationTokens
     }
 }
+
+/// Where e-mail goes out: an SMTP server (`adapters: email:`), for pages to people's `email:`
+/// identities.
+public struct EmailSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    /// The sender address.
+    public var from: String
+    /// Credentials for SMTP AUTH PLAIN, when the server wants them.
+    public var username: String?
+    public var password: SecretSource?
+
+    /// Creates settings.
+    public init(host: String, port: Int, from: String, username: String? = nil, password: SecretSource? = nil) {
+        self.host = host
+        self.port = port
+        self.from = from
+        self.username = username
+        self.password = password
+    }
+
+    /// True for a plain `local@domain` address with nothing that could break out of a header.
+    public static func isAddress(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), text.count <= 254 else { return false }
+        return text.allSatisfy {
+            $0.isASCII && !$0.isWhitespace && !"<>()[],;:\\\"".contains($0) && $0.asciiValue ?? 0 >= 33
+        }
+    }
+}

@@ -14,6 +14,7 @@ struct AlertsReader {
         if config.slack != nil { names.insert("slack") }
         if config.matrix != nil { names.insert("matrix") }
         if config.mattermost != nil { names.insert("mattermost") }
+        if config.email != nil { names.insert("email") }
         return names
     }
 

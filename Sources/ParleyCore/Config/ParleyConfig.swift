@@ -37,6 +37,8 @@ public struct ParleyConfig: Sendable {
     public var matrix: MatrixSettings?
     /// The Mattermost adapter's settings, when Mattermost is configured.
     public var mattermost: MattermostSettings?
+    /// The SMTP server pages are e-mailed through, when configured.
+    public var email: EmailSettings?
 
     /// Alert sources, routes and automations.
     public var alerts = AlertSettings()
@@ -56,6 +58,7 @@ public struct ParleyConfig: Sendable {
         if let slack { all += [slack.signingSecret, slack.botToken, slack.appToken].compactMap { $0 } }
         if let matrix { all += [matrix.accessToken, matrix.password].compactMap { $0 } }
         if let mattermost { all += [mattermost.botToken] + mattermost.verificationTokens }
+        if let password = email?.password { all.append(password) }
         all += [alerts.alertmanagerToken].compactMap { $0 }
         if case .postgres(let location) = storage {
             switch location.url {

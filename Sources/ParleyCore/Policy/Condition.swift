@@ -56,7 +56,9 @@ public indirect enum Condition: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .literal(let value): return value.description
         case .name(let name): return name
-        case .list(let items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
+        // A list item that is not a single value is parenthesized, so it reads back as one item
+        // (`[(a in b)]`, found by the condition fuzzer).
+        case .list(let items): return "[" + items.map(\.operand).joined(separator: ", ") + "]"
         case .not(let inner):
             if case .not = inner { return "not \(inner.description)" }
             return "not \(inner.operand)"
