@@ -21,31 +21,39 @@ import Testing
     }()
 
     static let server = """
-        import smtpd, asyncore, sys, json
+        import smtpd, asyncore, sys, json, os, threading
+        # Gone when the test is: its stdin closes with the test process, whatever started it.
+        threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
         class Recorder(smtpd.SMTPServer):
             def process_message(self, peer, mailfrom, rcpttos, data, **kw):
                 with open(sys.argv[2], "a") as f:
                     f.write(json.dumps({"from": mailfrom, "to": rcpttos, "data": data.decode("utf-8")}) + "\\n")
-        Recorder(("127.0.0.1", int(sys.argv[1])), None, decode_data=False)
+        server = Recorder(("127.0.0.1", 0), None, decode_data=False)
+        print(server.socket.getsockname()[1], flush=True)
         asyncore.loop()
         """
 
     @Test(.enabled(if: hasSMTPD || ProcessInfo.processInfo.environment["CI"] != nil, "python3 with smtpd (3.11)"))
     func aPageIsEmailedToThePersonPagedWithHeadersSafeFromInjection() async throws {
-        let port = try AlertmanagerIntegrationTests.freePort()
         let directory = temporaryDirectory()
         let mailbox = directory + "/mailbox.jsonl"
         let smtpd = Process()
         smtpd.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        smtpd.arguments = ["python3", "-W", "ignore", "-c", Self.server, "\(port)", mailbox]
+        // The server binds a free port itself and says which: no other test can take it meanwhile.
+        smtpd.arguments = ["python3", "-W", "ignore", "-c", Self.server, "0", mailbox]
+        let output = Pipe()
+        let input = Pipe()
+        smtpd.standardOutput = output
+        smtpd.standardInput = input
         try smtpd.run()
-        defer { smtpd.terminate() }
-        var up = false
-        for _ in 0..<100 where !up {
-            up = (try? await Self.connect(port)) == true
-            if !up { try await Task.sleep(for: .milliseconds(50)) }
+        defer {
+            try? input.fileHandleForWriting.close()
+            smtpd.terminate()
         }
-        try #require(up, "the SMTP server did not start")
+        let announced = try await offThread { output.fileHandleForReading.availableData }
+        let port = try #require(
+            Int(String(decoding: announced, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(try await Self.connect(port))
 
         let config = try ConfigLoader(builtins: Builtins.declarations).load(
             yaml: """
