@@ -16,6 +16,11 @@ struct AdapterRoomMessenger: RoomMessenger {
 
     func edit(_ reference: String, in room: String, with reply: Reply) async throws -> Bool { false }
 
+    func directRoom(platform: String, user: String) async throws -> String? {
+        guard platform == adapter.platform, let room = try await adapter.directRoom(for: user) else { return nil }
+        return "\(platform):\(room)"
+    }
+
     func createRoom(platform: String, name: String, topic: String, inviting: [String], near: String?) async throws
         -> String?
     {
@@ -93,5 +98,23 @@ struct AdapterRoomMessenger: RoomMessenger {
         }
         #expect(pins.map(\.text) == ["📌 replica lag is back under 1s"])
         #expect(pins.first?.actor == "bob")
+
+        // A page writes to the person paged in a direct room, made once and reused.
+        _ = try await engine.page(key: "manual:1", policy: "user:bob", summary: "disk full", room: nil)
+        _ = try await engine.page(key: "manual:2", policy: "user:bob", summary: "disk still full", room: nil)
+        let direct = try #require(try await engine.adapterState("matrix:direct:\(bob.userID)"))
+        try await bob.join(direct)
+        let pagedBy = ContinuousClock.now + .seconds(20)
+        var seen: [String] = []
+        while seen.count < 2, ContinuousClock.now < pagedBy {
+            let history = try await bob.client.request(
+                .GET, "/_matrix/client/v3/rooms/\(MatrixClient.encode(direct))/messages",
+                query: [("dir", "b"), ("limit", "20")])
+            seen = (history["chunk"].array ?? []).filter { $0["type"].string == "m.room.message" }
+                .compactMap { $0["content"]["body"].string }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(seen.contains { $0.contains("📟 Page #1, level 1 of user:bob: disk full") })
+        #expect(seen.contains { $0.contains("📟 Page #2, level 1 of user:bob: disk still full") })
     }
 }

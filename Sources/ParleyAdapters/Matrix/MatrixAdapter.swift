@@ -51,6 +51,7 @@ public struct MatrixAdapter: ChatAdapter {
                     client: client.client, userID: client.userID, adapter: self, engine: engine)
                 connection.set(session.outbox)
                 connection.set(client: client.client)
+                connection.set(handler: engine)
                 try await session.run()
             } catch is CancellationError {
                 break
@@ -112,6 +113,29 @@ public struct MatrixAdapter: ChatAdapter {
         return room
     }
 
+    /// A direct room with `user` (`createRoom` with `is_direct`, the person invited), made once and
+    /// then reused: its id is kept in the store every replica shares.
+    public func directRoom(for user: String) async throws -> String? {
+        guard user.hasPrefix("@"), user.contains(":"), let engine = connection.handler else { return nil }
+        let key = "matrix:direct:\(user)"
+        if let known = try await engine.adapterState(key) { return known }
+        let client: MatrixClient
+        if let running = connection.client {
+            client = running
+        } else {
+            client = try await signIn().client
+        }
+        let answer = try await client.request(
+            .POST, "/_matrix/client/v3/createRoom",
+            body: [
+                "preset": "trusted_private_chat", "is_direct": true, "invite": [.string(user)],
+                "name": "Parley pages",
+            ], retryingErrors: false)
+        guard let room = answer["room_id"].string else { return nil }
+        try await engine.setAdapterState(key, room)
+        return room
+    }
+
     /// An access token from the settings, or one from logging in with the password (kept for the
     /// reconnects that follow, so each one does not add a device).
     private func signIn() async throws -> (client: MatrixClient, userID: String) {
@@ -152,6 +176,7 @@ final class MatrixConnection: Sendable {
         var outbox: MatrixOutbox?
         var token: String?
         var client: MatrixClient?
+        var handler: (any MessageHandler)?
     }
 
     private let state = Mutex(State())
@@ -162,6 +187,9 @@ final class MatrixConnection: Sendable {
     var client: MatrixClient? { state.withLock { $0.client } }
 
     func set(client: MatrixClient?) { state.withLock { $0.client = client } }
+    /// The engine the adapter runs for, for state kept beside the sync (direct rooms).
+    var handler: (any MessageHandler)? { state.withLock { $0.handler } }
+    func set(handler: any MessageHandler) { state.withLock { $0.handler = handler } }
 
     func set(_ outbox: MatrixOutbox?) { state.withLock { $0.outbox = outbox } }
     func remember(token: String) { state.withLock { $0.token = token } }

@@ -134,7 +134,27 @@ struct Pager: Sendable {
     {
         guard let page = try await store.settlePage(key: key, status: status, by: by, at: now) else { return nil }
         await settled(page, by: by, skipping: skipping)
+        try await record(page, by: by, now: now)
         return page
+    }
+
+    /// What a page's settling means for what it was about: taking an alert's page takes the alert
+    /// (when nobody has yet), and an incident's page settling is a line of its timeline.
+    private func record(_ page: PageRecord, by: String, now: Date) async throws {
+        if page.key.hasPrefix("alert:"), page.status == .acknowledged {
+            let fingerprint = String(page.key.dropFirst(6))
+            let firing = try await store.alerts(AlertQuery(status: .firing, limit: 1000))
+            if let alert = firing.first(where: { $0.fingerprint == fingerprint }), alert.acknowledgedBy == nil,
+                let id = alert.id
+            {
+                _ = try await store.acknowledgeAlert(id: id, by: by, note: "took page \(page.id ?? 0)", at: now)
+            }
+        } else if page.key.hasPrefix("incident:"), let number = Int64(page.key.dropFirst(9)) {
+            _ = try await store.addIncidentEvent(
+                IncidentEvent(
+                    incident: number, at: now, actor: by, kind: .status,
+                    text: "page \(page.id ?? 0) \(page.status.rawValue) by \(by)"))
+        }
     }
 
     /// Tells the providers that paged for it that the page was acknowledged or resolved.

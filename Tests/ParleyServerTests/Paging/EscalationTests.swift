@@ -184,5 +184,6 @@ final class PostedMessages: RoomMessenger {
             Inbound(
                 sender: Identity(platform: "irc", id: "alice"), room: "#ops", text: "incident resolve", isDirect: true))
         #expect(try await store.page(id: 3)?.status == .resolved)
+        #expect(try await store.incidentEvents(number: 1).contains { $0.text == "page 3 resolved by alice" })
     }
 }

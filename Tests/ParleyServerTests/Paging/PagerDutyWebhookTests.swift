@@ -40,7 +40,13 @@ import Testing
             yaml: yaml, file: "test.yaml", baseDirectory: temporaryDirectory())
         let store = try SQLiteStore(dataDirectory: config.dataDirectory)
         let engine = Engine(config: config, store: store)
-        // A page of a policy without PagerDuty at its first level: nothing is sent out yet.
+        // The alert's page (a policy without PagerDuty at its first level: nothing is sent out yet).
+        _ = try await store.recordAlerts(
+            [
+                Alert(
+                    source: "alertmanager", fingerprint: "fp9", status: .firing, labels: ["alertname": "HighErrorRate"])
+            ],
+            at: Date())
         _ = try await engine.page(key: "alert:fp9", policy: "payments", summary: "HighErrorRate", room: nil)
         let server = ParleyHTTPServer(engine: engine, store: store)
         try await server.application().test(.router) { client in
@@ -66,6 +72,8 @@ import Testing
             let page = try #require(try await store.page(id: 1))
             #expect(page.status == .acknowledged)
             #expect(page.settledBy == "pagerduty:Dana Ops")
+            // Taken in PagerDuty is taken in Parley: the alert says who.
+            #expect(try await store.alert(id: 1)?.acknowledgedBy == "pagerduty:Dana Ops")
             // The same event again (PagerDuty retries): handled once.
             #expect(try await post(ack, signature: signed).1.contains("duplicate"))
             let other = Self.event("01ABD", "incident.priority_updated", key: "alert:fp9")
