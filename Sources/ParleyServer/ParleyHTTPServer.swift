@@ -90,7 +90,8 @@ public struct ParleyHTTPServer: Sendable {
             on: router)
         IncidentsPage(engine: engine, store: store, pages: pages).register(on: router)
         OnCallPages(engine: engine, store: store, settings: settings, pages: pages).register(on: router)
-        PagerDutyHookRoutes(engine: engine, environment: environment, logger: logger).register(on: router)
+        PagerDutyHookRoutes(engine: engine, center: alerts, environment: environment, logger: logger).register(
+            on: router)
         Assets.register(on: router)
         AdapterRoutes(engine: engine, adapters: adapters, maxBodyBytes: settings.maxBodyBytes).register(on: router)
         HookRoutes(engine: engine, center: alerts, environment: environment, logger: logger, metrics: metrics)

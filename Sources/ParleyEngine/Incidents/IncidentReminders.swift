@@ -3,6 +3,16 @@ import ParleyCore
 import ParleyStore
 
 extension Engine {
+    /// The firing or resolved alert of `fingerprint`, as the store has it.
+    public func alertRecord(fingerprint: String) async throws -> AlertRecord? {
+        try await store.alerts(AlertQuery(limit: 1000)).first { $0.fingerprint == fingerprint }
+    }
+
+    /// Records that `by` took alert `id`.
+    public func acknowledgeAlert(_ id: Int64, by: String) async throws -> AlertRecord? {
+        try await store.acknowledgeAlert(id: id, by: by, note: nil, at: Date())
+    }
+
     /// The incident numbered `number`, as the store has it.
     public func incidentRecord(_ number: Int64) async throws -> Incident? {
         try await store.incident(number: number)

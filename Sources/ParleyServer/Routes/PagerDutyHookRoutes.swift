@@ -14,12 +14,15 @@ import ParleyStore
 /// Parley paged with); every event id is handled once.
 struct PagerDutyHookRoutes {
     let engine: Engine
+    /// Where a PagerDuty incident that Parley did not page for arrives as an alert.
+    let center: AlertCenter
     let secrets: [[UInt8]]
     let maxBodyBytes: Int
     let logger: Logger
 
-    init(engine: Engine, environment: [String: String], logger: Logger) {
+    init(engine: Engine, center: AlertCenter, environment: [String: String], logger: Logger) {
         self.engine = engine
+        self.center = center
         self.logger = logger
         maxBodyBytes = engine.config.server.maxBodyBytes
         secrets = (engine.config.paging.pagerDuty?.webhookSecrets ?? []).compactMap { source in
@@ -74,17 +77,43 @@ struct PagerDutyHookRoutes {
             }
             let status: PageStatus
             switch type {
+            case "incident.triggered": status = .open
             case "incident.acknowledged": status = .acknowledged
             case "incident.resolved": status = .resolved
             default: return HookRoutes.answer(.ok, ["status": "ignored", "event_type": type])
             }
-            guard let key = event["data"]["incident_key"].string, !key.isEmpty else {
-                return HookRoutes.answer(.ok, ["status": "ignored", "reason": "no incident_key"])
-            }
+            let data = event["data"]
             let who = "pagerduty:" + (event["agent"]["summary"].string ?? "someone")
-            let page = try await engine.settlePage(key: key, status: status, by: who, skipping: .pagerDuty)
-            return HookRoutes.answer(
-                .ok, ["status": page == nil ? "no open page" : "settled", "page": "\(page?.id ?? 0)"])
+            // An incident Parley paged for settles its page; any other is a PagerDuty alert in Parley,
+            // routed like every alert (its own key when it has none from Parley).
+            if let key = data["incident_key"].string,
+                key.hasPrefix("alert:") || key.hasPrefix("incident:")
+                    || key.hasPrefix("manual:")
+            {
+                guard status != .open else { return HookRoutes.answer(.ok, ["status": "ours"]) }
+                let page = try await engine.settlePage(key: key, status: status, by: who, skipping: .pagerDuty)
+                return HookRoutes.answer(
+                    .ok, ["status": page == nil ? "no open page" : "settled", "page": "\(page?.id ?? 0)"])
+            }
+            guard let id = data["id"].string, !id.isEmpty else {
+                return HookRoutes.answer(.badRequest, ["error": "the incident has no id"])
+            }
+            let alert = Alert(
+                source: "pagerduty", fingerprint: "pagerduty:\(id)", status: status == .resolved ? .resolved : .firing,
+                labels: [
+                    "alertname": StoredText.clean(String((data["title"].string ?? "PagerDuty incident").prefix(200))),
+                    "severity": data["urgency"].string == "high" ? "critical" : "warning",
+                    "service": StoredText.clean(String((data["service"]["summary"].string ?? "").prefix(200))),
+                ].filter { !$0.value.isEmpty },
+                annotations: ["summary": StoredText.clean(String((data["title"].string ?? "").prefix(500)))],
+                url: data["html_url"].string)
+            _ = try await center.ingest([alert], from: "pagerduty")
+            if status == .acknowledged, let record = try await engine.alertRecord(fingerprint: alert.fingerprint),
+                record.acknowledgedBy == nil, let number = record.id
+            {
+                _ = try await engine.acknowledgeAlert(number, by: who)
+            }
+            return HookRoutes.answer(.ok, ["status": "alert", "fingerprint": alert.fingerprint])
         } catch {
             logger.error("cannot handle a PagerDuty webhook: \(error)")
             return HookRoutes.answer(.serviceUnavailable, ["error": "Parley could not record it; PagerDuty retries"])

@@ -53,6 +53,10 @@ final class PostedMessages: RoomMessenger {
                 - { notify: ["oncall:payments"], after: 5m }
                 - { notify: ["user:dave", pagerduty], after: 10m }
                 - { notify: ["user:bob"], after: 5m }
+            nightly:
+              repeat: 1
+              levels:
+                - { notify: ["user:bob"], after: 5m }
         alerts:
           routes:
             - { match: { severity: critical }, rooms: ["irc:#ops"], page: payments }
@@ -156,6 +160,19 @@ final class PostedMessages: RoomMessenger {
         #expect(last == ["⚠️ Page #1 went unanswered through every level of payments: disk full"])
         #expect(try await store.page(id: 1)?.status == .exhausted)
 
+        // A policy that repeats runs its levels once more before it gives up.
+        _ = try await engine.page(
+            key: "manual:2", policy: "nightly", summary: "backup failed", room: "irc:#ops", now: t0)
+        let again = try await engine.escalatePages(now: t0.addingTimeInterval(300))
+        #expect(
+            again == [
+                "📟 Page #2, level 1 of nightly, again (2 of 2): backup failed — paging bob. `page ack 2` to take it."
+            ])
+        #expect(try await engine.escalatePages(now: t0.addingTimeInterval(599)).isEmpty)
+        #expect(
+            try await engine.escalatePages(now: t0.addingTimeInterval(600)).first?.hasPrefix(
+                "⚠️ Page #2 went unanswered") == true)
+
         // An alert from a paged route opens a page; taking the alert stops it.
         let center = AlertCenter(engine: engine, messenger: messages)
         _ = try await center.ingest(
@@ -179,11 +196,11 @@ final class PostedMessages: RoomMessenger {
                 Inbound(
                     sender: Identity(platform: "irc", id: "alice"), room: "#ops",
                     text: #"incident declare sev1 "Checkout down""#, isDirect: true)))
-        #expect(declared.reply.plainText.contains("paging through payments (page 3)"))
+        #expect(declared.reply.plainText.contains("paging through payments (page 4)"))
         _ = await engine.handle(
             Inbound(
                 sender: Identity(platform: "irc", id: "alice"), room: "#ops", text: "incident resolve", isDirect: true))
-        #expect(try await store.page(id: 3)?.status == .resolved)
-        #expect(try await store.incidentEvents(number: 1).contains { $0.text == "page 3 resolved by alice" })
+        #expect(try await store.page(id: 4)?.status == .resolved)
+        #expect(try await store.incidentEvents(number: 1).contains { $0.text == "page 4 resolved by alice" })
     }
 }

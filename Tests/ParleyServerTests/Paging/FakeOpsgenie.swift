@@ -15,7 +15,7 @@ final class FakeOpsgenie: Sendable {
         var body: JSON
     }
 
-    private let state = Mutex<(calls: [Call], aliases: [String: String])>(([], [:]))
+    private let state = Mutex<(calls: [Call], aliases: [String: String], limited: Int)>(([], [:], 0))
     let apiKey: String
 
     init(apiKey: String) { self.apiKey = apiKey }
@@ -23,6 +23,8 @@ final class FakeOpsgenie: Sendable {
     var calls: [Call] { state.withLock { $0.calls } }
     /// Each alert's state by alias: open, acknowledged, closed.
     var alerts: [String: String] { state.withLock { $0.aliases } }
+    /// Answers the next `count` requests with 429, as Opsgenie does past its rate limit.
+    func rateLimit(_ count: Int) { state.withLock { $0.limited = count } }
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
@@ -65,7 +67,14 @@ final class FakeOpsgenie: Sendable {
         let bytes = Array(buffer: try await request.body.collect(upTo: 256 << 10))
         let body = JSON(parsing: bytes) ?? .null
         let problem: (Int, String)?
-        if request.headers[.authorization] != "GenieKey \(apiKey)" {
+        let limited = state.withLock { state -> Bool in
+            guard state.limited > 0 else { return false }
+            state.limited -= 1
+            return true
+        }
+        if limited {
+            problem = (429, "You are making too many requests! To avoid errors, we recommend you limit requests.")
+        } else if request.headers[.authorization] != "GenieKey \(apiKey)" {
             problem = (401, "Could not authenticate")
         } else if request.headers[.contentType]?.hasPrefix("application/json") != true || body.object == nil {
             problem = (400, "Request body is not processable")

@@ -80,6 +80,19 @@ import Testing
             #expect(
                 try await post(other, signature: try await Self.sign(other, secret: "old-secret")).1.contains("ignored")
             )
+            // A PagerDuty incident Parley did not page for becomes an alert, taken when it is taken there.
+            let theirs = Self.event("01ABE", "incident.triggered", key: "srv-42")
+            let triggered = try await post(theirs, signature: try await Self.sign(theirs, secret: "old-secret"))
+            #expect(triggered.1.contains("pagerduty:Q1"))
+            let record = try #require(try await store.alerts(AlertQuery(limit: 10)).first { $0.source == "pagerduty" })
+            #expect(record.alert.name == "HighErrorRate")
+            #expect(record.status == .firing)
+            let theirAck = Self.event("01ABF", "incident.acknowledged", key: "srv-42")
+            _ = try await post(theirAck, signature: try await Self.sign(theirAck, secret: "old-secret"))
+            #expect(try await store.alert(id: record.id ?? 0)?.acknowledgedBy == "pagerduty:Dana Ops")
+            let theirEnd = Self.event("01ABG", "incident.resolved", key: "srv-42")
+            _ = try await post(theirEnd, signature: try await Self.sign(theirEnd, secret: "old-secret"))
+            #expect(try await store.alert(id: record.id ?? 0)?.status == .resolved)
             let garbage = "{\"nope\": 1}"
             #expect(try await post(garbage, signature: try await Self.sign(garbage, secret: "old-secret")).0 == 400)
         }
