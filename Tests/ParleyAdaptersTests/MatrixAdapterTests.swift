@@ -136,11 +136,13 @@ import Testing
         try await alice.say("!echo before-parley", in: room)
 
         let first = try makeEngine(alice: alice)
-        let (_, running) = try await startSynced(bot, on: server, first)
+        let (firstAdapter, running) = try await startSynced(bot, on: server, first)
         try await alice.say("!echo one", in: room)
         #expect(try await watcher.wait { $0.text == "one" } != nil)
         running.cancel()
         await running.value
+        // A clean stop lets the work in flight finish, and with it the saved position.
+        await firstAdapter.settle()
 
         try await alice.say("!echo while-stopped", in: room)
         // A second engine with its own store (so its dedupe cannot hide a replay) and the saved position.

@@ -255,10 +255,6 @@ actor MatrixSession {
         let reply = thread.map { MatrixThread(root: $0, inReplyTo: eventID) }
         progress.begin()
         work.start { [engine, outbox, logger, gateNotices, connection] in
-            defer {
-                progress.end()
-                Task { try? await self.saveHandled() }
-            }
             let live = MatrixLiveNotice(outbox: outbox, room: room, thread: reply)
             let response = await engine.handle(inbound, onOutput: { live.receive($0) })
             let gates = MatrixGateNotices(notices: gateNotices, connection: connection, logger: logger)
@@ -271,6 +267,10 @@ actor MatrixSession {
             } catch {
                 logger.error("cannot answer in \(room): \(error)")
             }
+            // The position moves past the message before its work counts as done, so a stop that
+            // waits for the work in flight (`settle()`) leaves the position saved.
+            progress.end()
+            try? await self.saveHandled()
         }
     }
 }
