@@ -19,6 +19,9 @@ struct PagerDutyHookRoutes {
     let secrets: [[UInt8]]
     let maxBodyBytes: Int
     let logger: Logger
+    /// Bodies are read before their signature can be checked: a bounded number at once, as for the
+    /// other signed hooks, so strangers cannot hold the server's memory with large bodies.
+    let unauthenticatedReads = UnauthenticatedReads(limit: 8)
 
     init(engine: Engine, center: AlertCenter, environment: [String: String], logger: Logger) {
         self.engine = engine
@@ -55,10 +58,16 @@ struct PagerDutyHookRoutes {
         guard let header = HookRoutes.header(request, "x-pagerduty-signature") else {
             return HookRoutes.answer(.unauthorized, ["error": "missing X-PagerDuty-Signature"])
         }
+        guard await unauthenticatedReads.enter() else {
+            return HookRoutes.answer(
+                .serviceUnavailable, ["error": "too many webhook bodies are being read at once; retry"])
+        }
         let body: [UInt8]
         do {
             body = Array(buffer: try await request.body.collect(upTo: maxBodyBytes))
+            await unauthenticatedReads.leave()
         } catch {
+            await unauthenticatedReads.leave()
             return HookRoutes.answer(.contentTooLarge, ["error": "the body is larger than \(maxBodyBytes) bytes"])
         }
         guard Self.verify(header, body: body, secrets: secrets) else {

@@ -93,6 +93,9 @@ import Testing
             let theirEnd = Self.event("01ABG", "incident.resolved", key: "srv-42")
             _ = try await post(theirEnd, signature: try await Self.sign(theirEnd, secret: "old-secret"))
             #expect(try await store.alert(id: record.id ?? 0)?.status == .resolved)
+            // A body over server.max_body is refused before it is read, whatever its signature.
+            let huge = String(repeating: "x", count: config.server.maxBodyBytes + 1)
+            #expect(try await post(huge, signature: "v1=00").0 == 413)
             let garbage = "{\"nope\": 1}"
             #expect(try await post(garbage, signature: try await Self.sign(garbage, secret: "old-secret")).0 == 400)
         }
